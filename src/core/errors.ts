@@ -1,0 +1,64 @@
+/**
+ * RavenDB's error envelope. Every failure answers `{Url, Type, Message, Error}`: the official client
+ * names the exception it throws after the last dotted segment of `Type` and, for most statuses,
+ * uses `Error` as its message (for 409 it uses `Message`), so both are always filled.
+ */
+
+export const ErrorTypes = {
+  argument: "System.ArgumentException",
+  argumentOutOfRange: "System.ArgumentOutOfRangeException",
+  invalidData: "System.IO.InvalidDataException",
+  format: "System.FormatException",
+  invalidOperation: "System.InvalidOperationException",
+  notSupported: "System.NotSupportedException",
+  badRequest: "Raven.Client.Exceptions.BadRequestException",
+  routeNotFound: "Raven.Client.Exceptions.Routing.RouteNotFoundException",
+  keyTooBig: "Raven.Client.Exceptions.Documents.CompareExchange.CompareExchangeKeyTooBigException",
+  invalidKey: "Raven.Client.Exceptions.Documents.CompareExchange.CompareExchangeInvalidKeyException",
+  concurrency: "Raven.Client.Exceptions.ConcurrencyException",
+  clusterTxConcurrency: "Raven.Client.Exceptions.ClusterTransactionConcurrencyException",
+  databaseDoesNotExist: "Raven.Client.Exceptions.Database.DatabaseDoesNotExistException",
+  authorization: "Raven.Client.Exceptions.Security.AuthorizationException",
+  timeout: "System.TimeoutException",
+  server: "Raven.Client.Exceptions.RavenException",
+} as const;
+
+export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+
+export interface ErrorEnvelope {
+  Url: string;
+  Type: string;
+  Message: string;
+  Error: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * A failure the service reports on purpose. Thrown anywhere in the request path (routes, core),
+ * turned into the envelope by the app's error handler. Never thrown across RPC: objects return
+ * values.
+ */
+export class RavenError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType | string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = type.slice(type.lastIndexOf(".") + 1);
+  }
+
+  envelope(url: string): ErrorEnvelope {
+    return {
+      Url: url,
+      Type: this.type,
+      Message: this.message,
+      // RavenDB puts the exception's full text here; we have no stack worth showing a client.
+      Error: `${this.type}: ${this.message}`,
+      ...this.extra,
+    };
+  }
+}
+
+export const badInput = (type: ErrorType, message: string) => new RavenError(400, type, message);

@@ -1,0 +1,45 @@
+/**
+ * Key → shard routing. A key is lower-cased, hashed with FNV-1a (32 bit, over UTF-8 bytes) and the
+ * hash space is cut into `shardCount` contiguous ranges, so that one range can later be split in two
+ * without moving keys of other ranges. The shard count is fixed per deployment.
+ */
+import { lowerKey } from "./keys";
+
+export const ATOMIC_GUARD_PREFIX = "rvn-atomic/";
+
+const encoder = new TextEncoder();
+
+export function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of encoder.encode(text)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** Which of `shardCount` hash ranges the already lower-cased key falls in. */
+export function shardOf(loweredKey: string, shardCount: number): number {
+  // Atomic guards live beside their document: route `rvn-atomic/<docId>` by `<docId>`.
+  const routed = loweredKey.startsWith(ATOMIC_GUARD_PREFIX)
+    ? loweredKey.slice(ATOMIC_GUARD_PREFIX.length)
+    : loweredKey;
+  return Math.floor((fnv1a32(routed) * shardCount) / 0x1_0000_0000);
+}
+
+/** Durable Object name of a database's shard; database names are case-insensitive. */
+export function shardName(database: string, shard: number): string {
+  return `${database.toLowerCase()}/shard-${shard}`;
+}
+
+export function shardForKey(database: string, key: string, shardCount: number): string {
+  return shardName(database, shardOf(lowerKey(key), shardCount));
+}
+
+export function parseShardCount(raw: string | undefined): number {
+  const count = Number(raw ?? "16");
+  if (!Number.isInteger(count) || count < 1 || count > 1024) {
+    throw new Error(`SHARD_COUNT must be an integer from 1 to 1024, got ${JSON.stringify(raw)}`);
+  }
+  return count;
+}

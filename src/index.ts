@@ -1,0 +1,60 @@
+/**
+ * The Worker: a Hono app that validates, authenticates and routes each request to the Durable
+ * Object that owns its keys. Objects are exported from here for the runtime.
+ */
+import { Hono } from "hono";
+import { ErrorTypes, RavenError } from "./core/errors";
+import { SERVER_VERSION } from "./core/server-info";
+import { cmpxchg } from "./routes/cmpxchg";
+import { JSON_TYPE } from "./routes/respond";
+import { topology } from "./routes/topology";
+
+export { ShardObject } from "./objects/shard";
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.use(async (c, next) => {
+  await next();
+  c.header("Raven-Server-Version", SERVER_VERSION);
+});
+
+app.route("/", topology);
+app.route("/", cmpxchg);
+
+const pathAndQuery = (url: string) => {
+  const parsed = new URL(url);
+  return parsed.pathname + parsed.search;
+};
+
+app.notFound((c) => {
+  const err = new RavenError(
+    400,
+    ErrorTypes.routeNotFound,
+    `There is no handler for path: ${c.req.method} ${new URL(c.req.url).pathname}`,
+  );
+  return errorResponse(err, c.req.url);
+});
+
+app.onError((err, c) => {
+  if (err instanceof RavenError) return errorResponse(err, c.req.url);
+  // Anything else is our bug or the platform's: log it, answer the envelope without a stack.
+  console.error("unhandled error", c.req.method, c.req.url, err);
+  const overloaded = (err as { overloaded?: boolean }).overloaded === true;
+  const failure = new RavenError(
+    503,
+    overloaded ? ErrorTypes.timeout : ErrorTypes.server,
+    overloaded
+      ? "The shard is overloaded; retry later with the same raft-request-id."
+      : `Internal error while processing the request: ${(err as Error).message ?? String(err)}`,
+  );
+  return errorResponse(failure, c.req.url);
+});
+
+function errorResponse(err: RavenError, url: string): Response {
+  return new Response(JSON.stringify(err.envelope(pathAndQuery(url))), {
+    status: err.status,
+    headers: { "Content-Type": JSON_TYPE, "Raven-Server-Version": SERVER_VERSION },
+  });
+}
+
+export default app satisfies ExportedHandler<Env>;
