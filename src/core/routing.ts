@@ -1,6 +1,7 @@
 /**
- * Key → shard routing. A key is lower-cased, hashed with FNV-1a (32 bit, over UTF-8 bytes) and the
- * hash space is cut into `shardCount` contiguous ranges, so that one range can later be split in two
+ * Key → shard routing. A key is lower-cased, hashed with FNV-1a (32 bit, over UTF-8 bytes) and
+ * finished with murmur3's fmix32 (FNV alone mixes the high bits of short, similar keys poorly, and
+ * the ranges are cut by high bits); the hash space is cut into `shardCount` contiguous ranges, so that one range can later be split in two
  * without moving keys of other ranges. The shard count is fixed per deployment.
  */
 import { lowerKey } from "./keys";
@@ -18,13 +19,29 @@ export function fnv1a32(text: string): number {
   return hash >>> 0;
 }
 
+/** murmur3's 32-bit finalizer: every input bit affects every output bit. */
+export function fmix32(hash: number): number {
+  let h = hash;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The stable 32-bit routing hash of an already lower-cased key. */
+export function routingHash(loweredKey: string): number {
+  return fmix32(fnv1a32(loweredKey));
+}
+
 /** Which of `shardCount` hash ranges the already lower-cased key falls in. */
 export function shardOf(loweredKey: string, shardCount: number): number {
   // Atomic guards live beside their document: route `rvn-atomic/<docId>` by `<docId>`.
   const routed = loweredKey.startsWith(ATOMIC_GUARD_PREFIX)
     ? loweredKey.slice(ATOMIC_GUARD_PREFIX.length)
     : loweredKey;
-  return Math.floor((fnv1a32(routed) * shardCount) / 0x1_0000_0000);
+  return Math.floor((routingHash(routed) * shardCount) / 0x1_0000_0000);
 }
 
 /** Durable Object name of a database's shard; database names are case-insensitive. */
