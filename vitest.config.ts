@@ -10,7 +10,13 @@ export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // Failpoints exist only in tests: the crash-point matrix arms them.
+            miniflare: { bindings: { FAILPOINTS: "on" } },
+          }),
+        ],
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],

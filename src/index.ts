@@ -5,10 +5,14 @@
 import { Hono } from "hono";
 import { ErrorTypes, RavenError } from "./core/errors";
 import { SERVER_VERSION } from "./core/server-info";
+import { bulkDocs } from "./routes/bulk-docs";
 import { cmpxchg } from "./routes/cmpxchg";
+import { docs } from "./routes/docs";
+import { hilo } from "./routes/hilo";
 import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
 
+export { CoordinatorObject } from "./objects/coordinator";
 export { ShardObject } from "./objects/shard";
 
 const app = new Hono<{ Bindings: Env }>();
@@ -20,6 +24,9 @@ app.use(async (c, next) => {
 
 app.route("/", topology);
 app.route("/", cmpxchg);
+app.route("/", docs);
+app.route("/", bulkDocs);
+app.route("/", hilo);
 
 const pathAndQuery = (url: string) => {
   const parsed = new URL(url);

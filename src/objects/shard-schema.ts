@@ -1,6 +1,9 @@
 import type { Migration } from "./migrations";
 
-/** Tables of a shard: its compare-exchange items, its index counter, its request log. */
+/**
+ * Tables of a shard: its compare-exchange items, its index counter, its request log (1); its
+ * documents and the state of the transactions it takes part in (2).
+ */
 export const SHARD_MIGRATIONS: readonly Migration[] = [
   {
     id: 1,
@@ -21,6 +24,39 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
         at INTEGER NOT NULL            -- ms since epoch when it was applied
       ) WITHOUT ROWID;
       CREATE INDEX requests_by_time ON requests (at);
+    `,
+  },
+  {
+    id: 2,
+    description: "documents, prepare locks, transaction outcomes",
+    sql: `
+      CREATE TABLE docs (
+        key TEXT PRIMARY KEY,          -- lower-cased id
+        id TEXT NOT NULL,              -- the id as first written
+        collection TEXT,               -- @metadata.@collection, NULL for none
+        body TEXT NOT NULL,            -- the JSON without server-owned metadata
+        change_vector TEXT NOT NULL,
+        last_modified TEXT NOT NULL,   -- ISO-8601
+        from_cluster INTEGER NOT NULL  -- written by a cluster-wide transaction (@flags)
+      ) WITHOUT ROWID;
+      CREATE INDEX docs_by_collection ON docs (collection, key);
+      CREATE TABLE prepared (
+        txn_id TEXT PRIMARY KEY,
+        mode TEXT NOT NULL,            -- ClusterWide | SingleNode
+        ops TEXT NOT NULL,             -- JSON TxOp[] for this shard
+        at INTEGER NOT NULL            -- ms since epoch of the prepare
+      ) WITHOUT ROWID;
+      CREATE TABLE locks (
+        lock_key TEXT PRIMARY KEY,     -- 'c:' + cmpxchg key or 'd:' + document key
+        txn_id TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX locks_by_txn ON locks (txn_id);
+      CREATE TABLE outcomes (
+        txn_id TEXT PRIMARY KEY,       -- a transaction this shard finished: late messages are no-ops
+        outcome TEXT NOT NULL,         -- JSON TxOutcome
+        at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX outcomes_by_time ON outcomes (at);
     `,
   },
 ];

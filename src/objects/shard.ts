@@ -1,16 +1,28 @@
 /**
- * ShardObject: owns one hash range of one database's compare-exchange keys.
+ * ShardObject: owns one hash range of one database's compare-exchange items and documents.
  *
  * Every compare-and-write is a single `transactionSync`: read, compare and write with no `await`
  * in between, so no other call can interleave (input gates only hold across storage awaits; a
- * timer or an RPC would let a second writer in). Conflicts and misses are returned as values.
+ * timer or an RPC would let a second writer in). After any RPC — asking the coordinator about a
+ * lock — the state is read again before writing. Conflicts and misses are returned as values.
+ *
+ * A key locked by a prepared transaction is never answered from its pre-transaction state: the
+ * shard first asks the coordinator for the decision (waiting while it is being taken, presuming
+ * abort when nobody decided), applies it, and only then reads or writes.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { OpResult, TxMode, TxOp, TxOutcome, Violation } from "../core/transaction";
+import { Failpoints, type FailAction } from "./failpoints";
 import { migrate } from "./migrations";
 import { SHARD_MIGRATIONS } from "./shard-schema";
+import { applyOps, blockingTxns, findViolations, lockKey, readDoc, readItem, type DocRow } from "./shard-tx";
 
 /** How long a request id's first result is replayed to retries. */
 export const REQUEST_LOG_TTL_MS = 24 * 60 * 60 * 1000;
+/** How long a transaction's outcome is kept so that late or duplicate messages stay no-ops. */
+export const OUTCOME_TTL_MS = 24 * 60 * 60 * 1000;
+/** A prepare lock older than this is resolved by the shard's alarm (the coordinator may be gone). */
+export const LOCK_RESOLVE_AFTER_MS = 10_000;
 /** Rows the alarm deletes per table per run, so a sweep never holds the object for long. */
 export const SWEEP_BATCH = 500;
 
@@ -54,14 +66,27 @@ export interface ListQuery {
   limit: number;
 }
 
-interface Row extends Record<string, SqlStorageValue> {
-  key: string;
-  idx: number;
-  value: string;
+export interface StoredDoc {
+  id: string;
+  collection: string | null;
+  body: string;
+  changeVector: string;
+  lastModified: string;
+  fromCluster: boolean;
 }
+
+export type PrepareVote =
+  | { vote: "yes"; counter: number }
+  | { vote: "no"; violations: Violation[] };
+
+export type Decision = { decision: "committed"; index: number } | { decision: "aborted" };
+
+/** A value from a synchronous step, or the transactions that must be settled before it can run. */
+type Step<T> = { done: T } | { blocked: string[] };
 
 export class ShardObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly failpoints: Failpoints;
   /** The shard's index counter, mirrored from the `counters` table. */
   private counter = 0;
   /** When the alarm is set for, mirrored so that writes need not ask storage. */
@@ -70,42 +95,60 @@ export class ShardObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.failpoints = new Failpoints(ctx, Failpoints.enabledIn(env));
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, SHARD_MIGRATIONS);
-      this.counter = this.sql
-        .exec<{ value: number }>("SELECT value FROM counters WHERE name = 'index'")
-        .one().value;
+      this.counter = this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'index'").one().value;
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
+  // ── compare-exchange, single key ──────────────────────────────────────────────────────────
+
   /** Items for the given lower-cased keys, in order; null where absent or expired. */
-  get(keys: string[]): (StoredItem | null)[] {
-    const now = Date.now();
-    return keys.map((key) => {
-      const row = this.readLive(key, now);
-      return row ? { key: row.key, index: row.idx, json: row.value } : null;
+  async get(keys: string[]): Promise<(StoredItem | null)[]> {
+    return this.run<(StoredItem | null)[]>(() => {
+      const blocked = blockingTxns(this.sql, keys.map((key) => "c:" + key));
+      if (blocked.length) return { blocked };
+      const now = Date.now();
+      return {
+        done: keys.map((key) => {
+          const row = readItem(this.sql, key, now);
+          return row ? { key: row.key, index: row.idx, json: row.value } : null;
+        }),
+      };
     });
   }
 
   /** Live items whose key starts with the prefix, in UTF-8 byte order. */
-  list(query: ListQuery): StoredItem[] {
-    const now = Date.now();
-    const from = query.after !== undefined && query.after >= query.prefix ? query.after : query.prefix;
-    const fromOp = query.after !== undefined && query.after >= query.prefix ? ">" : ">=";
-    const rows = this.sql
-      .exec<Row>(
-        `SELECT key, idx, value FROM items
-         WHERE key ${fromOp} ?1 AND (?2 IS NULL OR key < ?2)
-           AND (expires_at IS NULL OR expires_at > ?3)
-         ORDER BY key LIMIT ?4`,
-        from,
-        query.upper,
-        now,
-        query.limit,
-      )
-      .toArray();
-    return rows.map((row) => ({ key: row.key, index: row.idx, json: row.value }));
+  async list(query: ListQuery): Promise<StoredItem[]> {
+    const resume = query.after !== undefined && query.after >= query.prefix;
+    const from = resume ? query.after! : query.prefix;
+    return this.run<StoredItem[]>(() => {
+      const blocked = this.sql
+        .exec<{ txn_id: string }>(
+          `SELECT DISTINCT txn_id FROM locks
+           WHERE lock_key ${resume ? ">" : ">="} ?1 AND (?2 IS NULL OR lock_key < ?2)`,
+          "c:" + from,
+          query.upper === null ? "c;" : "c:" + query.upper,
+        )
+        .toArray()
+        .map((row) => row.txn_id);
+      if (blocked.length) return { blocked };
+      const rows = this.sql
+        .exec<{ key: string; idx: number; value: string }>(
+          `SELECT key, idx, value FROM items
+           WHERE key ${resume ? ">" : ">="} ?1 AND (?2 IS NULL OR key < ?2)
+             AND (expires_at IS NULL OR expires_at > ?3)
+           ORDER BY key LIMIT ?4`,
+          from,
+          query.upper,
+          Date.now(),
+          query.limit,
+        )
+        .toArray();
+      return { done: rows.map((row) => ({ key: row.key, index: row.idx, json: row.value })) };
+    });
   }
 
   /**
@@ -114,27 +157,29 @@ export class ShardObject extends DurableObject<Env> {
    * a non-zero expected index on a missing item → index 0, no value.
    */
   async put(cmd: PutCommand): Promise<WriteResult> {
-    const result = this.apply(cmd.requestId, (now) => {
-      const current = this.readLive(cmd.key, now);
-      if (current ? current.idx !== cmd.expectedIndex : cmd.expectedIndex !== 0) {
-        return current
-          ? { index: current.idx, json: current.value, successful: false }
-          : { index: 0, json: null, successful: false };
-      }
-      const index = this.nextIndex();
-      this.sql.exec(
-        `INSERT INTO items (key, idx, value, expires_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (key) DO UPDATE SET idx = ?2, value = ?3, expires_at = ?4`,
-        cmd.key,
-        index,
-        cmd.json,
-        cmd.expiresAt,
-      );
-      return { index, json: cmd.json, successful: true };
-    });
-    const stored = result.value.successful && !result.replayed ? cmd.expiresAt : null;
-    await this.scheduleAlarm(this.deadlineAfter(result, cmd.requestId, stored));
-    return result.value;
+    const applied = await this.run(() =>
+      this.applyWrite(cmd.key, cmd.requestId, (now) => {
+        const current = readItem(this.sql, cmd.key, now);
+        if (current ? current.idx !== cmd.expectedIndex : cmd.expectedIndex !== 0) {
+          return current
+            ? { index: current.idx, json: current.value, successful: false }
+            : { index: 0, json: null, successful: false };
+        }
+        const index = this.nextIndex();
+        this.sql.exec(
+          `INSERT INTO items (key, idx, value, expires_at) VALUES (?1, ?2, ?3, ?4)
+           ON CONFLICT (key) DO UPDATE SET idx = ?2, value = ?3, expires_at = ?4`,
+          cmd.key,
+          index,
+          cmd.json,
+          cmd.expiresAt,
+        );
+        return { index, json: cmd.json, successful: true };
+      }),
+    );
+    const stored = applied.value.successful && !applied.replayed ? cmd.expiresAt : null;
+    await this.scheduleAlarm(this.deadlineAfter(applied, cmd.requestId, stored));
+    return applied.value;
   }
 
   /**
@@ -142,94 +187,256 @@ export class ShardObject extends DurableObject<Env> {
    * value; mismatch → the current index and value; a missing item → success with a new index.
    */
   async remove(cmd: DeleteCommand): Promise<WriteResult> {
-    const result = this.apply(cmd.requestId, (now) => {
-      const current = this.readLive(cmd.key, now);
-      if (current && current.idx !== cmd.expectedIndex) {
-        return { index: current.idx, json: current.value, successful: false };
-      }
-      // An expired row is already gone as far as anyone can see; remove it for good either way.
-      this.sql.exec("DELETE FROM items WHERE key = ?", cmd.key);
-      return { index: this.nextIndex(), json: current ? current.value : null, successful: true };
-    });
-    await this.scheduleAlarm(this.deadlineAfter(result, cmd.requestId, null));
-    return result.value;
+    const applied = await this.run(() =>
+      this.applyWrite(cmd.key, cmd.requestId, (now) => {
+        const current = readItem(this.sql, cmd.key, now);
+        if (current && current.idx !== cmd.expectedIndex) {
+          return { index: current.idx, json: current.value, successful: false };
+        }
+        // An expired row is already gone as far as anyone can see; remove it for good either way.
+        this.sql.exec("DELETE FROM items WHERE key = ?", cmd.key);
+        return { index: this.nextIndex(), json: current ? current.value : null, successful: true };
+      }),
+    );
+    await this.scheduleAlarm(this.deadlineAfter(applied, cmd.requestId, null));
+    return applied.value;
   }
 
-  /** Removes expired items and old request-log entries in bounded batches, then re-arms. */
+  // ── documents ─────────────────────────────────────────────────────────────────────────────
+
+  /** Documents for the given lower-cased ids, with the index of each one's atomic guard (0 if none). */
+  async getDocs(keys: string[]): Promise<{ doc: StoredDoc | null; guardIndex: number }[]> {
+    return this.run<{ doc: StoredDoc | null; guardIndex: number }[]>(() => {
+      const lockKeys = keys.flatMap((key) => ["d:" + key, "c:rvn-atomic/" + key]);
+      const blocked = blockingTxns(this.sql, lockKeys);
+      if (blocked.length) return { blocked };
+      const now = Date.now();
+      return {
+        done: keys.map((key) => {
+          const row = readDoc(this.sql, key);
+          const guard = readItem(this.sql, "rvn-atomic/" + key, now);
+          return { doc: row ? toStoredDoc(row) : null, guardIndex: guard?.idx ?? 0 };
+        }),
+      };
+    });
+  }
+
+  // ── transactions: one-phase and two-phase commit ──────────────────────────────────────────
+
+  /** All ops of a transaction live here: check and apply them in one storage transaction. */
+  async commitOnePhase(txnId: string, mode: TxMode, ops: TxOp[], minIndex: number): Promise<TxOutcome> {
+    const outcome = await this.run((): Step<TxOutcome> => {
+      const known = this.outcomeOf(txnId);
+      if (known) return { done: known };
+      const blocked = blockingTxns(this.sql, ops.map(lockKey), txnId);
+      if (blocked.length) return { blocked };
+      const now = Date.now();
+      const violations = findViolations(this.sql, ops, now);
+      let result: TxOutcome;
+      if (violations.length) {
+        result = { committed: false, violations };
+      } else {
+        const index = Math.max(this.counter + 1, minIndex);
+        this.raiseCounter(index);
+        result = { committed: true, index, results: applyOps(this.sql, ops, index, mode, this.database(), now) };
+      }
+      this.recordOutcome(txnId, result, now);
+      return { done: result };
+    });
+    this.failpoints.hit("shard.commitOnePhase.after");
+    await this.scheduleAlarm(this.expiryDeadline(ops));
+    return outcome;
+  }
+
+  /** Phase one: check the ops and lock their keys durably, or vote no with the violations. */
+  async prepare(txnId: string, mode: TxMode, ops: TxOp[]): Promise<PrepareVote> {
+    const vote = await this.run((): Step<PrepareVote> => {
+      const known = this.outcomeOf(txnId);
+      // Already finished (a late or duplicate prepare): never lock again.
+      if (known) return { done: known.committed ? { vote: "yes", counter: this.counter } : { vote: "no", violations: [] } };
+      const exists = this.sql.exec("SELECT 1 FROM prepared WHERE txn_id = ?", txnId).toArray().length > 0;
+      if (exists) return { done: { vote: "yes", counter: this.counter } };
+      const blocked = blockingTxns(this.sql, ops.map(lockKey), txnId);
+      if (blocked.length) return { blocked };
+      const violations = findViolations(this.sql, ops, Date.now());
+      if (violations.length) return { done: { vote: "no", violations } };
+      this.sql.exec(
+        "INSERT INTO prepared (txn_id, mode, ops, at) VALUES (?, ?, ?, ?)",
+        txnId,
+        mode,
+        JSON.stringify(ops),
+        Date.now(),
+      );
+      for (const op of ops) this.sql.exec("INSERT INTO locks (lock_key, txn_id) VALUES (?, ?)", lockKey(op), txnId);
+      this.failpoints.hit("shard.prepare.inside");
+      return { done: { vote: "yes", counter: this.counter } };
+    });
+    if (vote.vote === "yes") await this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS);
+    this.failpoints.hit("shard.prepare.after");
+    return vote;
+  }
+
+  /** Phase two: apply a prepared transaction with its commit index. Idempotent by transaction id. */
+  async commit(txnId: string, index: number): Promise<TxOutcome | { unknown: true }> {
+    this.failpoints.hit("shard.commit.before");
+    const outcome = this.finish(txnId, { decision: "committed", index });
+    this.failpoints.hit("shard.commit.after");
+    if (outcome && outcome.committed) await this.scheduleAlarm(this.nextDeadline());
+    return outcome ?? { unknown: true };
+  }
+
+  /** Phase two of an abort: drop the locks, remember the outcome. Idempotent. */
+  async abort(txnId: string): Promise<TxOutcome> {
+    return this.finish(txnId, { decision: "aborted" })!;
+  }
+
+  /**
+   * What became of a one-phase transaction, for the coordinator's recovery: its outcome, or, when
+   * this shard never saw it, a recorded abort so that a late delivery cannot commit it.
+   */
+  async fence(txnId: string): Promise<TxOutcome> {
+    return this.finish(txnId, { decision: "aborted" })!;
+  }
+
+  /** Test hook: arm a failpoint (refused unless FAILPOINTS is "on"). */
+  armFailpoint(name: string, action: FailAction): void {
+    this.failpoints.arm(name, action);
+  }
+
+  // ── alarm ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Settles prepare locks that have waited too long (their coordinator may be gone), removes
+   * expired items and old request-log and outcome entries in bounded batches, then re-arms.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    const stale = this.sql
+      .exec<{ txn_id: string }>("SELECT txn_id FROM prepared WHERE at <= ?", now - LOCK_RESOLVE_AFTER_MS)
+      .toArray()
+      .map((row) => row.txn_id);
+    if (stale.length) await this.settle(stale);
     const more = this.ctx.storage.transactionSync(() => {
-      const expired = this.sql.exec(
+      const sweep = (sql: string, before: number) => this.sql.exec(sql, before, SWEEP_BATCH).rowsWritten >= SWEEP_BATCH;
+      // Locked items wait for their transaction's decision before anything removes them.
+      const expired = sweep(
         `DELETE FROM items WHERE key IN (
-           SELECT key FROM items WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`,
+           SELECT key FROM items WHERE expires_at <= ?1
+             AND NOT EXISTS (SELECT 1 FROM locks WHERE lock_key = 'c:' || items.key)
+           ORDER BY expires_at LIMIT ?2)`,
         now,
-        SWEEP_BATCH,
-      ).rowsWritten;
-      const forgotten = this.sql.exec(
-        `DELETE FROM requests WHERE id IN (
-           SELECT id FROM requests WHERE at <= ?1 ORDER BY at LIMIT ?2)`,
+      );
+      const requests = sweep(
+        "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE at <= ?1 ORDER BY at LIMIT ?2)",
         now - REQUEST_LOG_TTL_MS,
-        SWEEP_BATCH,
-      ).rowsWritten;
-      return expired >= SWEEP_BATCH || forgotten >= SWEEP_BATCH;
+      );
+      const outcomes = sweep(
+        "DELETE FROM outcomes WHERE txn_id IN (SELECT txn_id FROM outcomes WHERE at <= ?1 ORDER BY at LIMIT ?2)",
+        now - OUTCOME_TTL_MS,
+      );
+      return expired || requests || outcomes;
     });
     this.alarmAt = null;
     await this.scheduleAlarm(more ? now : this.nextDeadline());
   }
 
-  /** Earliest instant the alarm has work: the next expiry or the next request-log eviction. */
-  private nextDeadline(): number | null {
-    const row = this.sql
-      .exec<{ expiry: number | null; oldest: number | null }>(
-        `SELECT (SELECT MIN(expires_at) FROM items WHERE expires_at IS NOT NULL) AS expiry,
-                (SELECT MIN(at) FROM requests) AS oldest`,
-      )
-      .one();
-    const candidates = [row.expiry, row.oldest === null ? null : row.oldest + REQUEST_LOG_TTL_MS];
-    const present = candidates.filter((t): t is number => t !== null);
-    return present.length ? Math.min(...present) : null;
-  }
-
-  private async scheduleAlarm(deadline: number | null): Promise<void> {
-    if (deadline === null || (this.alarmAt !== null && this.alarmAt <= deadline)) return;
-    this.alarmAt = deadline;
-    await this.ctx.storage.setAlarm(deadline);
-  }
+  // ── internals ─────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Runs one write in one storage transaction, replaying the first result for a known request id.
-   * Returns the result and whether it is a replay (a replay changes nothing, so needs no alarm).
+   * Runs a synchronous step in one storage transaction; while it reports locks held by other
+   * transactions, settles those through the coordinator and runs it again on fresh state.
    */
-  private apply(
-    requestId: string | undefined,
-    write: (now: number) => WriteResult,
-  ): { value: WriteResult; replayed: boolean; now: number } {
-    const now = Date.now();
+  private async run<T>(step: () => Step<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const result = this.sync(step);
+      if (!("blocked" in result)) return result.done;
+      if (attempt >= 50) throw new Error(`keys stayed locked by ${result.blocked.join(", ")}`);
+      await this.settle(result.blocked);
+    }
+  }
+
+  /** Asks the coordinator for each transaction's decision and applies it here. */
+  private async settle(txnIds: string[]): Promise<void> {
+    const coordinator = this.env.COORDINATOR.getByName(this.database());
+    await Promise.all(
+      txnIds.map(async (txnId) => {
+        const decision = await coordinator.resolve(txnId);
+        this.finish(txnId, decision);
+      }),
+    );
+    await this.scheduleAlarm(this.nextDeadline());
+  }
+
+  /** One storage transaction; if it throws it rolls back, and so does the mirrored counter. */
+  private sync<T>(fn: () => T): T {
     const counterBefore = this.counter;
     try {
-      return this.ctx.storage.transactionSync(() => {
-        if (requestId) {
-          const seen = this.sql
-            .exec<{ result: string }>("SELECT result FROM requests WHERE id = ?", requestId)
-            .toArray()[0];
-          if (seen) return { value: JSON.parse(seen.result) as WriteResult, replayed: true, now };
-        }
-        const value = write(now);
-        if (requestId) {
-          this.sql.exec(
-            "INSERT INTO requests (id, result, at) VALUES (?, ?, ?)",
-            requestId,
-            JSON.stringify(value),
-            now,
-          );
-        }
-        return { value, replayed: false, now };
-      });
+      return this.ctx.storage.transactionSync(fn);
     } catch (err) {
-      // The transaction rolled back; so does the mirrored counter.
       this.counter = counterBefore;
       throw err;
     }
+  }
+
+  /** Applies a decision to a prepared transaction, once; returns its outcome (null: never prepared here). */
+  private finish(txnId: string, decision: Decision): TxOutcome | null {
+    return this.sync(() => {
+      const known = this.outcomeOf(txnId);
+      if (known) return known;
+      const now = Date.now();
+      const prepared = this.sql
+        .exec<{ mode: string; ops: string }>("SELECT mode, ops FROM prepared WHERE txn_id = ?", txnId)
+        .toArray()[0];
+      let outcome: TxOutcome;
+      if (decision.decision === "committed") {
+        // A commit for a transaction never prepared here is a bug upstream: refuse, change nothing.
+        if (!prepared) return null;
+        this.raiseCounter(decision.index);
+        const ops = JSON.parse(prepared.ops) as TxOp[];
+        const results: OpResult[] = applyOps(this.sql, ops, decision.index, prepared.mode as TxMode, this.database(), now);
+        outcome = { committed: true, index: decision.index, results };
+      } else {
+        outcome = { committed: false, violations: [] };
+      }
+      this.sql.exec("DELETE FROM locks WHERE txn_id = ?", txnId);
+      this.sql.exec("DELETE FROM prepared WHERE txn_id = ?", txnId);
+      this.recordOutcome(txnId, outcome, now);
+      return outcome;
+    });
+  }
+
+  private outcomeOf(txnId: string): TxOutcome | null {
+    const row = this.sql.exec<{ outcome: string }>("SELECT outcome FROM outcomes WHERE txn_id = ?", txnId).toArray()[0];
+    return row ? (JSON.parse(row.outcome) as TxOutcome) : null;
+  }
+
+  private recordOutcome(txnId: string, outcome: TxOutcome, now: number): void {
+    this.sql.exec("INSERT INTO outcomes (txn_id, outcome, at) VALUES (?, ?, ?)", txnId, JSON.stringify(outcome), now);
+  }
+
+  /**
+   * One single-key write in one storage transaction, replaying the first result for a known
+   * request id; blocked while a prepared transaction holds the key.
+   */
+  private applyWrite(
+    key: string,
+    requestId: string | undefined,
+    write: (now: number) => WriteResult,
+  ): Step<{ value: WriteResult; replayed: boolean; now: number }> {
+    const now = Date.now();
+    if (requestId) {
+      const seen = this.sql
+        .exec<{ result: string }>("SELECT result FROM requests WHERE id = ?", requestId)
+        .toArray()[0];
+      if (seen) return { done: { value: JSON.parse(seen.result) as WriteResult, replayed: true, now } };
+    }
+    const blocked = blockingTxns(this.sql, ["c:" + key]);
+    if (blocked.length) return { blocked };
+    const value = write(now);
+    if (requestId) {
+      this.sql.exec("INSERT INTO requests (id, result, at) VALUES (?, ?, ?)", requestId, JSON.stringify(value), now);
+    }
+    return { done: { value, replayed: false, now } };
   }
 
   /** The alarm must cover a new expiry and the eviction of a new request-log entry. */
@@ -244,22 +451,62 @@ export class ShardObject extends DurableObject<Env> {
     return requestDeadline === null ? expiresAt : Math.min(expiresAt, requestDeadline);
   }
 
+  private expiryDeadline(ops: TxOp[]): number | null {
+    const times = ops.flatMap((op) => (op.kind === "cmpxchg-put" && op.expiresAt !== null ? [op.expiresAt] : []));
+    return times.length ? Math.min(...times) : Date.now() + OUTCOME_TTL_MS;
+  }
+
+  /** Earliest instant the alarm has work: a lock to resolve, an expiry, or an entry to forget. */
+  private nextDeadline(): number | null {
+    const row = this.sql
+      .exec<{ lock: number | null; expiry: number | null; request: number | null; outcome: number | null }>(
+        `SELECT (SELECT MIN(at) FROM prepared) AS lock,
+                (SELECT MIN(expires_at) FROM items WHERE expires_at IS NOT NULL) AS expiry,
+                (SELECT MIN(at) FROM requests) AS request,
+                (SELECT MIN(at) FROM outcomes) AS outcome`,
+      )
+      .one();
+    const candidates = [
+      row.lock === null ? null : row.lock + LOCK_RESOLVE_AFTER_MS,
+      row.expiry,
+      row.request === null ? null : row.request + REQUEST_LOG_TTL_MS,
+      row.outcome === null ? null : row.outcome + OUTCOME_TTL_MS,
+    ].filter((t): t is number => t !== null);
+    return candidates.length ? Math.min(...candidates) : null;
+  }
+
+  private async scheduleAlarm(deadline: number | null): Promise<void> {
+    if (deadline === null || (this.alarmAt !== null && this.alarmAt <= deadline)) return;
+    this.alarmAt = deadline;
+    await this.ctx.storage.setAlarm(deadline);
+  }
+
   /** Next index of this shard's Lamport clock, persisted in the same transaction as the write. */
   private nextIndex(): number {
-    this.counter += 1;
-    this.sql.exec("UPDATE counters SET value = ? WHERE name = 'index'", this.counter);
+    this.raiseCounter(this.counter + 1);
     return this.counter;
   }
 
-  private readLive(key: string, now: number): Row | null {
-    return (
-      this.sql
-        .exec<Row>(
-          "SELECT key, idx, value FROM items WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
-          key,
-          now,
-        )
-        .toArray()[0] ?? null
-    );
+  private raiseCounter(to: number): void {
+    if (to <= this.counter) return;
+    this.counter = to;
+    this.sql.exec("UPDATE counters SET value = ? WHERE name = 'index'", to);
   }
+
+  /** The database this shard belongs to, from its name "<db>/shard-<n>". */
+  private database(): string {
+    const name = this.ctx.id.name ?? "";
+    return name.slice(0, name.lastIndexOf("/shard-"));
+  }
+}
+
+function toStoredDoc(row: DocRow): StoredDoc {
+  return {
+    id: row.id,
+    collection: row.collection,
+    body: row.body,
+    changeVector: row.change_vector,
+    lastModified: row.last_modified,
+    fromCluster: row.from_cluster === 1,
+  };
 }

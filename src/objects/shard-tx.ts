@@ -1,0 +1,175 @@
+/**
+ * Checking and applying transaction ops against a shard's tables. Synchronous SQL only: callers
+ * run these inside one `transactionSync`, so a check and the write it guards cannot be split.
+ */
+import { clusterChangeVector, singleNodeChangeVector } from "../core/change-vector";
+import type { OpResult, TxMode, TxOp, Violation } from "../core/transaction";
+
+export interface ItemRow extends Record<string, SqlStorageValue> {
+  key: string;
+  idx: number;
+  value: string;
+}
+
+export interface DocRow extends Record<string, SqlStorageValue> {
+  key: string;
+  id: string;
+  collection: string | null;
+  body: string;
+  change_vector: string;
+  last_modified: string;
+  from_cluster: number;
+}
+
+/** The lock-table key of an op: compare-exchange items and documents have separate spaces. */
+export function lockKey(op: Pick<TxOp, "kind" | "key">): string {
+  return (op.kind === "doc-put" || op.kind === "doc-delete" ? "d:" : "c:") + op.key;
+}
+
+export function readItem(sql: SqlStorage, key: string, now: number): ItemRow | null {
+  return (
+    sql
+      .exec<ItemRow>(
+        "SELECT key, idx, value FROM items WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+        key,
+        now,
+      )
+      .toArray()[0] ?? null
+  );
+}
+
+export function readDoc(sql: SqlStorage, key: string): DocRow | null {
+  return sql.exec<DocRow>("SELECT * FROM docs WHERE key = ?", key).toArray()[0] ?? null;
+}
+
+/** Transactions (other than `own`) holding a lock on any of these lock keys. */
+export function blockingTxns(sql: SqlStorage, lockKeys: string[], own?: string): string[] {
+  const found = new Set<string>();
+  // 100 bound parameters at most per statement: check in slices.
+  for (let i = 0; i < lockKeys.length; i += 90) {
+    const slice = lockKeys.slice(i, i + 90);
+    const rows = sql
+      .exec<{ txn_id: string }>(
+        `SELECT DISTINCT txn_id FROM locks WHERE lock_key IN (${slice.map(() => "?").join(",")})`,
+        ...slice,
+      )
+      .toArray();
+    for (const row of rows) if (row.txn_id !== own) found.add(row.txn_id);
+  }
+  return [...found];
+}
+
+/** Every expected index and change vector of the ops, checked against the current state. */
+export function findViolations(sql: SqlStorage, ops: TxOp[], now: number): Violation[] {
+  const violations: Violation[] = [];
+  for (const op of ops) {
+    switch (op.kind) {
+      case "cmpxchg-put":
+      case "cmpxchg-delete": {
+        const current = readItem(sql, op.key, now);
+        const actual = current ? current.idx : -1;
+        const ok =
+          op.kind === "cmpxchg-put"
+            ? current ? op.expectedIndex === current.idx : op.expectedIndex === 0
+            : current ? op.expectedIndex === null || op.expectedIndex === current.idx : op.expectedIndex === null || op.expectedIndex === 0;
+        if (ok) break;
+        const expected = op.expectedIndex ?? 0;
+        const verb = op.kind === "cmpxchg-put" ? "putting" : "deleting";
+        const check = `Concurrency check failed for ${verb} the key '${op.name}'. Requested index: ${expected}, actual index: ${actual}`;
+        violations.push({
+          Type: op.guardOf === undefined ? "CompareExchange" : "Document",
+          Id: op.name,
+          Expected: expected,
+          Actual: actual,
+          message:
+            op.guardOf === undefined
+              ? check
+              : `Guard compare exchange value '${op.name}' index does not match the transaction index's ${expected} change vector on ${op.guardOf}\n${check}`,
+        });
+        break;
+      }
+      case "doc-put":
+      case "doc-delete": {
+        if (op.expectedChangeVector === null) break;
+        const current = readDoc(sql, op.key);
+        const actual = current?.change_vector ?? null;
+        // An empty expected change vector means "must not exist yet", as in RavenDB.
+        const ok = op.expectedChangeVector === "" ? current === null : actual === op.expectedChangeVector;
+        if (ok) break;
+        violations.push({
+          Type: "Document",
+          Id: op.id,
+          Expected: 0,
+          Actual: current ? 0 : -1,
+          message:
+            op.kind === "doc-put"
+              ? `Document ${op.id} has change vector ${actual ?? "(none: it does not exist)"}, but Put was called with ${op.expectedChangeVector === "" ? "an empty change vector (create only)" : `change vector ${op.expectedChangeVector}`}. Optimistic concurrency violation, transaction will be aborted.`
+              : `Document ${op.id} has change vector ${actual ?? "(none: it does not exist)"}, but Delete was called with change vector ${op.expectedChangeVector}. Optimistic concurrency violation, transaction will be aborted.`,
+          expectedChangeVector: op.expectedChangeVector,
+          actualChangeVector: actual,
+        });
+        break;
+      }
+    }
+  }
+  return violations;
+}
+
+/** Writes every op with one index. The caller has checked them and holds the transaction. */
+export function applyOps(
+  sql: SqlStorage,
+  ops: TxOp[],
+  index: number,
+  mode: TxMode,
+  database: string,
+  now: number,
+): OpResult[] {
+  const lastModified = new Date(now).toISOString();
+  return ops.map((op): OpResult => {
+    switch (op.kind) {
+      case "cmpxchg-put":
+        sql.exec(
+          `INSERT INTO items (key, idx, value, expires_at) VALUES (?1, ?2, ?3, ?4)
+           ON CONFLICT (key) DO UPDATE SET idx = ?2, value = ?3, expires_at = ?4`,
+          op.key,
+          index,
+          op.json,
+          op.expiresAt,
+        );
+        return { kind: "cmpxchg" };
+      case "cmpxchg-delete":
+        sql.exec("DELETE FROM items WHERE key = ?", op.key);
+        return { kind: "cmpxchg" };
+      case "doc-put": {
+        const previous = readDoc(sql, op.key);
+        const changeVector =
+          mode === "ClusterWide"
+            ? clusterChangeVector(database, index)
+            : singleNodeChangeVector(database, index, previous?.change_vector ?? null);
+        sql.exec(
+          `INSERT INTO docs (key, id, collection, body, change_vector, last_modified, from_cluster)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+           ON CONFLICT (key) DO UPDATE SET collection = ?3, body = ?4, change_vector = ?5,
+             last_modified = ?6, from_cluster = ?7`,
+          op.key,
+          previous?.id ?? op.id,
+          op.collection,
+          op.json,
+          changeVector,
+          lastModified,
+          mode === "ClusterWide" ? 1 : 0,
+        );
+        return { kind: "doc-put", id: previous?.id ?? op.id, changeVector, lastModified, collection: op.collection };
+      }
+      case "doc-delete": {
+        const deleted = sql.exec("DELETE FROM docs WHERE key = ?", op.key).rowsWritten > 0;
+        const changeVector = deleted
+          ? mode === "ClusterWide"
+            ? clusterChangeVector(database, index)
+            : singleNodeChangeVector(database, index, null)
+          : null;
+        return { kind: "doc-delete", id: op.id, deleted, changeVector };
+      }
+    }
+  });
+}

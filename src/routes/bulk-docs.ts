@@ -1,0 +1,23 @@
+/**
+ * `POST /databases/<db>/bulk_docs`: a session's saveChanges. Single-node batches of document
+ * PUT/DELETE, and cluster-wide transactions mixing documents and compare-exchange items with
+ * atomic guards, all or nothing.
+ */
+import { Hono } from "hono";
+import { parseBulkDocs } from "../core/bulk-docs";
+import { checkDatabaseName } from "../core/database";
+import { clientSupportsAtomicGuards } from "../core/documents";
+import { executeBatch } from "./execute";
+import { shardCount } from "./shards";
+
+export const bulkDocs = new Hono<{ Bindings: Env }>();
+
+bulkDocs.post("/databases/:db/bulk_docs", async (c) => {
+  const database = checkDatabaseName(c.req.param("db"));
+  const atomicGuards =
+    c.req.query("disableAtomicDocumentWrites") !== "true" &&
+    clientSupportsAtomicGuards(c.req.header("Raven-Client-Version"));
+  const batch = parseBulkDocs(await c.req.text(), { shardCount: shardCount(c.env), atomicGuards });
+  const { body } = await executeBatch(c.env, database, batch, c.req.query("raft-request-id") || undefined);
+  return c.json(body, 201);
+});

@@ -1,0 +1,100 @@
+/**
+ * `/databases/<db>/docs`: load by id (one or many, GET or POST), single-document PUT and DELETE.
+ * A cluster-wide load (`txMode=ClusterWide`) also returns the atomic guards of the ids, which the
+ * official client sends back with its next cluster-wide write.
+ */
+import { Hono } from "hono";
+import { parseBulkDocs } from "../core/bulk-docs";
+import { guardChangeVector } from "../core/change-vector";
+import { checkDatabaseName } from "../core/database";
+import { documentJson, unquoteEtag } from "../core/documents";
+import { badInput, ErrorTypes } from "../core/errors";
+import { lowerKey } from "../core/keys";
+import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
+import { executeBatch } from "./execute";
+import { shardCount, shardStub } from "./shards";
+
+export const docs = new Hono<{ Bindings: Env }>();
+
+docs.get("/databases/:db/docs", async (c) => {
+  const database = checkDatabaseName(c.req.param("db"));
+  const params = new URL(c.req.url).searchParams;
+  return load(c.env, database, params.getAll("id"), params.get("txMode") === "ClusterWide");
+});
+
+docs.post("/databases/:db/docs", async (c) => {
+  const database = checkDatabaseName(c.req.param("db"));
+  let ids: unknown;
+  try {
+    ids = ((await c.req.json()) as { Ids?: unknown }).Ids;
+  } catch {
+    throw badInput(ErrorTypes.invalidData, 'The body must be {"Ids": [ … ]}.');
+  }
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
+    throw badInput(ErrorTypes.invalidData, 'The body must be {"Ids": [ … ]} with string ids.');
+  }
+  return load(c.env, database, ids as string[], c.req.query("txMode") === "ClusterWide");
+});
+
+docs.put("/databases/:db/docs", async (c) => {
+  const database = checkDatabaseName(c.req.param("db"));
+  const id = c.req.query("id");
+  let document: unknown;
+  try {
+    document = JSON.parse(await c.req.text());
+  } catch (err) {
+    throw badInput(ErrorTypes.invalidData, `The document is not valid JSON: ${(err as Error).message}`);
+  }
+  const command = { Type: "PUT", Id: id, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
+  const batch = parseBulkDocs(JSON.stringify({ Commands: [command] }), { shardCount: shardCount(c.env), atomicGuards: false });
+  const { results } = await executeBatch(c.env, database, batch, undefined);
+  const put = results[0];
+  return c.json({ Id: put?.kind === "doc-put" ? put.id : id, ChangeVector: put?.kind === "doc-put" ? put.changeVector : null }, 201);
+});
+
+docs.delete("/databases/:db/docs", async (c) => {
+  const database = checkDatabaseName(c.req.param("db"));
+  const command = { Type: "DELETE", Id: c.req.query("id"), ChangeVector: unquoteEtag(c.req.header("If-Match")) };
+  const batch = parseBulkDocs(JSON.stringify({ Commands: [command] }), { shardCount: shardCount(c.env), atomicGuards: false });
+  await executeBatch(c.env, database, batch, undefined);
+  return c.body(null, 204);
+});
+
+async function load(env: Env, database: string, ids: string[], clusterWide: boolean): Promise<Response> {
+  if (ids.length === 0) throw badInput(ErrorTypes.argument, "Query string id is mandatory, but wasn't specified.");
+  const count = shardCount(env);
+  const groups = new Map<number, { at: number[]; keys: string[] }>();
+  ids.forEach((id, at) => {
+    const key = lowerKey(id);
+    const shard = shardOf(key, count);
+    const group = groups.get(shard) ?? { at: [], keys: [] };
+    group.at.push(at);
+    group.keys.push(key);
+    groups.set(shard, group);
+  });
+  const found = new Array<Awaited<ReturnType<ReturnType<typeof shardStub>["getDocs"]>>[number] | null>(ids.length).fill(null);
+  await Promise.all(
+    [...groups].map(async ([shard, group]) => {
+      const rows = await shardStub(env, database, shard).getDocs(group.keys);
+      rows.forEach((row, i) => (found[group.at[i]!] = row));
+    }),
+  );
+  if (ids.length === 1 && !found[0]?.doc) return new Response(null, { status: 404 });
+  const body: Record<string, unknown> = {
+    Results: found.map((row) => (row?.doc ? documentJson(row.doc) : null)),
+    Includes: {},
+  };
+  if (clusterWide) {
+    // The guard of each id, existing document or not, with the change vector the client echoes.
+    const guards: Record<string, unknown> = {};
+    ids.forEach((id, i) => {
+      const guardIndex = found[i]?.guardIndex ?? 0;
+      if (guardIndex > 0) {
+        const key = ATOMIC_GUARD_PREFIX + id;
+        guards[key] = { Key: key, Index: guardIndex, Value: null, ChangeVector: guardChangeVector(database, guardIndex) };
+      }
+    });
+    body.CompareExchangeValueIncludes = guards;
+  }
+  return Response.json(body);
+}
