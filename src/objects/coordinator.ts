@@ -165,8 +165,8 @@ export class CoordinatorObject extends DurableObject<Env> {
   }
 
   /** Test hook: arm a failpoint (refused unless FAILPOINTS is "on"). */
-  armFailpoint(name: string, action: FailAction): void {
-    this.failpoints.arm(name, action);
+  armFailpoint(name: string, action: FailAction, times = 1): void {
+    this.failpoints.arm(name, action, times);
   }
 
   /** Re-drives every unfinished transaction and forgets old finished ones. Idempotent. */

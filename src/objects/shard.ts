@@ -278,7 +278,7 @@ export class ShardObject extends DurableObject<Env> {
 
   /** Phase two: apply a prepared transaction with its commit index. Idempotent by transaction id. */
   async commit(txnId: string, index: number): Promise<TxOutcome | { unknown: true }> {
-    this.failpoints.hit("shard.commit.before");
+    await this.failpoints.pause("shard.commit.before");
     const outcome = this.finish(txnId, { decision: "committed", index });
     this.failpoints.hit("shard.commit.after");
     if (outcome && outcome.committed) await this.scheduleAlarm(this.nextDeadline());
@@ -299,8 +299,8 @@ export class ShardObject extends DurableObject<Env> {
   }
 
   /** Test hook: arm a failpoint (refused unless FAILPOINTS is "on"). */
-  armFailpoint(name: string, action: FailAction): void {
-    this.failpoints.arm(name, action);
+  armFailpoint(name: string, action: FailAction, times = 1): void {
+    this.failpoints.arm(name, action, times);
   }
 
   // ── alarm ─────────────────────────────────────────────────────────────────────────────────

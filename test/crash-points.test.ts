@@ -1,0 +1,208 @@
+// The crash-point matrix of the transaction protocol (reliability.md §4.3): a failure injected at
+// every step — a crash (ctx.abort(), which also drops writes not yet flushed), a thrown error, or
+// a reply lost after the work — then the alarms run, and the invariants must hold: no locks left,
+// a committed transaction fully visible, an aborted one visible nowhere, late messages no-ops.
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { parseBulkDocs } from "../src/core/bulk-docs";
+import { shardOf } from "../src/core/routing";
+import type { TxOp } from "../src/core/transaction";
+import type { ExecuteResult } from "../src/objects/coordinator";
+import type { FailAction } from "../src/objects/failpoints";
+import { LOCK_RESOLVE_AFTER_MS } from "../src/objects/shard";
+import { cmpPut, freshDb } from "./helpers";
+
+const SHARDS = 16;
+const coordinator = (db: string) => env.COORDINATOR.getByName(db);
+const shard = (db: string, n: number) => env.SHARD.getByName(`${db}/shard-${n}`);
+
+/** Two keys on different shards, both created with value "old". */
+async function setup(label: string) {
+  const db = freshDb(label);
+  const a = "pair/a";
+  let b = "pair/b0";
+  for (let i = 1; shardOf(b, SHARDS) === shardOf(a, SHARDS); i++) b = `pair/b${i}`;
+  const created = await coordinator(db).execute({ mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "old"), cmpPut(b, 0, "old")]) });
+  if (!("committed" in created) || !created.committed) throw new Error("setup failed");
+  return { db, a, b, index: created.index, sa: shardOf(a, SHARDS), sb: shardOf(b, SHARDS) };
+}
+
+function ops(_db: string, commands: unknown[]): TxOp[] {
+  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), { shardCount: SHARDS, atomicGuards: true }).ops;
+}
+
+/** The transaction under test: move both keys from "old" to "new". */
+const moveBoth = (s: Awaited<ReturnType<typeof setup>>) => ops(s.db, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
+
+/** Raw shard state, read without going through lock resolution. */
+function raw(db: string, n: number, key: string) {
+  return runInDurableObject(shard(db, n), (_, state) => {
+    const sql = state.storage.sql;
+    const item = sql.exec<{ idx: number; value: string }>("SELECT idx, value FROM items WHERE key = ?", key).toArray()[0];
+    return {
+      value: item ? (JSON.parse(item.value) as { Object: unknown }).Object : null,
+      index: item?.idx ?? null,
+      locks: sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM locks").one().n,
+      prepared: sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM prepared").one().n,
+    };
+  });
+}
+
+/** Lets every alarm run, with prepare locks aged past their resolve delay, until quiet. */
+async function quiesce(db: string, shards: number[]) {
+  for (let round = 0; round < 3; round++) {
+    try {
+      await runDurableObjectAlarm(coordinator(db));
+    } catch {
+      // a failpoint may still be armed in a crashed instance: the next round runs on a fresh one
+    }
+    for (const n of shards) {
+      await runInDurableObject(shard(db, n), async (_, state) => {
+        state.storage.sql.exec("UPDATE prepared SET at = at - ?", LOCK_RESOLVE_AFTER_MS * 2);
+        if ((await state.storage.getAlarm()) === null) await state.storage.setAlarm(Date.now());
+      });
+      await runDurableObjectAlarm(shard(db, n));
+    }
+  }
+}
+
+/** Runs a transaction through the coordinator; a thrown error (an injected crash) becomes a value. */
+async function attempt(fn: () => Promise<unknown>): Promise<{ ok: true; value: ExecuteResult } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, value: (await fn()) as ExecuteResult };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** The invariants after quiescence; returns whether the transaction committed. */
+async function checkInvariants(s: Awaited<ReturnType<typeof setup>>) {
+  const [ra, rb] = [await raw(s.db, s.sa, s.a), await raw(s.db, s.sb, s.b)];
+  expect([ra.locks, ra.prepared, rb.locks, rb.prepared]).toEqual([0, 0, 0, 0]);
+  // All or nothing, with one index for both.
+  expect(ra.value).toBe(rb.value);
+  expect(ra.index).toBe(rb.index);
+  const log = await runInDurableObject(coordinator(s.db), (_, state) =>
+    state.storage.sql.exec<{ state: string; done: number }>("SELECT state, done FROM txlog ORDER BY seq").toArray(),
+  );
+  expect(log.every((row) => row.done === 1 && row.state !== "preparing")).toBe(true);
+  const committed = ra.value === "new";
+  // The log's last decision agrees with what is visible.
+  if (log.length === 2) expect(log[1]!.state).toBe(committed ? "committed" : "aborted");
+  else expect(committed).toBe(false);
+  return committed;
+}
+
+type Case = { where: "coordinator" | "a" | "b"; failpoint: string; action: FailAction; expect: "commit" | "abort" | "either" };
+
+const matrix: Case[] = [
+  { where: "coordinator", failpoint: "coordinator.before-record", action: "abort", expect: "abort" },
+  { where: "coordinator", failpoint: "coordinator.before-record", action: "throw", expect: "abort" },
+  { where: "coordinator", failpoint: "coordinator.after-record", action: "abort", expect: "abort" },
+  { where: "coordinator", failpoint: "coordinator.after-record", action: "throw", expect: "abort" },
+  { where: "a", failpoint: "shard.prepare.inside", action: "abort", expect: "abort" },
+  { where: "a", failpoint: "shard.prepare.inside", action: "throw", expect: "abort" },
+  { where: "b", failpoint: "shard.prepare.after", action: "drop-reply", expect: "abort" },
+  { where: "b", failpoint: "shard.prepare.after", action: "abort", expect: "abort" },
+  { where: "coordinator", failpoint: "coordinator.after-prepare", action: "abort", expect: "abort" },
+  { where: "coordinator", failpoint: "coordinator.after-prepare", action: "throw", expect: "abort" },
+  // A crash right after the decision may lose the unflushed decision (then: presumed abort).
+  { where: "coordinator", failpoint: "coordinator.after-decision", action: "abort", expect: "either" },
+  { where: "coordinator", failpoint: "coordinator.after-decision", action: "throw", expect: "commit" },
+  { where: "a", failpoint: "shard.commit.before", action: "abort", expect: "commit" },
+  { where: "b", failpoint: "shard.commit.before", action: "throw", expect: "commit" },
+  { where: "a", failpoint: "shard.commit.after", action: "drop-reply", expect: "commit" },
+  { where: "b", failpoint: "shard.commit.after", action: "abort", expect: "commit" },
+];
+
+describe("crash-point matrix, two shards", () => {
+  it.each(matrix)("$failpoint / $action", async (c) => {
+    const s = await setup(c.failpoint.replace(/\W/g, "_"));
+    const target = c.where === "coordinator" ? coordinator(s.db) : shard(s.db, c.where === "a" ? s.sa : s.sb);
+    await target.armFailpoint(c.failpoint, c.action);
+    const result = await attempt(() => coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) }));
+    await quiesce(s.db, [s.sa, s.sb]);
+    const committed = await checkInvariants(s);
+    if (c.expect !== "either") expect(committed).toBe(c.expect === "commit");
+    // What the caller was told never contradicts what happened.
+    if (result.ok && "committed" in result.value) expect(result.value.committed).toBe(committed);
+    if (result.ok && "failed" in result.value && result.value.failed === "aborted") expect(committed).toBe(false);
+  });
+});
+
+describe("reads that meet a lock", () => {
+  it("roll a committed transaction forward instead of answering the old value", async () => {
+    const s = await setup("read_forward");
+    await shard(s.db, s.sb).armFailpoint("shard.commit.before", "throw");
+    const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) });
+    expect("committed" in result && result.committed).toBe(true);
+    // b still holds the prepare lock; a read there must see the committed value.
+    expect((await raw(s.db, s.sb, s.b)).locks).toBe(1);
+    const [item] = await shard(s.db, s.sb).get([s.b]);
+    expect(JSON.parse(item!.json).Object).toBe("new");
+    expect((await raw(s.db, s.sb, s.b)).locks).toBe(0);
+  });
+
+  it("presume abort for a transaction nobody decided", async () => {
+    const s = await setup("read_abort");
+    await coordinator(s.db).armFailpoint("coordinator.after-prepare", "abort");
+    await attempt(() => coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) }));
+    expect((await raw(s.db, s.sa, s.a)).locks).toBe(1);
+    const [item] = await shard(s.db, s.sa).get([s.a]);
+    expect(JSON.parse(item!.json).Object).toBe("old");
+    // A single-key CAS on the other key also resolves the lock first, then succeeds on the old index.
+    const cas = await shard(s.db, s.sb).put({ key: s.b, json: '{"Object":"cas"}', expectedIndex: s.index, expiresAt: null });
+    expect(cas.successful).toBe(true);
+    await quiesce(s.db, [s.sa, s.sb]);
+    expect([(await raw(s.db, s.sa, s.a)).locks, (await raw(s.db, s.sb, s.b)).locks]).toEqual([0, 0]);
+  });
+});
+
+describe("late and duplicate messages are no-ops", () => {
+  it("after a commit: a second commit and a late prepare change nothing", async () => {
+    const s = await setup("late_commit");
+    const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) });
+    if (!("committed" in result) || !result.committed) throw new Error("expected a commit");
+    const txnId = await runInDurableObject(coordinator(s.db), (_, state) =>
+      state.storage.sql.exec<{ txn_id: string }>("SELECT txn_id FROM txlog ORDER BY seq DESC LIMIT 1").one().txn_id,
+    );
+    const before = await raw(s.db, s.sa, s.a);
+    await (shard(s.db, s.sa).commit(txnId, result.index + 50) as Promise<unknown>);
+    const vote = await shard(s.db, s.sa).prepare(txnId, "ClusterWide", moveBoth(s).filter((op) => op.shard === s.sa));
+    expect(vote.vote).toBe("yes");
+    expect(await raw(s.db, s.sa, s.a)).toEqual(before);
+  });
+
+  it("after an abort: a late prepare takes no lock and a late commit applies nothing", async () => {
+    const s = await setup("late_abort");
+    const txnId = crypto.randomUUID();
+    await shard(s.db, s.sa).abort(txnId);
+    const opsA = moveBoth(s).filter((op) => op.shard === s.sa);
+    expect(await shard(s.db, s.sa).prepare(txnId, "ClusterWide", opsA)).toEqual({ vote: "no", violations: [] });
+    expect(await (shard(s.db, s.sa).commit(txnId, 999) as Promise<unknown>)).toEqual({ committed: false, violations: [] });
+    expect(await raw(s.db, s.sa, s.a)).toMatchObject({ value: "old", index: s.index, locks: 0, prepared: 0 });
+  });
+});
+
+describe("one-phase commit", () => {
+  it("learns the outcome by fencing when the shard's reply is lost", async () => {
+    const s = await setup("one_phase_drop");
+    await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "drop-reply");
+    const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) });
+    expect("committed" in result && result.committed).toBe(true);
+    expect((await raw(s.db, s.sa, s.a)).value).toBe("solo");
+  });
+
+  it("reports a shard crash as nothing applied, and a retry with the same id runs anew", async () => {
+    const s = await setup("one_phase_crash");
+    await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "abort");
+    const request = { requestId: "solo-1", mode: "ClusterWide" as const, ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) };
+    const first = await coordinator(s.db).execute(request);
+    expect(first).toMatchObject({ failed: "aborted" });
+    expect((await raw(s.db, s.sa, s.a)).value).toBe("old");
+    const retry = await coordinator(s.db).execute(request);
+    expect("committed" in retry && retry.committed).toBe(true);
+    expect((await raw(s.db, s.sa, s.a)).value).toBe("solo");
+  });
+});

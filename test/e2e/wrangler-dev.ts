@@ -1,0 +1,250 @@
+/// <reference types="node" />
+/**
+ * Starts the Worker under `wrangler dev` (local workerd, offline) for end-to-end tests in Node.
+ *
+ * Every server gets its own loopback port, its own inspector port and, unless told otherwise, a
+ * fresh persistence directory under the OS temp dir, so test files can run side by side. `stop()`
+ * kills the whole process group (wrangler's node process and its workerd children) and waits until
+ * none of it is left; a process-exit hook does the same for servers a crashed run did not stop.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface WranglerDevOptions {
+  /** Persistence directory (`--persist-to`). Default: a fresh temp dir, removed on stop(). */
+  persistTo?: string;
+  /** Extra `--var KEY:VALUE` pairs. */
+  vars?: Record<string, string>;
+}
+
+export interface WranglerDev {
+  /** Origin of the dev server, e.g. `http://127.0.0.1:41234` (no trailing slash). */
+  url: string;
+  /** Kills the process group (SIGTERM, SIGKILL after 5 s) and waits until it is gone. */
+  stop(): Promise<void>;
+  /** Everything wrangler wrote to stdout and stderr so far. */
+  logs(): string;
+}
+
+/** The repository root: this file lives in `<root>/test/e2e/`. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+const STARTUP_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
+const POLL_INTERVAL_MS = 200;
+const MAX_LOG_CHARS = 256 * 1024;
+const HOST = "127.0.0.1";
+
+/** Process groups that are still (or may still be) alive; killed on process exit as a last resort. */
+const liveGroups = new Set<number>();
+/** Temp persistence dirs we created and have not removed yet. */
+const ownedDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function killAllNow(): void {
+  for (const pgid of liveGroups) signalGroup(pgid, "SIGKILL");
+  liveGroups.clear();
+  for (const dir of ownedDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+  ownedDirs.clear();
+}
+
+/**
+ * Last resort for runs that never reach afterAll: the groups are detached, so nothing else would
+ * stop them. On a signal, kill them and, if nobody else handles that signal, die of it as usual.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", killAllNow);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const onSignal = () => {
+      killAllNow();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.once(signal, onSignal);
+  }
+}
+
+/** A port the OS just handed out on 127.0.0.1 (bound, read, closed). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        server.close();
+        reject(new Error("could not read the port of a probe server"));
+        return;
+      }
+      server.close((err) => (err ? reject(err) : resolvePort(address.port)));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+
+/** True while any process of the group exists. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    // EPERM would mean "exists but not ours", which cannot happen for our own children.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<WranglerDev> {
+  const binDir = join(REPO_ROOT, "node_modules", ".bin");
+  const wrangler = join(binDir, "wrangler");
+  if (!existsSync(wrangler)) {
+    throw new Error(
+      `wrangler not found at ${wrangler}: run npm install in ${REPO_ROOT} before the e2e tests.`,
+    );
+  }
+
+  installExitHook();
+  const ownsPersistDir = opts.persistTo === undefined;
+  const persistTo = opts.persistTo ?? (await mkdtemp(join(tmpdir(), "edge-cmpxchg-e2e-")));
+  if (ownsPersistDir) ownedDirs.add(persistTo);
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const url = `http://${HOST}:${port}`;
+
+  const args = [
+    "dev",
+    "--ip",
+    HOST,
+    "--port",
+    String(port),
+    "--inspector-ip",
+    HOST,
+    "--inspector-port",
+    String(inspectorPort),
+    "--show-interactive-dev-session=false",
+    "--persist-to",
+    persistTo,
+  ];
+  for (const [key, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${key}:${value}`);
+
+  let output = "";
+  const append = (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+    if (output.length > MAX_LOG_CHARS) output = output.slice(output.length - MAX_LOG_CHARS);
+  };
+
+  const child: ChildProcess = spawn(wrangler, args, {
+    cwd: REPO_ROOT,
+    detached: true, // own process group, so stop() reaches workerd too
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      // The project's Node (npm package `node`) first, whoever started the tests.
+      PATH: `${binDir}${delimiter}${process.env.PATH ?? ""}`,
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_SEND_METRICS: "false",
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+    },
+  });
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+
+  const pgid = child.pid;
+  if (pgid === undefined) {
+    const spawnError = await new Promise<Error>((r) => child.once("error", r));
+    if (ownsPersistDir) {
+      await rm(persistTo, { recursive: true, force: true });
+      ownedDirs.delete(persistTo);
+    }
+    throw new Error(`could not start ${wrangler}: ${spawnError.message}`);
+  }
+  liveGroups.add(pgid);
+
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const exitPromise = new Promise<void>((r) => {
+    child.once("exit", (code, signal) => {
+      exited = { code, signal };
+      r();
+    });
+  });
+  child.once("error", (err) => append(Buffer.from(`\n[spawn error] ${err.message}\n`)));
+
+  const logs = () => output.replace(ANSI, "");
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      signalGroup(pgid, "SIGTERM");
+      const deadline = Date.now() + STOP_GRACE_MS;
+      while (groupAlive(pgid) && Date.now() < deadline) await sleep(50);
+      if (groupAlive(pgid)) signalGroup(pgid, "SIGKILL");
+      // The leader is reaped by Node once its exit event fires; wait for both.
+      await Promise.race([exitPromise, sleep(STOP_GRACE_MS)]);
+      for (let i = 0; i < 100 && groupAlive(pgid); i++) await sleep(50);
+      liveGroups.delete(pgid);
+      if (ownsPersistDir) {
+        await rm(persistTo, { recursive: true, force: true });
+        ownedDirs.delete(persistTo);
+      }
+    })();
+    return stopping;
+  };
+
+  const failure = (reason: string) =>
+    new Error(
+      `wrangler dev (${url}) ${reason}\n--- wrangler output ---\n${logs() || "(nothing)"}\n--- end ---`,
+    );
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  try {
+    for (;;) {
+      if (exited !== null) {
+        const { code, signal } = exited as { code: number | null; signal: NodeJS.Signals | null };
+        throw failure(`exited before it was ready (code ${code}, signal ${signal}).`);
+      }
+      if (Date.now() > deadline) {
+        throw failure(`was not ready after ${STARTUP_TIMEOUT_MS / 1000} s.`);
+      }
+      if (logs().includes("Ready on")) {
+        try {
+          const res = await fetch(`${url}/cluster/node-info`, { signal: AbortSignal.timeout(2_000) });
+          await res.arrayBuffer();
+          if (res.status === 200) break;
+        } catch {
+          // not listening yet
+        }
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return { url, stop, logs };
+}
