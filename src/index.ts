@@ -9,6 +9,7 @@ import { bulkDocs } from "./routes/bulk-docs";
 import { cmpxchg } from "./routes/cmpxchg";
 import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
+import { multiGet } from "./routes/multi-get";
 import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
 
@@ -20,6 +21,8 @@ const app = new Hono<{ Bindings: Env }>();
 app.use(async (c, next) => {
   await next();
   c.header("Raven-Server-Version", SERVER_VERSION);
+  // RavenDB answers every JSON body with an explicit charset; Hono's c.json leaves it out.
+  if (c.res.headers.get("Content-Type") === "application/json") c.header("Content-Type", JSON_TYPE);
 });
 
 app.route("/", topology);
@@ -27,6 +30,7 @@ app.route("/", cmpxchg);
 app.route("/", docs);
 app.route("/", bulkDocs);
 app.route("/", hilo);
+app.post("/databases/:db/multi_get", multiGet((request, env) => app.fetch(request, env)));
 
 const pathAndQuery = (url: string) => {
   const parsed = new URL(url);

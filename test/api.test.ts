@@ -250,3 +250,40 @@ describe("expiry over HTTP", () => {
     expect(second.json.Index as number).toBeGreaterThan(first.json.Index as number);
   });
 });
+
+describe("multi_get (lazy operations)", () => {
+  it("answers each inner request as the endpoint would, in one round trip", async () => {
+    const db = freshDb();
+    await putItem(db, "profiles/2", 0, { Object: { nick: "john3" } });
+    await putItem(db, "emails/john@example.com", 0, { Object: "users/2" });
+    const res = await call(`/databases/${db}/multi_get`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        Requests: [
+          { Url: `/databases/${db}/cmpxchg`, Query: "?key=profiles%2F2", Method: "GET", Headers: {} },
+          { Url: `/databases/${db}/cmpxchg`, Query: "?&key=emails%2Fjohn%40example.com&key=missing%2Flazy", Method: "GET", Headers: {} },
+          { Url: `/databases/${db}/cmpxchg`, Query: "?key=missing%2Fsingle", Method: "GET", Headers: {} },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const json = (await res.json()) as any;
+    expect(json.Results.map((r: any) => r.StatusCode)).toEqual([200, 200, 404]);
+    expect(json.Results[0].Result.Results[0]).toMatchObject({ Key: "profiles/2", Value: { Object: { nick: "john3" } } });
+    expect(json.Results[1].Result.Results.map((r: any) => [r.Key, r.Index === -1])).toEqual([
+      ["emails/john@example.com", false],
+      ["missing/lazy", true],
+    ]);
+    expect(json.Results[2].Result).toBeNull();
+  });
+
+  it("refuses inner requests outside the database", async () => {
+    const db = freshDb();
+    const res = await call(`/databases/${db}/multi_get`, {
+      method: "POST",
+      body: JSON.stringify({ Requests: [{ Url: "/databases/other/cmpxchg", Query: "?key=a" }] }),
+    });
+    expect(res.status).toBe(400);
+  });
+});
