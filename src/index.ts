@@ -10,6 +10,7 @@ import { cmpxchg } from "./routes/cmpxchg";
 import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
 import { multiGet } from "./routes/multi-get";
+import { queries } from "./routes/queries";
 import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
 
@@ -30,6 +31,7 @@ app.route("/", cmpxchg);
 app.route("/", docs);
 app.route("/", bulkDocs);
 app.route("/", hilo);
+app.route("/", queries);
 app.post("/databases/:db/multi_get", multiGet((request, env) => app.fetch(request, env)));
 
 const pathAndQuery = (url: string) => {

@@ -12,6 +12,7 @@ export const ErrorTypes = {
   invalidOperation: "System.InvalidOperationException",
   notSupported: "System.NotSupportedException",
   badRequest: "Raven.Client.Exceptions.BadRequestException",
+  invalidQuery: "Raven.Client.Exceptions.InvalidQueryException",
   routeNotFound: "Raven.Client.Exceptions.Routing.RouteNotFoundException",
   keyTooBig: "Raven.Client.Exceptions.Documents.CompareExchange.CompareExchangeKeyTooBigException",
   invalidKey: "Raven.Client.Exceptions.Documents.CompareExchange.CompareExchangeInvalidKeyException",

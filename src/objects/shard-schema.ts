@@ -59,4 +59,12 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outcomes_by_time ON outcomes (at);
     `,
   },
+  {
+    id: 3,
+    description: "collections are case-insensitive in queries",
+    sql: `
+      DROP INDEX docs_by_collection;
+      CREATE INDEX docs_by_collection ON docs (collection COLLATE NOCASE, key);
+    `,
+  },
 ];

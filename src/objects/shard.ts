@@ -221,6 +221,30 @@ export class ShardObject extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Documents of a collection (case-insensitive; null = all), in id order after `after`, for
+   * queries. Prepared writes to any document here are settled first.
+   */
+  async scanDocs(query: { collection: string | null; after?: string | undefined; limit: number }): Promise<(StoredDoc & { key: string })[]> {
+    return this.run<(StoredDoc & { key: string })[]>(() => {
+      const blocked = this.sql
+        .exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks WHERE lock_key >= 'd:' AND lock_key < 'd;'")
+        .toArray()
+        .map((row) => row.txn_id);
+      if (blocked.length) return { blocked };
+      const rows = this.sql
+        .exec<DocRow>(
+          `SELECT * FROM docs WHERE (?1 IS NULL OR collection = ?1 COLLATE NOCASE) AND key > ?2
+           ORDER BY key LIMIT ?3`,
+          query.collection,
+          query.after ?? "",
+          query.limit,
+        )
+        .toArray();
+      return { done: rows.map((row) => ({ key: row.key, ...toStoredDoc(row) })) };
+    });
+  }
+
   // ── transactions: one-phase and two-phase commit ──────────────────────────────────────────
 
   /** All ops of a transaction live here: check and apply them in one storage transaction. */

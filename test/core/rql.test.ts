@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { RavenError } from "../../src/core/errors";
+import { matches, parseRql, pinnedIds } from "../../src/core/rql";
+
+function refusal(text: string): RavenError {
+  try {
+    parseRql(text);
+  } catch (err) {
+    if (err instanceof RavenError) return err;
+    throw err;
+  }
+  throw new Error(`expected '${text}' to be refused`);
+}
+
+describe("parseRql", () => {
+  it("reads the seeds' queries", () => {
+    expect(parseRql('from Users where id() == cmpxchg("emails/x")')).toEqual({
+      collection: "Users",
+      where: { kind: "compare", op: "==", left: { kind: "id" }, right: { kind: "cmpxchg", key: { kind: "literal", value: "emails/x" } } },
+      skip: 0,
+      take: null,
+      includeCmpxchg: [],
+    });
+    const built = parseRql("from 'Users' where name = cmpxchg($p0) and lastName = cmpxchg($p1)");
+    expect(built.collection).toBe("Users");
+    expect(built.where?.kind).toBe("and");
+  });
+
+  it("reads @all_docs, paging, nesting, literals and includes", () => {
+    const q = parseRql("FROM @all_docs WHERE (a.b = 1 OR c != 'x') AND d == true LIMIT 5 OFFSET 10 include cmpxchg(Email), cmpxchg('k')");
+    expect(q.collection).toBeNull();
+    expect([q.skip, q.take]).toEqual([10, 5]);
+    expect(q.includeCmpxchg).toEqual([{ kind: "field", path: ["Email"] }, { kind: "literal", value: "k" }]);
+    expect(parseRql("from Users limit 2, 3")).toMatchObject({ skip: 2, take: 3 });
+  });
+
+  it.each([
+    ["from Users order by name", "'order by'"],
+    ["from Users select name", "'select'"],
+    ["from index 'Users/ByName'", "'from index'"],
+    ["from Users where startsWith(name, 'a')", "'startsWith()'"],
+    ["from Users where age > 3", "'>'"],
+    ["from Users where name in ('a')", "'in'"],
+    ["from Users as u", "aliases"],
+    ["from Users group by name", "'group by'"],
+    ["declare function f() {} from Users", "'declare function'"],
+  ])("refuses %j naming the construct", (text, construct) => {
+    const err = refusal(text);
+    expect(err.type).toBe("Raven.Client.Exceptions.InvalidQueryException");
+    expect(err.status).toBe(400);
+    expect(err.message).toContain(construct);
+  });
+
+  it("refuses malformed queries and a bare cmpxchg() condition", () => {
+    for (const text of ["", "Users", "from", "from Users where", "from Users where a ==", "from Users where 'x", 'from Users where cmpxchg("a")']) {
+      expect(refusal(text).status).toBe(400);
+    }
+  });
+});
+
+describe("evaluation", () => {
+  const value = (o: { kind: string; value?: unknown }) => o.value;
+  it("matches fields case-insensitively, ids, numbers, nulls", () => {
+    const q = parseRql("from Users where name = 'JOHN' and age = 42 and missing = null and id() == 'users/1'");
+    expect(matches(q.where, { name: "john", age: 42 }, "Users/1", { value })).toBe(true);
+    expect(matches(q.where, { name: "john", age: 41 }, "users/1", { value })).toBe(false);
+    expect(matches(parseRql("from Users where tags = 'b'").where, { tags: ["a", "b"] }, "x", { value })).toBe(true);
+  });
+  it("pins ids when the where clause names them", () => {
+    expect(pinnedIds(parseRql("from Users where id() == 'a' or id() = 'b'").where, value)).toEqual(["a", "b"]);
+    expect(pinnedIds(parseRql("from Users where id() == 'a' and name = 'x'").where, value)).toEqual(["a"]);
+    expect(pinnedIds(parseRql("from Users where id() == 'a' or name = 'x'").where, value)).toBeNull();
+    expect(pinnedIds(parseRql("from Users where id() == null").where, value)).toEqual([]);
+  });
+});
