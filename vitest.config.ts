@@ -20,8 +20,18 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/e2e/**"],
+          exclude: ["test/e2e/**", "test/explicit/**"],
         },
+      },
+      {
+        // The same Worker as deployed with DATABASES = "explicit".
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { DATABASES: "explicit" } },
+          }),
+        ],
+        test: { name: "workers-explicit", include: ["test/explicit/**/*.test.ts"] },
       },
       {
         test: {

@@ -5,7 +5,9 @@
 import { Hono } from "hono";
 import { ErrorTypes, RavenError } from "./core/errors";
 import { SERVER_VERSION } from "./core/server-info";
+import { admin } from "./routes/admin";
 import { bulkDocs } from "./routes/bulk-docs";
+import { requireDatabase } from "./routes/databases";
 import { cmpxchg } from "./routes/cmpxchg";
 import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
@@ -14,6 +16,7 @@ import { queries } from "./routes/queries";
 import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
 
+export { CatalogObject } from "./objects/catalog";
 export { CoordinatorObject } from "./objects/coordinator";
 export { ShardObject } from "./objects/shard";
 
@@ -26,7 +29,14 @@ app.use(async (c, next) => {
   if (c.res.headers.get("Content-Type") === "application/json") c.header("Content-Type", JSON_TYPE);
 });
 
+// Every /databases/<db>/… route: a valid name, and (when DATABASES is "explicit") an existing one.
+app.use("/databases/:db/*", async (c, next) => {
+  await requireDatabase(c.env, c.req.param("db"));
+  await next();
+});
+
 app.route("/", topology);
+app.route("/", admin);
 app.route("/", cmpxchg);
 app.route("/", docs);
 app.route("/", bulkDocs);
@@ -66,7 +76,7 @@ app.onError((err, c) => {
 function errorResponse(err: RavenError, url: string): Response {
   return new Response(JSON.stringify(err.envelope(pathAndQuery(url))), {
     status: err.status,
-    headers: { "Content-Type": JSON_TYPE, "Raven-Server-Version": SERVER_VERSION },
+    headers: { "Content-Type": JSON_TYPE, "Raven-Server-Version": SERVER_VERSION, ...err.headers },
   });
 }
 

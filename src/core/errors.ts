@@ -45,6 +45,8 @@ export class RavenError extends Error {
     readonly type: ErrorType | string,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers that go with the error (e.g. Database-Missing). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = type.slice(type.lastIndexOf(".") + 1);

@@ -164,6 +164,15 @@ export class CoordinatorObject extends DurableObject<Env> {
     this.sql.exec("UPDATE hilo SET max = ?1 WHERE tag = ?2 AND max = ?3 AND ?1 < ?3", last, tag.toLowerCase(), end);
   }
 
+  /** Deletes the log and HiLo state of a deleted database; the index counter stays (see ShardObject.destroy). */
+  async destroy(): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM txlog");
+      this.sql.exec("DELETE FROM hilo");
+    });
+    await this.ctx.storage.deleteAlarm();
+  }
+
   /** Test hook: arm a failpoint (refused unless FAILPOINTS is "on"). */
   armFailpoint(name: string, action: FailAction, times = 1): void {
     this.failpoints.arm(name, action, times);

@@ -322,6 +322,35 @@ export class ShardObject extends DurableObject<Env> {
     return this.finish(txnId, { decision: "aborted" })!;
   }
 
+  /** Counts for database statistics: live items, documents. */
+  async stats(): Promise<{ items: number; documents: number }> {
+    return this.run<{ items: number; documents: number }>(() => {
+      const blocked = this.sql.exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks").toArray().map((r) => r.txn_id);
+      if (blocked.length) return { blocked };
+      return {
+        done: this.sql
+          .exec<{ items: number; documents: number }>(
+            `SELECT (SELECT COUNT(*) FROM items WHERE expires_at IS NULL OR expires_at > ?) AS items,
+                    (SELECT COUNT(*) FROM docs) AS documents`,
+            Date.now(),
+          )
+          .one(),
+      };
+    });
+  }
+
+  /**
+   * Deletes the shard's data when its database is deleted. The index counter stays, so a database
+   * created again under the same name never hands out an index a client may still hold.
+   */
+  async destroy(): Promise<void> {
+    this.sync(() => {
+      for (const table of ["items", "docs", "prepared", "locks", "outcomes", "requests"]) this.sql.exec(`DELETE FROM ${table}`);
+    });
+    await this.ctx.storage.deleteAlarm();
+    this.alarmAt = null;
+  }
+
   /** Test hook: arm a failpoint (refused unless FAILPOINTS is "on"). */
   armFailpoint(name: string, action: FailAction, times = 1): void {
     this.failpoints.arm(name, action, times);

@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { checkDatabaseName } from "../core/database";
+import { requireDatabase } from "./databases";
 import { NODE_TAG, SERVER_VERSION, TOPOLOGY_ID } from "../core/server-info";
 
 export const topology = new Hono<{ Bindings: Env }>();
@@ -12,8 +13,9 @@ export const topology = new Hono<{ Bindings: Env }>();
 /** The node URL is wherever the client reached us, so the client keeps using that address. */
 const nodeUrl = (requestUrl: string) => new URL(requestUrl).origin;
 
-topology.get("/topology", (c) => {
+topology.get("/topology", async (c) => {
   const database = checkDatabaseName(c.req.query("name"));
+  await requireDatabase(c.env, database);
   return c.json({
     Promotables: [],
     Nodes: [{ Url: nodeUrl(c.req.url), ClusterTag: NODE_TAG, ServerRole: "Member", Database: database }],

@@ -1,0 +1,110 @@
+/**
+ * Database administration as the official client's server operations send it:
+ * `PUT /admin/databases` (CreateDatabaseOperation), `DELETE /admin/databases`
+ * (DeleteDatabasesOperation: removes every shard's and the coordinator's data), `GET /databases`
+ * (GetDatabaseNamesOperation), and `GET /databases/<db>/stats[/detailed]`.
+ */
+import { Hono } from "hono";
+import { optionalInt } from "../core/cmpxchg";
+import { checkDatabaseName } from "../core/database";
+import { badInput, ErrorTypes, RavenError } from "../core/errors";
+import { databaseId } from "../core/change-vector";
+import { NODE_TAG } from "../core/server-info";
+import { catalog, forgetDatabase } from "./databases";
+import { allShards } from "./shards";
+
+export const admin = new Hono<{ Bindings: Env }>();
+
+admin.put("/admin/databases", async (c) => {
+  let record: Record<string, unknown> = {};
+  const text = await c.req.text();
+  if (text.trim() !== "") {
+    try {
+      record = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw badInput(ErrorTypes.invalidData, "The database record is not valid JSON.");
+    }
+  }
+  const name = checkDatabaseName(c.req.query("name") ?? (record.DatabaseName as string | undefined));
+  const { created, index } = await catalog(c.env).create(name, JSON.stringify(record));
+  if (!created) throw new RavenError(409, ErrorTypes.concurrency, `Database '${name}' already exists!`);
+  return c.json(
+    {
+      RaftCommandIndex: index,
+      Name: name,
+      Topology: { Members: [NODE_TAG], Promotables: [], Rehabs: [], ReplicationFactor: 1 },
+      NodesAddedTo: [new URL(c.req.url).origin],
+    },
+    201,
+  );
+});
+
+admin.delete("/admin/databases", async (c) => {
+  let body: { DatabaseNames?: unknown };
+  try {
+    body = (await c.req.json()) as typeof body;
+  } catch {
+    throw badInput(ErrorTypes.invalidData, 'The body must be {"DatabaseNames": [ … ]}.');
+  }
+  const names = body.DatabaseNames;
+  if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === "string")) {
+    throw badInput(ErrorTypes.argument, "Database names must be provided.");
+  }
+  let index = 0;
+  for (const name of names as string[]) {
+    const database = checkDatabaseName(name);
+    forgetDatabase(database);
+    index = (await catalog(c.env).remove(database)).index;
+    // Everything the database stored, on every shard and in its coordinator.
+    await Promise.all(allShards(c.env, database).map((stub) => stub.destroy()));
+    await c.env.COORDINATOR.getByName(database.toLowerCase()).destroy();
+  }
+  return c.json({ RaftCommandIndex: index, PendingDeletes: [] });
+});
+
+admin.get("/databases", async (c) => {
+  const start = Math.max(0, optionalInt("start", c.req.query("start")) ?? 0);
+  const pageSize = Math.min(Math.max(1, optionalInt("pageSize", c.req.query("pageSize")) ?? 1024), 1024);
+  const names = await catalog(c.env).list(start, pageSize);
+  return c.json({ Databases: names });
+});
+
+admin.get("/databases/:db/stats", async (c) => c.json(await statistics(c.env, c.req.param("db"), false)));
+admin.get("/databases/:db/stats/detailed", async (c) => c.json(await statistics(c.env, c.req.param("db"), true)));
+
+async function statistics(env: Env, name: string, detailed: boolean) {
+  const database = checkDatabaseName(name);
+  const counts = await Promise.all(allShards(env, database).map((stub) => stub.stats()));
+  const documents = counts.reduce((sum, s) => sum + s.documents, 0);
+  const stats: Record<string, unknown> = {
+    CountOfIndexes: 0,
+    CountOfDocuments: documents,
+    CountOfRevisionDocuments: 0,
+    CountOfDocumentsConflicts: 0,
+    CountOfTombstones: 0,
+    CountOfConflicts: 0,
+    CountOfAttachments: 0,
+    CountOfUniqueAttachments: 0,
+    CountOfCounterEntries: 0,
+    CountOfTimeSeriesSegments: 0,
+    Indexes: [],
+    DatabaseChangeVector: "",
+    DatabaseId: databaseId(database, "db"),
+    Is64Bit: true,
+    Pager: "SQLite (Durable Objects)",
+    LastDocEtag: 0,
+    LastDatabaseEtag: 0,
+    LastIndexingTime: null,
+    SizeOnDisk: { HumaneSize: "0 Bytes", SizeInBytes: 0 },
+    TempBuffersSizeOnDisk: { HumaneSize: "0 Bytes", SizeInBytes: 0 },
+    NumberOfTransactionMergerQueueOperations: 0,
+  };
+  if (detailed) {
+    stats.CountOfIdentities = 0;
+    stats.CountOfCompareExchange = counts.reduce((sum, s) => sum + s.items, 0);
+    stats.CountOfCompareExchangeTombstones = 0;
+    stats.CountOfTimeSeriesDeletedRanges = 0;
+  }
+  return stats;
+}
+

@@ -1,0 +1,58 @@
+// Database administration, as the official client's server operations use it.
+import { describe, expect, it } from "vitest";
+import { bulk, call, cmpPut, docPut, freshDb, getItem, putItem } from "./helpers";
+
+const create = (name: string) =>
+  call(`/admin/databases?name=${name}&replicationFactor=1&raft-request-id=${crypto.randomUUID()}`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json", ETag: '"undefined"' },
+    body: JSON.stringify({ DatabaseName: name, Settings: {}, Disabled: false }),
+  });
+const remove = (...names: string[]) =>
+  call("/admin/databases", { method: "DELETE", body: JSON.stringify({ DatabaseNames: names, HardDelete: true }) });
+
+describe("databases admin", () => {
+  it("creates, refuses a duplicate, lists", async () => {
+    const db = freshDb("adm");
+    const res = await create(db);
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ Name: db, Topology: { Members: ["A"] }, NodesAddedTo: ["http://cmpxchg.test"] });
+    const again = await create(db.toUpperCase());
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as any).Type).toBe("Raven.Client.Exceptions.ConcurrencyException");
+    const list = (await (await call("/databases?start=0&pageSize=1024&namesOnly=true")).json()) as any;
+    expect(list.Databases).toContain(db);
+  });
+
+  it("deletes a database with everything it stored", async () => {
+    const db = freshDb("adm");
+    await create(db);
+    const { Index } = await putItem(db, "k", 0, "v");
+    await bulk(db, [docPut("users/1", { n: 1 }), cmpPut("other", 0, 1)]);
+    const res = await remove(db);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ PendingDeletes: [] });
+    expect(await getItem(db, "k")).toBeNull();
+    expect((await call(`/databases/${db}/docs?id=users%2F1`)).status).toBe(404);
+    expect(((await (await call("/databases")).json()) as any).Databases).not.toContain(db);
+    // Indexes never go back: a re-created key gets a higher index than any from before.
+    const again = await putItem(db, "k", 0, "again");
+    expect(again.Index).toBeGreaterThan(Index);
+  });
+
+  it("counts documents and compare-exchange items in stats", async () => {
+    const db = freshDb("adm");
+    await bulk(db, [docPut("users/1", { n: 1 }), cmpPut("a", 0, 1), cmpPut("b", 0, 1)]);
+    const stats = (await (await call(`/databases/${db}/stats`)).json()) as any;
+    expect(stats.CountOfDocuments).toBe(1);
+    expect(stats.CountOfIndexes).toBe(0);
+    const detailed = (await (await call(`/databases/${db}/stats/detailed`)).json()) as any;
+    // The atomic guard of users/1 is a compare-exchange item too, as in RavenDB.
+    expect(detailed.CountOfCompareExchange).toBe(3);
+  });
+
+  it("refuses bad requests", async () => {
+    expect((await create("bad$name")).status).toBe(400);
+    expect((await call("/admin/databases", { method: "DELETE", body: "{}" })).status).toBe(400);
+  });
+});
