@@ -56,3 +56,16 @@ describe("databases admin", () => {
     expect((await call("/admin/databases", { method: "DELETE", body: "{}" })).status).toBe(400);
   });
 });
+
+describe("transaction log", () => {
+  it("lists recent transactions newest first, with keys and outcome", async () => {
+    const db = freshDb("adm");
+    await bulk(db, [docPut("users/1", { n: 1 }), cmpPut("a", 0, 1)]);
+    await bulk(db, [cmpPut("a", 0, 2)]);
+    const { Results } = (await (await call(`/databases/${db}/transactions?limit=10`)).json()) as any;
+    expect(Results.map((t: any) => t.State)).toEqual(["aborted", "committed"]);
+    expect(Results[1].Keys).toEqual(["users/1", "a", "rvn-atomic/users/1"]);
+    expect(Results[1].Index).toBeGreaterThan(0);
+    expect(Results[1].Mode).toBe("ClusterWide");
+  });
+});

@@ -69,6 +69,26 @@ admin.get("/databases", async (c) => {
   return c.json({ Databases: names });
 });
 
+/** The coordinator's recent cluster-wide transactions, newest first (read-only; the Studio's panel). */
+admin.get("/databases/:db/transactions", async (c) => {
+  const database = checkDatabaseName(c.req.param("db"));
+  const limit = Math.min(Math.max(1, optionalInt("limit", c.req.query("limit")) ?? 50), 500);
+  const recent = await c.env.COORDINATOR.getByName(database.toLowerCase()).recent(limit);
+  return c.json({
+    Results: recent.map((t) => ({
+      Seq: t.seq,
+      TransactionId: t.txnId,
+      Mode: t.mode,
+      State: t.state,
+      Done: t.done,
+      Index: t.index,
+      Keys: t.keys,
+      CreatedAt: new Date(t.createdAt).toISOString(),
+      DecidedAt: t.decidedAt === null ? null : new Date(t.decidedAt).toISOString(),
+    })),
+  });
+});
+
 admin.get("/databases/:db/stats", async (c) => c.json(await statistics(c.env, c.req.param("db"), false)));
 admin.get("/databases/:db/stats/detailed", async (c) => c.json(await statistics(c.env, c.req.param("db"), true)));
 
