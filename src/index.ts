@@ -15,6 +15,7 @@ import { multiGet } from "./routes/multi-get";
 import { queries } from "./routes/queries";
 import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
+import { watch } from "./routes/watch";
 
 export { CatalogObject } from "./objects/catalog";
 export { CoordinatorObject } from "./objects/coordinator";
@@ -24,6 +25,8 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.use(async (c, next) => {
   await next();
+  // A WebSocket upgrade's response cannot be rebuilt with new headers without losing the socket.
+  if (c.res.status === 101) return;
   c.header("Raven-Server-Version", SERVER_VERSION);
   // RavenDB answers every JSON body with an explicit charset; Hono's c.json leaves it out.
   if (c.res.headers.get("Content-Type") === "application/json") c.header("Content-Type", JSON_TYPE);
@@ -37,6 +40,7 @@ app.use("/databases/:db/*", async (c, next) => {
 
 app.route("/", topology);
 app.route("/", admin);
+app.route("/", watch);
 app.route("/", cmpxchg);
 app.route("/", docs);
 app.route("/", bulkDocs);

@@ -15,6 +15,7 @@ import type { OpResult, TxMode, TxOp, TxOutcome, Violation } from "../core/trans
 import { Failpoints, type FailAction } from "./failpoints";
 import { migrate } from "./migrations";
 import { SHARD_MIGRATIONS } from "./shard-schema";
+import { eventsOf, ShardWatch, type ChangeEvent } from "./shard-watch";
 import { applyOps, blockingTxns, findViolations, lockKey, readDoc, readItem, type DocRow } from "./shard-tx";
 
 /** How long a request id's first result is replayed to retries. */
@@ -87,6 +88,7 @@ type Step<T> = { done: T } | { blocked: string[] };
 export class ShardObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly failpoints: Failpoints;
+  private readonly watch: ShardWatch;
   /** The shard's index counter, mirrored from the `counters` table. */
   private counter = 0;
   /** When the alarm is set for, mirrored so that writes need not ask storage. */
@@ -96,6 +98,7 @@ export class ShardObject extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.failpoints = new Failpoints(ctx, Failpoints.enabledIn(env));
+    this.watch = new ShardWatch(ctx);
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, SHARD_MIGRATIONS);
       this.counter = this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'index'").one().value;
@@ -178,6 +181,9 @@ export class ShardObject extends DurableObject<Env> {
       }),
     );
     const stored = applied.value.successful && !applied.replayed ? cmd.expiresAt : null;
+    if (applied.value.successful && !applied.replayed) {
+      this.watch.publish([{ Type: "Put", Key: cmd.key, Index: applied.value.index, json: cmd.json }]);
+    }
     await this.scheduleAlarm(this.deadlineAfter(applied, cmd.requestId, stored));
     return applied.value;
   }
@@ -198,8 +204,52 @@ export class ShardObject extends DurableObject<Env> {
         return { index: this.nextIndex(), json: current ? current.value : null, successful: true };
       }),
     );
+    if (applied.value.successful && !applied.replayed && applied.value.json !== null) {
+      this.watch.publish([{ Type: "Delete", Key: cmd.key, Index: applied.value.index, json: null }]);
+    }
     await this.scheduleAlarm(this.deadlineAfter(applied, cmd.requestId, null));
     return applied.value;
+  }
+
+  // ── watch ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Long-poll: answers as soon as the item's index differs from `index` (-1 = absent), including
+   * by deletion or expiry, or at the timeout with `changed: false` and the current state.
+   */
+  async wait(key: string, index: number, timeoutMs: number): Promise<{ item: StoredItem | null; changed: boolean }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [item] = await this.get([key]);
+      if ((item?.index ?? -1) !== index) return { item: item ?? null, changed: true };
+      if (Date.now() >= deadline) return { item: item ?? null, changed: false };
+      const expiresAt = this.sql
+        .exec<{ e: number | null }>("SELECT expires_at AS e FROM items WHERE key = ?", key)
+        .toArray()[0]?.e ?? null;
+      await this.watch.sleep(key, Math.min(deadline, expiresAt ?? Infinity));
+    }
+  }
+
+  /** WebSocket upgrades for change streams: `/changes?key=<lower-cased key>` or `?prefix=<…>`. */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname !== "/changes" || request.headers.get("Upgrade") !== "websocket") {
+      return new Response("expected a WebSocket upgrade on /changes", { status: 400 });
+    }
+    const key = url.searchParams.get("key");
+    return this.watch.subscribe(key !== null ? { key } : { prefix: url.searchParams.get("prefix") ?? "" });
+  }
+
+  /** Subscribers only listen; a message from them is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      // 1005/1006 describe a close without a frame and cannot be sent back.
+      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
   }
 
   // ── documents ─────────────────────────────────────────────────────────────────────────────
@@ -249,6 +299,7 @@ export class ShardObject extends DurableObject<Env> {
 
   /** All ops of a transaction live here: check and apply them in one storage transaction. */
   async commitOnePhase(txnId: string, mode: TxMode, ops: TxOp[], minIndex: number): Promise<TxOutcome> {
+    let applied = false;
     const outcome = await this.run((): Step<TxOutcome> => {
       const known = this.outcomeOf(txnId);
       if (known) return { done: known };
@@ -263,10 +314,12 @@ export class ShardObject extends DurableObject<Env> {
         const index = Math.max(this.counter + 1, minIndex);
         this.raiseCounter(index);
         result = { committed: true, index, results: applyOps(this.sql, ops, index, mode, this.database(), now) };
+        applied = true;
       }
       this.recordOutcome(txnId, result, now);
       return { done: result };
     });
+    if (applied && outcome.committed) this.watch.publish(eventsOf(ops, outcome.index));
     this.failpoints.hit("shard.commitOnePhase.after");
     await this.scheduleAlarm(this.expiryDeadline(ops));
     return outcome;
@@ -349,6 +402,7 @@ export class ShardObject extends DurableObject<Env> {
     });
     await this.ctx.storage.deleteAlarm();
     this.alarmAt = null;
+    this.watch.wakeAll();
   }
 
   /** Test hook: arm a failpoint (refused unless FAILPOINTS is "on"). */
@@ -369,16 +423,23 @@ export class ShardObject extends DurableObject<Env> {
       .toArray()
       .map((row) => row.txn_id);
     if (stale.length) await this.settle(stale);
+    const expiredEvents: ChangeEvent[] = [];
     const more = this.ctx.storage.transactionSync(() => {
       const sweep = (sql: string, before: number) => this.sql.exec(sql, before, SWEEP_BATCH).rowsWritten >= SWEEP_BATCH;
       // Locked items wait for their transaction's decision before anything removes them.
-      const expired = sweep(
-        `DELETE FROM items WHERE key IN (
-           SELECT key FROM items WHERE expires_at <= ?1
-             AND NOT EXISTS (SELECT 1 FROM locks WHERE lock_key = 'c:' || items.key)
-           ORDER BY expires_at LIMIT ?2)`,
-        now,
-      );
+      const removed = this.sql
+        .exec<{ key: string; idx: number }>(
+          `DELETE FROM items WHERE key IN (
+             SELECT key FROM items WHERE expires_at <= ?1
+               AND NOT EXISTS (SELECT 1 FROM locks WHERE lock_key = 'c:' || items.key)
+             ORDER BY expires_at LIMIT ?2)
+           RETURNING key, idx`,
+          now,
+          SWEEP_BATCH,
+        )
+        .toArray();
+      for (const row of removed) expiredEvents.push({ Type: "Expire", Key: row.key, Index: row.idx, json: null });
+      const expired = removed.length >= SWEEP_BATCH;
       const requests = sweep(
         "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE at <= ?1 ORDER BY at LIMIT ?2)",
         now - REQUEST_LOG_TTL_MS,
@@ -389,6 +450,7 @@ export class ShardObject extends DurableObject<Env> {
       );
       return expired || requests || outcomes;
     });
+    this.watch.publish(expiredEvents);
     this.alarmAt = null;
     await this.scheduleAlarm(more ? now : this.nextDeadline());
   }
@@ -433,7 +495,8 @@ export class ShardObject extends DurableObject<Env> {
 
   /** Applies a decision to a prepared transaction, once; returns its outcome (null: never prepared here). */
   private finish(txnId: string, decision: Decision): TxOutcome | null {
-    return this.sync(() => {
+    const events: ChangeEvent[] = [];
+    const outcome = this.sync(() => {
       const known = this.outcomeOf(txnId);
       if (known) return known;
       const now = Date.now();
@@ -448,6 +511,7 @@ export class ShardObject extends DurableObject<Env> {
         const ops = JSON.parse(prepared.ops) as TxOp[];
         const results: OpResult[] = applyOps(this.sql, ops, decision.index, prepared.mode as TxMode, this.database(), now);
         outcome = { committed: true, index: decision.index, results };
+        events.push(...eventsOf(ops, decision.index));
       } else {
         outcome = { committed: false, violations: [] };
       }
@@ -456,6 +520,8 @@ export class ShardObject extends DurableObject<Env> {
       this.recordOutcome(txnId, outcome, now);
       return outcome;
     });
+    this.watch.publish(events);
+    return outcome;
   }
 
   private outcomeOf(txnId: string): TxOutcome | null {
