@@ -160,6 +160,7 @@ export class ShardObject extends DurableObject<Env> {
    * a non-zero expected index on a missing item → index 0, no value.
    */
   async put(cmd: PutCommand): Promise<WriteResult> {
+    this.failpoints.hit("shard.write.before");
     const applied = await this.run(() =>
       this.applyWrite(cmd.key, cmd.requestId, (now) => {
         const current = readItem(this.sql, cmd.key, now);
@@ -185,6 +186,7 @@ export class ShardObject extends DurableObject<Env> {
       this.watch.publish([{ Type: "Put", Key: cmd.key, Index: applied.value.index, json: cmd.json }]);
     }
     await this.scheduleAlarm(this.deadlineAfter(applied, cmd.requestId, stored));
+    this.failpoints.hit("shard.write.after");
     return applied.value;
   }
 
@@ -193,6 +195,7 @@ export class ShardObject extends DurableObject<Env> {
    * value; mismatch → the current index and value; a missing item → success with a new index.
    */
   async remove(cmd: DeleteCommand): Promise<WriteResult> {
+    this.failpoints.hit("shard.write.before");
     const applied = await this.run(() =>
       this.applyWrite(cmd.key, cmd.requestId, (now) => {
         const current = readItem(this.sql, cmd.key, now);
@@ -208,6 +211,7 @@ export class ShardObject extends DurableObject<Env> {
       this.watch.publish([{ Type: "Delete", Key: cmd.key, Index: applied.value.index, json: null }]);
     }
     await this.scheduleAlarm(this.deadlineAfter(applied, cmd.requestId, null));
+    this.failpoints.hit("shard.write.after");
     return applied.value;
   }
 
