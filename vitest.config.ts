@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -6,6 +7,18 @@ import { defineConfig } from "vitest/config";
  * tests of src/core and the Worker + objects); `e2e` runs in Node and drives `wrangler dev` with
  * the official RavenDB client.
  */
+const sha256 = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/** Grants of the deployed-configuration tests (test/deployed): tokens are in test/deployed/grants.ts. */
+const TEST_TOKENS = JSON.stringify([
+  { sha256: sha256("token-read-orders"), database: "orders", role: "read" },
+  { sha256: sha256("token-write-orders"), database: "Orders", role: "write" },
+  { sha256: sha256("token-write-other"), database: "other", role: "write" },
+  { sha256: sha256("token-admin"), database: "*", role: "admin" },
+  { sha256: sha256("token-write-limited"), database: "limited", role: "write" },
+]);
+const TEST_CERTIFICATES = JSON.stringify([{ sha1: "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", database: "orders", role: "write" }]);
+
 export default defineConfig({
   test: {
     projects: [
@@ -20,7 +33,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/e2e/**", "test/explicit/**"],
+          exclude: ["test/e2e/**", "test/explicit/**", "test/deployed/**"],
         },
       },
       {
@@ -32,6 +45,19 @@ export default defineConfig({
           }),
         ],
         test: { name: "workers-explicit", include: ["test/explicit/**/*.test.ts"] },
+      },
+      {
+        // As deployed: authentication on, a write rate limit per database.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { AUTH: "on", AUTH_TOKENS: TEST_TOKENS, AUTH_CERTIFICATES: TEST_CERTIFICATES },
+              ratelimits: { WRITE_LIMIT: { namespace_id: "1001", simple: { limit: 10, period: 60 } } },
+            },
+          }),
+        ],
+        test: { name: "workers-deployed", include: ["test/deployed/**/*.test.ts"] },
       },
       {
         test: {

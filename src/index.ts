@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { ErrorTypes, RavenError } from "./core/errors";
 import { SERVER_VERSION } from "./core/server-info";
 import { admin } from "./routes/admin";
+import { authenticate } from "./routes/auth";
 import { bulkDocs } from "./routes/bulk-docs";
 import { requireDatabase } from "./routes/databases";
 import { cmpxchg } from "./routes/cmpxchg";
@@ -13,6 +14,7 @@ import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
 import { multiGet } from "./routes/multi-get";
 import { queries } from "./routes/queries";
+import { limitBodies, limitWrites } from "./routes/limits";
 import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
 import { watch } from "./routes/watch";
@@ -32,11 +34,15 @@ app.use(async (c, next) => {
   if (c.res.headers.get("Content-Type") === "application/json") c.header("Content-Type", JSON_TYPE);
 });
 
+app.use(authenticate);
+app.use(limitBodies);
+
 // Every /databases/<db>/… route: a valid name, and (when DATABASES is "explicit") an existing one.
 app.use("/databases/:db/*", async (c, next) => {
   await requireDatabase(c.env, c.req.param("db"));
   await next();
 });
+app.use("/databases/:db/*", limitWrites);
 
 app.route("/", topology);
 app.route("/", admin);

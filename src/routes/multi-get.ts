@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes } from "../core/errors";
+import { markInternal } from "./auth";
 
 /** At most this many inner requests per multi_get. */
 export const MAX_INNER_REQUESTS = 100;
@@ -14,7 +15,6 @@ interface InnerRequest {
   Query?: string;
   Method?: string;
   Headers?: Record<string, string>;
-  Content?: unknown;
 }
 
 type Fetch = (request: Request, env: Env) => Response | Promise<Response>;
@@ -40,12 +40,15 @@ export function multiGet(fetch: Fetch) {
           throw badInput(ErrorTypes.invalidData, `multi_get inner requests must target ${prefix}…, got ${JSON.stringify(inner?.Url)}.`);
         }
         const method = (inner.Method ?? "GET").toUpperCase();
+        // Authorized as a whole (reads of this database), so the inner requests skip the check.
+        if (method !== "GET") {
+          throw badInput(ErrorTypes.invalidData, `multi_get inner requests must be GET, got ${method}.`);
+        }
         const request = new Request(origin + inner.Url + (inner.Query ?? ""), {
           method,
           headers: { ...(inner.Headers ?? {}), ...(c.req.header("Raven-Client-Version") ? { "Raven-Client-Version": c.req.header("Raven-Client-Version")! } : {}) },
-          body: inner.Content === undefined || method === "GET" ? undefined : JSON.stringify(inner.Content),
         });
-        const response = await fetch(request, c.env);
+        const response = await fetch(markInternal(request), c.env);
         const text = await response.text();
         return {
           Result: text === "" ? null : (JSON.parse(text) as unknown),
