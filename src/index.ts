@@ -14,6 +14,7 @@ import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
 import { multiGet } from "./routes/multi-get";
 import { queries } from "./routes/queries";
+import { studio } from "./routes/studio";
 import { limitBodies, limitWrites } from "./routes/limits";
 import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
@@ -52,6 +53,7 @@ app.route("/", docs);
 app.route("/", bulkDocs);
 app.route("/", hilo);
 app.route("/", queries);
+app.route("/", studio);
 app.post("/databases/:db/multi_get", multiGet((request, env) => app.fetch(request, env)));
 
 const pathAndQuery = (url: string) => {
