@@ -7,7 +7,7 @@
  * kills the whole process group (wrangler's node process and its workerd children) and waits until
  * none of it is left; a process-exit hook does the same for servers a crashed run did not stop.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -29,6 +29,78 @@ export interface WranglerDev {
   stop(): Promise<void>;
   /** Everything wrangler wrote to stdout and stderr so far. */
   logs(): string;
+  /** Process group id (= pid of the wrangler process, which leads its own group and session). */
+  pgid: number;
+  /**
+   * Simulated power cut: SIGKILL to the whole process group at once (no grace period), then waits
+   * until no process of it is left. The persistence directory stays (restart on it); stop()
+   * afterwards still does the bookkeeping (and removes a temp dir it created).
+   */
+  crash(): Promise<CrashReport>;
+}
+
+export interface GroupProcess {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  /** ps state letters (`Z` = zombie: dead, not yet reaped). */
+  stat: string;
+  args: string;
+}
+
+export interface CrashReport {
+  /** Every process of the group, or descended from its leader, just before the SIGKILL. */
+  killed: GroupProcess[];
+  /** Of those, the ones still running (not zombies) when crash() gave up waiting (5 s): must be empty. */
+  survivors: GroupProcess[];
+  /** Milliseconds from the SIGKILL until nothing was left running. */
+  waitedMs: number;
+}
+
+/** All processes (from `ps`), or throws a clear error when `ps` is missing. */
+export function listProcesses(): GroupProcess[] {
+  let out: string;
+  try {
+    out = execFileSync("ps", ["-eo", "pid=,ppid=,pgid=,stat=,args="], { encoding: "utf8" });
+  } catch (err) {
+    throw new Error(`could not list processes with ps (procps): ${(err as Error).message}`);
+  }
+  const rows: GroupProcess[] = [];
+  for (const line of out.split("\n")) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s?(.*)$/.exec(line);
+    if (m) rows.push({ pid: +m[1]!, ppid: +m[2]!, pgid: +m[3]!, stat: m[4]!, args: m[5]!.trim() });
+  }
+  return rows;
+}
+
+/** The processes of group `pgid` plus every descendant of `leader` (wherever its group). */
+export function groupProcesses(pgid: number, leader: number = pgid): GroupProcess[] {
+  const all = listProcesses();
+  const picked = new Map<number, GroupProcess>();
+  for (const p of all) if (p.pgid === pgid) picked.set(p.pid, p);
+  const children = new Map<number, GroupProcess[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const stack = [leader];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    for (const c of children.get(pid) ?? []) {
+      if (!picked.has(c.pid)) picked.set(c.pid, c);
+      stack.push(c.pid);
+    }
+  }
+  return [...picked.values()];
+}
+
+/**
+ * The given processes that are still there and not zombies (a process being torn down shows as
+ * `[name]` in state R for a moment). Same pid and same group = same process.
+ */
+function stillRunning(procs: GroupProcess[]): GroupProcess[] {
+  const now = new Map(listProcesses().map((p) => [p.pid, p]));
+  return procs.flatMap((p) => {
+    const cur = now.get(p.pid);
+    return cur !== undefined && cur.pgid === p.pgid && !cur.stat.startsWith("Z") ? [cur] : [];
+  });
 }
 
 /** The repository root: this file lives in `<root>/test/e2e/`. */
@@ -246,5 +318,28 @@ export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<W
     throw err;
   }
 
-  return { url, stop, logs };
+  const crash = async (): Promise<CrashReport> => {
+    const killed = groupProcesses(pgid);
+    const started = Date.now();
+    signalGroup(pgid, "SIGKILL");
+    // A descendant that left the group (setsid of its own) would escape the group kill.
+    for (const p of killed) if (p.pgid !== pgid) signalPid(p.pid, "SIGKILL");
+    let survivors = stillRunning(killed);
+    while (survivors.length > 0 && Date.now() - started < STOP_GRACE_MS) {
+      await sleep(50);
+      survivors = stillRunning(killed);
+    }
+    await Promise.race([exitPromise, sleep(STOP_GRACE_MS)]);
+    return { killed, survivors, waitedMs: Date.now() - started };
+  };
+
+  return { url, stop, logs, pgid, crash };
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
 }
