@@ -23,6 +23,7 @@ import { watch } from "./routes/watch";
 export { CatalogObject } from "./objects/catalog";
 export { CoordinatorObject } from "./objects/coordinator";
 export { ShardObject } from "./objects/shard";
+export { CmpxchgService } from "./service";
 
 const app = new Hono<{ Bindings: Env }>();
 

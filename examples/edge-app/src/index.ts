@@ -1,0 +1,81 @@
+/**
+ * edge-app: a Worker that uses edge-cmpxchg through a Service Binding (no HTTP hop, no token):
+ *
+ * - POST /signup             a user with a unique email: reservation and user document in one
+ *                            cluster-wide transaction, so a failed signup leaves nothing behind;
+ * - POST /jobs/:id/claim     claim a job once: a create-only item `jobs/<id>/claim` (a lease);
+ * - POST /payments           an idempotent payment: retries with the same Idempotency-Key get the
+ *                            first answer back, and the payment is recorded once;
+ * - GET  /payments           the recorded payments.
+ */
+import { Hono } from "hono";
+import {
+  CmpxchgServiceClient,
+  expiresIn,
+  idempotency,
+  reserveUniqueWithDocument,
+  type CmpxchgBinding,
+} from "edge-cmpxchg/client";
+
+export interface AppEnv {
+  /** Service Binding to the edge-cmpxchg Worker's `CmpxchgService` entrypoint. */
+  CMPXCHG: CmpxchgBinding;
+  /** The database this app keeps its items in. */
+  DATABASE: string;
+}
+
+type App = { Bindings: AppEnv };
+
+const app = new Hono<App>();
+const cmpxchg = (env: AppEnv) => new CmpxchgServiceClient(env.CMPXCHG, env.DATABASE);
+
+app.post("/signup", async (c) => {
+  const { email, name } = await c.req.json<{ email?: string; name?: string }>();
+  if (!email || !email.includes("@")) return c.json({ error: "a valid email is required" }, 400);
+  const userId = `users/${crypto.randomUUID()}`;
+  // Keys are case-insensitive on the server; normalizing here also makes " Ada@X.com" the same.
+  const key = `emails/${email.trim().toLowerCase()}`;
+  const result = await reserveUniqueWithDocument(cmpxchg(c.env), key, userId, userId, { email: email.trim(), name: name ?? null }, "Users");
+  if (!result.reserved) return c.json({ error: "this email is already registered" }, 409);
+  return c.json({ id: userId, email: email.trim() }, 201);
+});
+
+app.post("/jobs/:id/claim", async (c) => {
+  const { worker, leaseMs } = await c.req.json<{ worker?: string; leaseMs?: number }>();
+  if (!worker) return c.json({ error: "worker is required" }, 400);
+  const key = `jobs/${c.req.param("id")}/claim`;
+  // Create-only: exactly one claim succeeds. With a lease, a worker that dies frees the job.
+  const metadata = leaseMs ? expiresIn(leaseMs) : undefined;
+  const claim = await cmpxchg(c.env).create(key, { worker, claimedAt: new Date().toISOString() }, metadata);
+  if (!claim.successful) {
+    return c.json({ claimed: false, by: (claim.value as { worker?: string } | null)?.worker ?? null }, 409);
+  }
+  // The index is a fencing token: strictly larger for every later claim of this job.
+  return c.json({ claimed: true, worker, token: claim.index }, 200);
+});
+
+app.use(
+  "/payments",
+  idempotency({
+    service: (c) => (c.env as AppEnv).CMPXCHG,
+    database: (c) => (c.env as AppEnv).DATABASE,
+    required: true,
+  }),
+);
+
+app.post("/payments", async (c) => {
+  const { amount, currency } = await c.req.json<{ amount?: number; currency?: string }>();
+  if (typeof amount !== "number" || amount <= 0) return c.json({ error: "amount must be a positive number" }, 400);
+  const id = `pay_${crypto.randomUUID()}`;
+  // The side effect a retry must not repeat: recording (in real life, charging) the payment.
+  await cmpxchg(c.env).create(`payments/${id}`, { amount, currency: currency ?? "EUR", at: new Date().toISOString() });
+  return c.json({ id, amount, currency: currency ?? "EUR" }, 201, { Location: `/payments/${id}` });
+});
+
+app.get("/payments", async (c) => {
+  const payments = [];
+  for await (const item of cmpxchg(c.env).listAll("payments/")) payments.push({ id: item.key.slice("payments/".length), ...(item.value as object) });
+  return c.json({ count: payments.length, payments });
+});
+
+export default app;

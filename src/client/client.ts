@@ -1,0 +1,200 @@
+/**
+ * The HTTP client of one database. Fetch only: runs in Workers, browsers and Node 18+.
+ */
+import { flattenPages, followPages, type CmpxchgApi } from "./api";
+import { ClusterTransaction } from "./transaction";
+import { Transport, type TransportOptions } from "./transport";
+import type {
+  ChangeResult,
+  CompareExchangeResult,
+  CompareExchangeValue,
+  ListOptions,
+  ListPage,
+  Metadata,
+  ReadOptions,
+  TransactionCommand,
+  TransactionResult,
+  WaitOptions,
+  WatchOptions,
+  WatchTarget,
+  WriteOptions,
+} from "./types";
+import { ChangeStream, connectSocket, watchQuery } from "./watch";
+import {
+  readChangeResult,
+  readItem,
+  readResults,
+  readTransactionResult,
+  readWriteResult,
+  valueBody,
+  wireCommand,
+} from "./wire";
+
+export interface CmpxchgClientOptions extends TransportOptions {
+  /** The database name (letters, digits, `_`, `-`, `.`). */
+  database: string;
+}
+
+/** The server's long-poll limits. */
+const WAIT_DEFAULT_MS = 30_000;
+const WAIT_MAX_MS = 60_000;
+/** Longest query string we build for getMany; longer key lists are split into several requests. */
+const MAX_QUERY_CHARS = 6_000;
+/** The official client's version: the server turns atomic guards on for clients at 5.2 or above. */
+const CLIENT_VERSION = "7.2.2";
+const JSON_HEADERS = { "Content-Type": "application/json; charset=utf-8" };
+
+/**
+ * @example
+ * const client = new CmpxchgClient({ url: "https://cmpxchg.example.com", database: "shop", token });
+ * const res = await client.create("emails/ada@example.com", "users/1");
+ * if (!res.successful) console.log("taken by", res.value);
+ */
+export class CmpxchgClient implements CmpxchgApi {
+  readonly database: string;
+  private readonly transport: Transport;
+  private readonly root: string;
+
+  constructor(options: CmpxchgClientOptions) {
+    this.database = options.database;
+    this.transport = new Transport(options);
+    this.root = `/databases/${encodeURIComponent(options.database)}`;
+  }
+
+  async get<T = unknown>(key: string, options: ReadOptions = {}): Promise<CompareExchangeValue<T> | null> {
+    const answer = await this.transport.send({
+      method: "GET",
+      path: `${this.root}/cmpxchg?key=${encodeURIComponent(key)}`,
+      accept: [404],
+      signal: options.signal,
+    });
+    if (answer.status === 404) return null;
+    return readItem<T>(readResults(JSON.parse(answer.text))[0]);
+  }
+
+  async getMany<T = unknown>(keys: string[], options: ReadOptions = {}): Promise<(CompareExchangeValue<T> | null)[]> {
+    const out: (CompareExchangeValue<T> | null)[] = [];
+    for (const chunk of chunkKeys(keys)) {
+      // One key alone answers 404 when missing; get() knows that shape.
+      if (chunk.length === 1) {
+        out.push(await this.get<T>(chunk[0]!, options));
+        continue;
+      }
+      const query = chunk.map((key) => `key=${encodeURIComponent(key)}`).join("&");
+      const answer = await this.transport.send({ method: "GET", path: `${this.root}/cmpxchg?${query}`, signal: options.signal });
+      const results = readResults(JSON.parse(answer.text));
+      chunk.forEach((_, i) => out.push(readItem<T>(results[i])));
+    }
+    return out;
+  }
+
+  async list<T = unknown>(prefix: string, options: ListOptions = {}): Promise<ListPage<T>> {
+    const params = new URLSearchParams({ startsWith: prefix, pageSize: String(options.pageSize ?? 100) });
+    if (options.continuationToken) params.set("continuationToken", options.continuationToken);
+    const answer = await this.transport.send({ method: "GET", path: `${this.root}/cmpxchg?${params}`, signal: options.signal });
+    const json = JSON.parse(answer.text) as { ContinuationToken?: string | null };
+    const items = readResults(json).map((entry) => readItem<T>(entry)).filter((item) => item !== null);
+    return { items, continuationToken: json.ContinuationToken ?? null };
+  }
+
+  pages<T = unknown>(prefix: string, options: ListOptions = {}): AsyncIterableIterator<ListPage<T>> {
+    return followPages((p, o) => this.list<T>(p, o), prefix, options);
+  }
+
+  listAll<T = unknown>(prefix: string, options: ListOptions = {}): AsyncIterableIterator<CompareExchangeValue<T>> {
+    return flattenPages(this.pages<T>(prefix, options));
+  }
+
+  async put<T = unknown>(
+    key: string,
+    value: T,
+    index: number,
+    metadata?: Metadata,
+    options: WriteOptions = {},
+  ): Promise<CompareExchangeResult<T>> {
+    const answer = await this.transport.send({
+      method: "PUT",
+      path: `${this.root}/cmpxchg?key=${encodeURIComponent(key)}&index=${index}&${requestIdParam(options)}`,
+      body: JSON.stringify(valueBody(value, metadata)),
+      headers: JSON_HEADERS,
+      signal: options.signal,
+    });
+    return readWriteResult<T>(JSON.parse(answer.text));
+  }
+
+  create<T = unknown>(key: string, value: T, metadata?: Metadata, options: WriteOptions = {}): Promise<CompareExchangeResult<T>> {
+    return this.put(key, value, 0, metadata, options);
+  }
+
+  async delete<T = unknown>(key: string, index: number, options: WriteOptions = {}): Promise<CompareExchangeResult<T>> {
+    const answer = await this.transport.send({
+      method: "DELETE",
+      path: `${this.root}/cmpxchg?key=${encodeURIComponent(key)}&index=${index}&${requestIdParam(options)}`,
+      signal: options.signal,
+    });
+    return readWriteResult<T>(JSON.parse(answer.text));
+  }
+
+  transaction(): ClusterTransaction {
+    return new ClusterTransaction((commands, options) => this.commit(commands, options));
+  }
+
+  async commit(commands: TransactionCommand[], options: WriteOptions = {}): Promise<TransactionResult> {
+    const answer = await this.transport.send({
+      method: "POST",
+      path: `${this.root}/bulk_docs?${requestIdParam(options)}`,
+      body: JSON.stringify({ Commands: commands.map(wireCommand), TransactionMode: "ClusterWide" }),
+      headers: { ...JSON_HEADERS, "Raven-Client-Version": CLIENT_VERSION },
+      signal: options.signal,
+    });
+    return readTransactionResult(JSON.parse(answer.text));
+  }
+
+  async waitForChange<T = unknown>(key: string, index: number, options: WaitOptions = {}): Promise<ChangeResult<T>> {
+    const timeout = Math.min(Math.max(0, Math.round(options.timeoutMs ?? WAIT_DEFAULT_MS)), WAIT_MAX_MS);
+    const answer = await this.transport.send({
+      method: "GET",
+      path: `${this.root}/cmpxchg/wait?key=${encodeURIComponent(key)}&index=${index}&timeout=${timeout}`,
+      // The server holds the request up to `timeout`: the attempt must outlast it.
+      timeoutMs: timeout + this.transport.timeoutMs,
+      signal: options.signal,
+    });
+    return readChangeResult<T>(JSON.parse(answer.text));
+  }
+
+  /**
+   * Every change of one key (`"k"` or `{ key }`) or of a prefix (`{ prefix }`), until `return()`,
+   * `break`, the signal, or the server closes. Await `stream.ready` before relying on delivery.
+   */
+  watch<T = unknown>(target: WatchTarget, options: WatchOptions = {}): ChangeStream<T> {
+    const path = `${this.root}/cmpxchg/changes?${watchQuery(target)}`;
+    return new ChangeStream<T>(
+      () => connectSocket(this.transport, path, options.connectTimeoutMs ?? this.transport.timeoutMs),
+      options,
+    );
+  }
+}
+
+/** `raft-request-id=<id>`: the caller's id, else a fresh one. Built once per call, reused by every retry. */
+function requestIdParam(options: WriteOptions): string {
+  return `raft-request-id=${encodeURIComponent(options.requestId ?? crypto.randomUUID())}`;
+}
+
+/** Splits keys so that no query string grows past what proxies and servers reliably accept. */
+function chunkKeys(keys: string[]): string[][] {
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let length = 0;
+  for (const key of keys) {
+    const cost = encodeURIComponent(key).length + 5;
+    if (current.length > 0 && length + cost > MAX_QUERY_CHARS) {
+      chunks.push(current);
+      current = [];
+      length = 0;
+    }
+    current.push(key);
+    length += cost;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
