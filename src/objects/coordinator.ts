@@ -92,8 +92,14 @@ export class CoordinatorObject extends DurableObject<Env> {
     if (requestId) {
       const running = this.byRequest.get(requestId);
       if (running) return running;
-      const logged = this.sql.exec<LogRow>("SELECT * FROM txlog WHERE request_id = ?", requestId).toArray()[0];
-      if (logged) return this.replay(logged);
+      const logged = this.loggedRequest(requestId);
+      if (logged) {
+        // Finish it first if this instance is not running it (it crashed before deciding).
+        if (logged.state === "preparing") await this.serialized(() => this.recover(logged));
+        const settled = this.loggedRequest(requestId);
+        if (settled?.outcome) return JSON.parse(settled.outcome) as TxOutcome;
+        // Gone from the log: it was aborted by a failure, nothing applied. Run it anew.
+      }
     }
     const run = this.serialized(() => this.run(request));
     if (requestId) {
@@ -263,11 +269,9 @@ export class CoordinatorObject extends DurableObject<Env> {
         return { failed: "unknown", txnId };
       }
     }
-    // Aborted with nothing to report: the shard lost the transaction (it crashed); nothing applied.
-    const lost = !outcome.committed && outcome.violations.length === 0;
-    const decided = this.decide(txnId, outcome, { done: true, forgetRequest: lost });
+    const decided = this.decide(txnId, outcome, { done: true });
     announce(decided.committed ? { decision: "committed", index: decided.index } : { decision: "aborted" });
-    return lost ? { failed: "aborted", txnId } : decided;
+    return failedOrOutcome(txnId, decided);
   }
 
   private async twoPhase(
@@ -292,19 +296,13 @@ export class CoordinatorObject extends DurableObject<Env> {
       } else commitIndex = Math.max(commitIndex, vote.value.counter);
     }
     commitIndex += 1;
-    // A vote lost to a failure aborts without a conflict to report: the retry may run it anew.
-    const failedVote = !allYes && violations.length === 0;
     // The commit point: one durable write of the decision.
-    const decided = this.decide(
-      txnId,
-      allYes ? { committed: true, index: commitIndex, results: [] } : { committed: false, violations },
-      { forgetRequest: failedVote },
-    );
+    const decided = this.decide(txnId, allYes ? { committed: true, index: commitIndex, results: [] } : { committed: false, violations });
     announce(decided.committed ? { decision: "committed", index: decided.index } : { decision: "aborted" });
     this.failpoints.hit("coordinator.after-decision");
 
     const acks = await this.phaseTwo(txnId, shards, decided);
-    if (!decided.committed) return failedVote ? { failed: "aborted", txnId } : decided;
+    if (!decided.committed) return failedOrOutcome(txnId, decided);
     // Results by op, in the order of `ops`; each shard answered for its own ops, in order.
     const byShard = new Map<number, OpResult[]>();
     acks.forEach((ack, i) => {
@@ -334,10 +332,11 @@ export class CoordinatorObject extends DurableObject<Env> {
 
   /**
    * Records the decision unless one is recorded already (then that one stands) and returns the
-   * decision in force. `done` marks a one-phase transaction, finished once decided;
-   * `forgetRequest` lets a retry with the same request id run again (nothing was applied).
+   * decision in force. `done` marks a one-phase transaction, finished once decided. An abort
+   * without violations was caused by a failure, not a conflict: nothing was applied, so the
+   * request id is forgotten and a retry with it runs the transaction anew.
    */
-  private decide(txnId: string, outcome: TxOutcome, flags: { done?: boolean; forgetRequest?: boolean } = {}): TxOutcome {
+  private decide(txnId: string, outcome: TxOutcome, flags: { done?: boolean } = {}): TxOutcome {
     return this.ctx.storage.transactionSync(() => {
       const row = this.sql
         .exec<{ state: string; outcome: string | null }>("SELECT state, outcome FROM txlog WHERE txn_id = ?", txnId)
@@ -352,7 +351,7 @@ export class CoordinatorObject extends DurableObject<Env> {
         JSON.stringify(outcome),
         Date.now(),
         flags.done ? 1 : 0,
-        flags.forgetRequest ? 1 : 0,
+        !outcome.committed && outcome.violations.length === 0 ? 1 : 0,
         txnId,
       );
       if (outcome.committed && outcome.index > this.lastIndex) {
@@ -377,10 +376,8 @@ export class CoordinatorObject extends DurableObject<Env> {
     return decided;
   }
 
-  /** A retry of a logged request: the recorded outcome, finishing the transaction first if needed. */
-  private async replay(row: LogRow): Promise<ExecuteResult> {
-    if (row.state !== "preparing") return JSON.parse(row.outcome!) as TxOutcome;
-    return this.serialized(() => this.recover(row));
+  private loggedRequest(requestId: string): LogRow | undefined {
+    return this.sql.exec<LogRow>("SELECT * FROM txlog WHERE request_id = ?", requestId).toArray()[0];
   }
 
   private async scheduleAlarm(at: number): Promise<void> {
@@ -399,6 +396,14 @@ export class CoordinatorObject extends DurableObject<Env> {
 }
 
 const ABORTED: TxOutcome = { committed: false, violations: [] };
+
+/**
+ * An abort with no violations was caused by a failure (a shard crashed or did not answer before
+ * the decision), not by a conflict: the caller is told nothing was applied, not "conflict".
+ */
+function failedOrOutcome(txnId: string, outcome: TxOutcome): ExecuteResult {
+  return !outcome.committed && outcome.violations.length === 0 ? { failed: "aborted", txnId } : outcome;
+}
 
 /**
  * The result of a committed op whose shard did not acknowledge phase two in time (the alarm
