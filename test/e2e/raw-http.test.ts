@@ -3,8 +3,8 @@
  * Wire details the official client hides: status codes, headers, error envelopes, request-id
  * replays and the continuation token. Plain fetch against its own `wrangler dev`.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startWranglerDev, type WranglerDev } from "./wrangler-dev";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startWranglerDev, type WranglerDev, printServerLogsOnFailure } from "./wrangler-dev";
 
 let server: WranglerDev | undefined;
 let dbCounter = 0;
@@ -13,14 +13,7 @@ beforeAll(async () => {
   server = await startWranglerDev();
 });
 
-// A failing test shows what the server logged meanwhile (the Worker logs unhandled errors).
-beforeEach(({ onTestFailed }) => {
-  const mark = server?.logs().length ?? 0;
-  onTestFailed(async () => {
-    await new Promise((r) => setTimeout(r, 500)); // wrangler prints a request's log lines a bit later
-    console.error(`--- wrangler dev output during this test ---\n${server?.logs().slice(mark) ?? "(no server)"}`);
-  });
-});
+printServerLogsOnFailure(() => server);
 
 afterAll(async () => {
   await server?.stop();

@@ -31,8 +31,8 @@ import {
   PutCompareExchangeValueOperation,
   type IMetadataDictionary,
 } from "ravendb";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startWranglerDev, type WranglerDev } from "./wrangler-dev";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { startWranglerDev, type WranglerDev, printServerLogsOnFailure } from "./wrangler-dev";
 
 let server: WranglerDev | undefined;
 /** The harness's server-wide store: no database of its own, no topology updates. */
@@ -63,14 +63,7 @@ afterEach(async () => {
   }
 });
 
-// A failing test shows what the server logged meanwhile (the Worker logs unhandled errors).
-beforeEach(({ onTestFailed }) => {
-  const mark = server?.logs().length ?? 0;
-  onTestFailed(async () => {
-    await new Promise((r) => setTimeout(r, 500)); // wrangler prints a request's log lines a bit later
-    console.error(`--- wrangler dev output during this test ---\n${server?.logs().slice(mark) ?? "(no server)"}`);
-  });
-});
+printServerLogsOnFailure(() => server);
 
 afterAll(async () => {
   for (const store of openStores.splice(0)) store.dispose();

@@ -14,6 +14,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { beforeEach } from "vitest";
 
 export interface WranglerDevOptions {
   /** Persistence directory (`--persist-to`). Default: a fresh temp dir, removed on stop(). */
@@ -342,4 +343,18 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * Registers a hook that prints what the server logged during a test when that test fails (the
+ * Worker logs unhandled errors there). Call at the top level of a test file.
+ */
+export function printServerLogsOnFailure(server: () => WranglerDev | undefined): void {
+  beforeEach(({ onTestFailed }) => {
+    const mark = server()?.logs().length ?? 0;
+    onTestFailed(async () => {
+      await new Promise((r) => setTimeout(r, 500)); // wrangler prints a request's log lines a bit later
+      console.error(`--- wrangler dev output during this test ---\n${server()?.logs().slice(mark) ?? "(no server)"}`);
+    });
+  });
 }
