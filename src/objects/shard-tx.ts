@@ -42,6 +42,18 @@ export function readDoc(sql: SqlStorage, key: string): DocRow | null {
   return sql.exec<DocRow>("SELECT * FROM docs WHERE key = ?", key).toArray()[0] ?? null;
 }
 
+/** Creates or replaces a compare-exchange item. */
+export function writeItem(sql: SqlStorage, key: string, index: number, json: string, expiresAt: number | null): void {
+  sql.exec(
+    `INSERT INTO items (key, idx, value, expires_at) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (key) DO UPDATE SET idx = ?2, value = ?3, expires_at = ?4`,
+    key,
+    index,
+    json,
+    expiresAt,
+  );
+}
+
 /** Transactions (other than `own`) holding a lock on any of these lock keys. */
 export function blockingTxns(sql: SqlStorage, lockKeys: string[], own?: string): string[] {
   const found = new Set<string>();
@@ -128,14 +140,7 @@ export function applyOps(
   return ops.map((op): OpResult => {
     switch (op.kind) {
       case "cmpxchg-put":
-        sql.exec(
-          `INSERT INTO items (key, idx, value, expires_at) VALUES (?1, ?2, ?3, ?4)
-           ON CONFLICT (key) DO UPDATE SET idx = ?2, value = ?3, expires_at = ?4`,
-          op.key,
-          index,
-          op.json,
-          op.expiresAt,
-        );
+        writeItem(sql, op.key, index, op.json, op.expiresAt);
         return { kind: "cmpxchg" };
       case "cmpxchg-delete":
         sql.exec("DELETE FROM items WHERE key = ?", op.key);

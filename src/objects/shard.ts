@@ -16,7 +16,7 @@ import { Failpoints, type FailAction } from "./failpoints";
 import { migrate } from "./migrations";
 import { SHARD_MIGRATIONS } from "./shard-schema";
 import { eventsOf, ShardWatch, type ChangeEvent } from "./shard-watch";
-import { applyOps, blockingTxns, findViolations, lockKey, readDoc, readItem, type DocRow } from "./shard-tx";
+import { applyOps, blockingTxns, findViolations, lockKey, readDoc, readItem, writeItem, type DocRow } from "./shard-tx";
 
 /** How long a request id's first result is replayed to retries. */
 export const REQUEST_LOG_TTL_MS = 24 * 60 * 60 * 1000;
@@ -170,14 +170,7 @@ export class ShardObject extends DurableObject<Env> {
             : { index: 0, json: null, successful: false };
         }
         const index = this.nextIndex();
-        this.sql.exec(
-          `INSERT INTO items (key, idx, value, expires_at) VALUES (?1, ?2, ?3, ?4)
-           ON CONFLICT (key) DO UPDATE SET idx = ?2, value = ?3, expires_at = ?4`,
-          cmd.key,
-          index,
-          cmd.json,
-          cmd.expiresAt,
-        );
+        writeItem(this.sql, cmd.key, index, cmd.json, cmd.expiresAt);
         return { index, json: cmd.json, successful: true };
       }),
     );
