@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+/**
+ * Scenario benchmarks beside bench/run.mjs: cluster-wide transactions (1-shard and 2-shard
+ * commits/s) and lock hand-off latency (release → the next waiter, woken by the long-poll, holds
+ * the lock). Against the service as a user runs it locally: `wrangler dev` on 127.0.0.1, a fresh
+ * persisted state. Bounded: every cell runs BENCH_SECONDS (default 5) and the whole run stops by
+ * itself. Prints a Markdown table and writes bench/results/scenarios.json.
+ *
+ *   npm run bench:scenarios            BENCH_SECONDS=3 npm run bench:scenarios
+ */
+import { spawn } from "node:child_process";
+import { buildSync } from "esbuild";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+
+// The service's own routing code, bundled on the fly, so key pairs land on the shards we say.
+const routingJs = buildSync({ entryPoints: [path.join(ROOT, "src/core/routing.ts")], bundle: true, write: false, format: "esm" });
+const { shardOf } = await import(`data:text/javascript,${encodeURIComponent(routingJs.outputFiles[0].text)}`);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+async function startService() {
+  const wrangler = path.join(ROOT, "node_modules/.bin/wrangler");
+  if (!fs.existsSync(wrangler)) throw new Error("node_modules/.bin/wrangler is missing: run npm install");
+  const port = await freePort();
+  const inspector = await freePort();
+  const persist = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cmpxchg-scenarios-"));
+  const child = spawn(
+    wrangler,
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--show-interactive-dev-session=false", "--persist-to", persist],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", PATH: `${path.join(ROOT, "node_modules/.bin")}${path.delimiter}${process.env.PATH}` },
+    },
+  );
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+    fs.rmSync(persist, { recursive: true, force: true });
+  };
+  process.on("exit", stop);
+  for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
+    try {
+      if ((await fetch(`${url}/cluster/node-info`)).ok) return { url, stop };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  stop();
+  throw new Error(`wrangler dev did not start within 90 s:\n${log.slice(-3000)}`);
+}
+
+const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Keys named `<prefix>/<n>` that fall on one shard (same = true) or on two different ones. */
+function keyPair(prefix, same) {
+  const a = `${prefix}/a`;
+  for (let i = 0; ; i++) {
+    const b = `${prefix}/b${i}`;
+    if ((shardOf(b.toLowerCase(), 16) === shardOf(a.toLowerCase(), 16)) === same) return [a, b];
+  }
+}
+
+/** Closed loop: `conns` clients each committing new 2-key cluster-wide transactions for SECONDS. */
+async function transactions(url, conns, sameShard) {
+  const db = `bench_tx_${Date.now()}_${conns}_${sameShard ? 1 : 2}`;
+  const latencies = [];
+  let commits = 0;
+  let errors = 0;
+  const until = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: conns }, async (_, client) => {
+      for (let n = 0; Date.now() < until; n++) {
+        const [a, b] = keyPair(`c${client}/n${n}`, sameShard);
+        const body = JSON.stringify({
+          Commands: [
+            { Id: a, Document: { Object: n }, Index: 0, Type: "CompareExchangePUT" },
+            { Id: b, Document: { Object: n }, Index: 0, Type: "CompareExchangePUT" },
+          ],
+          TransactionMode: "ClusterWide",
+        });
+        const started = performance.now();
+        const res = await fetch(`${url}/databases/${db}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "Raven-Client-Version": "7.2.2" },
+          body,
+        });
+        await res.arrayBuffer();
+        if (res.status === 201) {
+          commits++;
+          latencies.push(performance.now() - started);
+        } else errors++;
+      }
+    }),
+  );
+  latencies.sort((x, y) => x - y);
+  return { rps: commits / SECONDS, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors };
+}
+
+/**
+ * Lock hand-off: `waiters` clients contend for one lock the way src/client/lock.ts does (create
+ * with index 0; when held, long-poll until the index changes). Each holder releases at once;
+ * hand-off = from the release's response to the next successful create.
+ */
+async function handoff(url, waiters) {
+  const db = `bench_lock_${Date.now()}_${waiters}`;
+  const key = "locks/bench";
+  const base = `${url}/databases/${db}/cmpxchg?key=${encodeURIComponent(key)}`;
+  const handoffs = [];
+  let released = null;
+  let acquisitions = 0;
+  const until = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: waiters }, async () => {
+      while (Date.now() < until) {
+        const res = await fetch(`${base}&index=0&raft-request-id=${crypto.randomUUID()}`, { method: "PUT", body: JSON.stringify({ Object: "holder" }) });
+        const put = await res.json();
+        if (put.Successful) {
+          if (released !== null) handoffs.push(performance.now() - released);
+          acquisitions++;
+          const del = await fetch(`${base}&index=${put.Index}&raft-request-id=${crypto.randomUUID()}`, { method: "DELETE" });
+          await del.arrayBuffer();
+          released = performance.now();
+        } else {
+          const wait = await fetch(`${url}/databases/${db}/cmpxchg/wait?key=${encodeURIComponent(key)}&index=${put.Index}&timeout=2000`);
+          await wait.arrayBuffer();
+        }
+      }
+    }),
+  );
+  handoffs.sort((x, y) => x - y);
+  return { rps: acquisitions / SECONDS, p50: quantile(handoffs, 0.5), p99: quantile(handoffs, 0.99), errors: 0 };
+}
+
+const cells = [
+  { name: "cluster-wide txn, 2 keys on 1 shard (one-phase)", conns: [1, 16], run: (url, c) => transactions(url, c, true) },
+  { name: "cluster-wide txn, 2 keys on 2 shards (2PC)", conns: [1, 16], run: (url, c) => transactions(url, c, false) },
+  { name: "lock hand-off (acquisitions/s; latency = release → next holder)", conns: [2, 8], run: (url, c) => handoff(url, c) },
+];
+
+const service = await startService();
+const results = [];
+try {
+  for (const cell of cells) {
+    for (const conns of cell.conns) {
+      const runs = [];
+      for (let r = 0; r < REPEATS; r++) runs.push(await cell.run(service.url, conns));
+      const row = { workload: cell.name, conns, rps: median(runs.map((x) => x.rps)), p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), errors: runs.reduce((s, x) => s + x.errors, 0) };
+      results.push(row);
+      console.log(`${row.workload} c=${conns}: ${row.rps.toFixed(0)}/s p50 ${row.p50.toFixed(1)} ms p99 ${row.p99.toFixed(1)} ms errors ${row.errors}`);
+    }
+  }
+} finally {
+  service.stop();
+}
+fs.mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
+fs.writeFileSync(path.join(ROOT, "bench/results/scenarios.json"), JSON.stringify({ seconds: SECONDS, repeats: REPEATS, results }, null, 2));
+console.log(`\nMedian of ${REPEATS} runs × ${SECONDS} s, wrangler dev on 127.0.0.1 (${os.cpus().length} cores).\n`);
+console.log("| workload | clients | per second | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
+for (const r of results) console.log(`| ${r.workload} | ${r.conns} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} |`);
