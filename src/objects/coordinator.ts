@@ -7,9 +7,12 @@
  * point — with the Lamport commit index max(own last index, every participant's counter) + 1;
  * then commit/abort at the shards, re-driven by the alarm until all acknowledged.
  *
- * Transactions of a database run one after another (as RavenDB's Raft log orders them), so two
- * transactions never wait on each other's locks; shards that meet a lock ask `resolve`, which
- * waits for a decision being taken or, when nobody is taking one, presumes abort.
+ * Two-phase transactions of a database run one after another (as RavenDB's Raft log orders
+ * them), so two of them never wait on each other's locks (which could deadlock). One-shard
+ * transactions take no locks — their shard checks and applies them in one storage transaction,
+ * waiting at most for a decision being taken — so they run beside everything else. Shards that
+ * meet a lock ask `resolve`, which waits for a decision being taken or, when nobody is taking
+ * one, presumes abort.
  */
 import { DurableObject } from "cloudflare:workers";
 import { clusterChangeVector, singleNodeChangeVector } from "../core/change-vector";
@@ -101,7 +104,8 @@ export class CoordinatorObject extends DurableObject<Env> {
         // Gone from the log: it was aborted by a failure, nothing applied. Run it anew.
       }
     }
-    const run = this.serialized(() => this.run(request));
+    const onePhase = new Set(request.ops.map((op) => op.shard)).size === 1;
+    const run = onePhase ? this.run(request) : this.serialized(() => this.run(request));
     if (requestId) {
       this.byRequest.set(requestId, run);
       void run.finally(() => this.byRequest.delete(requestId)).catch(() => undefined);
