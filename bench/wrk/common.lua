@@ -1,0 +1,50 @@
+-- Shared by the wrk scripts in bench/wrk: per-thread counters and one JSON summary line.
+-- Loaded with dofile() from the directory of the calling script.
+local M = {}
+local threads = {}
+
+-- Call from the script's setup(): numbers the threads and remembers them for done().
+function M.setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+
+-- Counters a script's response() may bump; summed over threads in done().
+M.counters = { "ok", "notok", "miss", "other" }
+
+function M.init_counters()
+  for _, name in ipairs(M.counters) do _G[name] = 0 end
+end
+
+-- JSON string literal of s (quotes, backslashes and control characters escaped).
+local function json_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+end
+
+-- Prints "BENCHJSON {...}" for bench/run.mjs to parse. Latencies in microseconds.
+-- `sample` (a thread global a script may set) is the first 5xx answer "<status> <body>", if any.
+function M.done(summary, latency, requests)
+  local sample = "null"
+  for _, t in ipairs(threads) do
+    local s = t:get("sample")
+    if s ~= nil and sample == "null" then sample = json_string(s) end
+  end
+  local sums = {}
+  for _, name in ipairs(M.counters) do
+    sums[name] = 0
+    for _, t in ipairs(threads) do sums[name] = sums[name] + (t:get(name) or 0) end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"min":%d,"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"max":%d},' ..
+    '"ok":%d,"notok":%d,"miss":%d,"other":%d,"sample":%s}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.min, latency.mean, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max,
+    sums.ok, sums.notok, sums.miss, sums.other, sample))
+end
+
+return M

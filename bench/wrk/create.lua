@@ -1,0 +1,35 @@
+-- (a) create-if-absent on random unique keys:
+--   PUT /databases/<db>/cmpxchg?key=<prefix>-<random hex>-<thread>-<n>&index=0  {"Object":{...}}
+-- Counts 200 answers with "Successful":true (ok) and false (notok, i.e. a key collision).
+-- args: <db> <key prefix>
+local common = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")
+
+function setup(thread) common.setup(thread) end
+
+function init(args)
+  common.init_counters()
+  db = args[1] or "bench"
+  prefix = args[2] or "c"
+  math.randomseed(os.time() * 1000 + tid * 7919)
+  n = 0
+  headers = { ["Content-Type"] = "application/json" }
+end
+
+function request()
+  n = n + 1
+  local key = string.format("%s-%08x%08x-%d-%d", prefix,
+    math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), tid, n)
+  local body = string.format('{"Object":{"n":%d,"by":"wrk","pad":"0123456789abcdef"}}', n)
+  return wrk.format("PUT", "/databases/" .. db .. "/cmpxchg?key=" .. key .. "&index=0", headers, body)
+end
+
+function response(status, headers, body)
+  if status == 200 then
+    if string.find(body, '"Successful":true', 1, true) then ok = ok + 1 else notok = notok + 1 end
+  else
+    other = other + 1
+    if status >= 500 and sample == nil then sample = status .. " " .. string.sub(body or "", 1, 300) end
+  end
+end
+
+function done(summary, latency, requests) common.done(summary, latency, requests) end
