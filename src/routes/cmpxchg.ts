@@ -17,7 +17,7 @@ import { badInput, ErrorTypes } from "../core/errors";
 import { lowerKey, prefixUpperBound } from "../core/keys";
 import { decodeContinuation, encodeContinuation, mergeSorted } from "../core/paging";
 import { itemJson, rawJson, writeResultJson } from "./respond";
-import { allShards, stubForKey } from "./shards";
+import { allShards, getItems, stubForKey } from "./shards";
 
 export const cmpxchg = new Hono<{ Bindings: Env }>();
 
@@ -69,23 +69,7 @@ cmpxchg.delete("/databases/:db/cmpxchg", async (c) => {
 
 /** Mode A: `?key=a&key=b`. One missing key alone is a 404 with an empty body, as in RavenDB. */
 async function getByKeys(env: Env, database: string, keys: string[]): Promise<Response> {
-  // Group by shard so each shard is asked once, then put answers back in request order.
-  const byStub = new Map<string, { stub: ReturnType<typeof stubForKey>["stub"]; at: number[]; keys: string[] }>();
-  keys.forEach((key, at) => {
-    const { lowered, stub } = stubForKey(env, database, key);
-    const id = stub.id.toString();
-    const group = byStub.get(id) ?? { stub, at: [], keys: [] };
-    group.at.push(at);
-    group.keys.push(lowered);
-    byStub.set(id, group);
-  });
-  const found = new Array<{ index: number; json: string } | null>(keys.length).fill(null);
-  await Promise.all(
-    [...byStub.values()].map(async (group) => {
-      const items = await group.stub.get(group.keys);
-      items.forEach((item, i) => (found[group.at[i]!] = item));
-    }),
-  );
+  const found = await getItems(env, database, keys);
   if (keys.length === 1 && found[0] === null) return new Response(null, { status: 404 });
   const results = keys.map((key, i) => {
     const item = found[i];

@@ -11,7 +11,7 @@ import { compareKeys, lowerKey } from "../core/keys";
 import { cmpxchgAsString, cmpxchgOperands, matches, parseRql, pinnedIds, type Operand } from "../core/rql";
 import { shardOf } from "../core/routing";
 import type { StoredDoc } from "../objects/shard";
-import { allShards, shardCount, shardStub, stubForKey } from "./shards";
+import { allShards, getItems, shardCount, shardStub } from "./shards";
 
 export const queries = new Hono<{ Bindings: Env }>();
 
@@ -113,14 +113,12 @@ queries.post("/databases/:db/queries", async (c) => {
 
 /** Compare-exchange items by key, keyed by lower-cased key. */
 async function fetchItems(env: Env, database: string, keys: string[]) {
+  const items = await getItems(env, database, keys);
   const found = new Map<string, { index: number; json: string }>();
-  await Promise.all(
-    keys.map(async (key) => {
-      const { lowered, stub } = stubForKey(env, database, key);
-      const [item] = await stub.get([lowered]);
-      if (item) found.set(lowered, item);
-    }),
-  );
+  keys.forEach((key, i) => {
+    const item = items[i];
+    if (item) found.set(lowerKey(key), item);
+  });
   return found;
 }
 

@@ -26,3 +26,24 @@ export function stubForKey(env: Env, database: string, key: string) {
 export function allShards(env: Env, database: string) {
   return Array.from({ length: shardCount(env) }, (_, i) => shardStub(env, database, i));
 }
+
+/** Items for the given keys, in order (null where missing), asking each shard once. */
+export async function getItems(env: Env, database: string, keys: string[]) {
+  const byStub = new Map<string, { stub: ReturnType<typeof shardStub>; at: number[]; keys: string[] }>();
+  keys.forEach((key, at) => {
+    const { lowered, stub } = stubForKey(env, database, key);
+    const id = stub.id.toString();
+    const group = byStub.get(id) ?? { stub, at: [], keys: [] };
+    group.at.push(at);
+    group.keys.push(lowered);
+    byStub.set(id, group);
+  });
+  const found = new Array<{ index: number; json: string } | null>(keys.length).fill(null);
+  await Promise.all(
+    [...byStub.values()].map(async (group) => {
+      const items = await group.stub.get(group.keys);
+      items.forEach((item, i) => (found[group.at[i]!] = item));
+    }),
+  );
+  return found;
+}
