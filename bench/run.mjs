@@ -360,7 +360,7 @@ function workerdConfig(toml, port, storage) {
   );
   const template = fs.readFileSync(path.join(BENCH_DIR, "workerd.capnp.template"), "utf8");
   return template
-    .replaceAll("{{PORT}}", String(port))
+    .replaceAll("{{ADDRESS}}", `${HOST}:${port}`)
     .replaceAll("{{STORAGE}}", storage)
     .replaceAll("{{COMPAT_DATE}}", toml.compatibilityDate)
     .replaceAll("{{COMPAT_FLAGS}}", toml.compatibilityFlags.map(q).join(", "))

@@ -1,0 +1,164 @@
+/**
+ * The production-like local server, shared by `npm run serve` (scripts/serve.mjs) and the
+ * benchmark's "direct" mode (bench/lib/servers/ours.mjs): one implementation of
+ *   1. building the Worker as it would be deployed (`wrangler deploy --dry-run --outdir <dir>/dist`),
+ *   2. generating a workerd config for it from bench/workerd.capnp.template and wrangler.toml
+ *      (compatibility date and flags, [vars], every Durable Object binding, SQLite for the classes
+ *      in `new_sqlite_classes`, on-disk Durable Object storage),
+ *   3. finding the workerd binary bundled with wrangler (the same runtime as `wrangler dev`).
+ * Plain Node ESM without dependencies; wrangler itself needs Node >= 22.12 (the project's Node 24).
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const TEMPLATE = path.join(ROOT, "bench/workerd.capnp.template");
+
+/** The workerd binary: `override` if given (must exist), else the one bundled with wrangler. */
+export function findWorkerd(override = null) {
+  if (override) {
+    if (!fs.existsSync(override)) throw new Error(`workerd binary ${override} does not exist`);
+    return override;
+  }
+  const candidates = [
+    path.join(ROOT, "node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/bin/workerd"),
+    path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"),
+    path.join(ROOT, "node_modules/wrangler/node_modules/@cloudflare/workerd-linux-arm64/bin/workerd"),
+    path.join(ROOT, "node_modules/@cloudflare/workerd-linux-arm64/bin/workerd"),
+    path.join(ROOT, "node_modules/.bin/workerd"),
+  ];
+  return candidates.find((p) => fs.existsSync(p)) ?? null;
+}
+
+/** Checks Node and wrangler; throws an Error whose message says what to do. */
+export function checkToolchain() {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major < 22 || (major === 22 && minor < 12)) {
+    throw new Error(
+      `Node ${process.versions.node} is too old for wrangler (needs >= 22.12). Run it through npm ` +
+        "(`npm run serve` / `npm run bench`): npm puts node_modules/.bin, with the project's Node 24, first in PATH.",
+    );
+  }
+  const wranglerJs = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+  if (!fs.existsSync(wranglerJs)) throw new Error("node_modules/wrangler is missing: run `npm install` first.");
+  return wranglerJs;
+}
+
+/** Environment for wrangler: no metrics, no network lookups, this Node first in PATH. */
+export function wranglerEnv() {
+  const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
+  env.PATH = `${path.dirname(process.execPath)}:${path.join(ROOT, "node_modules/.bin")}:${env.PATH ?? ""}`;
+  return env;
+}
+
+/**
+ * `wrangler deploy --dry-run --outdir <outDir>` in `appDir` (a directory holding src/ and
+ * wrangler.toml; node_modules reachable from it). Returns the build log; throws with its tail.
+ */
+export function buildWorker(appDir, outDir) {
+  const wranglerJs = checkToolchain();
+  fs.rmSync(outDir, { recursive: true, force: true });
+  // --env "" = the top-level environment (the one `wrangler dev` uses), said explicitly.
+  const build = spawnSync(process.execPath, [wranglerJs, "deploy", "--dry-run", "--env", "", "--outdir", outDir], {
+    cwd: appDir, env: wranglerEnv(), encoding: "utf8", timeout: 180_000,
+  });
+  const log = `${build.stdout ?? ""}${build.stderr ?? ""}`;
+  if (build.status !== 0 || !fs.existsSync(path.join(outDir, "index.js"))) {
+    throw new Error(`wrangler deploy --dry-run failed (status ${build.status}${build.error ? `, ${build.error.message}` : ""}):\n${log.split("\n").slice(-30).join("\n")}`);
+  }
+  return log;
+}
+
+/**
+ * The little of wrangler.toml the workerd config needs. A minimal reader for this project's flat
+ * file (top-level keys, [vars], [[durable_objects.bindings]], [[migrations]]); [env.*] is ignored.
+ */
+export function readWranglerToml(appDir) {
+  const text = fs.readFileSync(path.join(appDir, "wrangler.toml"), "utf8");
+  const str = (v) => /^"((?:[^"\\]|\\.)*)"/.exec(v)?.[1];
+  const arr = (v) => [...(/^\[(.*)\]/.exec(v)?.[1] ?? "").matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+  const out = { name: null, compatibilityDate: null, compatibilityFlags: [], vars: {}, durableObjects: [], sqliteClasses: new Set(), warnings: [] };
+  let section = "";
+  let current = null;
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/\s+#.*$/, "").trim();
+    if (!line || line.startsWith("#")) continue;
+    const table = /^\[\[?([^\]]+)\]\]?$/.exec(line);
+    if (table) {
+      section = table[1].trim();
+      current = {};
+      if (section === "durable_objects.bindings") out.durableObjects.push(current);
+      continue;
+    }
+    const kv = /^([A-Za-z0-9_]+)\s*=\s*(.*)$/.exec(line);
+    if (!kv) continue;
+    const [, key, value] = kv;
+    if (section === "") {
+      if (key === "name") out.name = str(value);
+      if (key === "compatibility_date") out.compatibilityDate = str(value);
+      if (key === "compatibility_flags") out.compatibilityFlags = arr(value);
+    } else if (section === "vars") {
+      if (str(value) !== undefined) out.vars[key] = str(value);
+      else out.warnings.push(`wrangler.toml [vars] ${key} is not a string: left out of the workerd config`);
+    } else if (section === "durable_objects.bindings") {
+      current[key] = str(value);
+    } else if (section === "migrations" && key === "new_sqlite_classes") {
+      for (const c of arr(value)) out.sqliteClasses.add(c);
+    }
+  }
+  if (!out.compatibilityDate) throw new Error("compatibility_date not found in wrangler.toml");
+  for (const d of out.durableObjects) {
+    if (!d.name || !d.class_name) throw new Error("wrangler.toml: durable object binding without name/class_name");
+    if (d.script_name) throw new Error(`wrangler.toml: binding ${d.name} uses script_name; not supported by the workerd config`);
+  }
+  return out;
+}
+
+/**
+ * Fills bench/workerd.capnp.template. `storage` = absolute dir for the SQLite Durable Objects;
+ * `vars` overrides/extends wrangler.toml's [vars] (e.g. { SHARD_COUNT: "4" }). The config must be
+ * written next to the `dist/` directory of the build (the template embeds "dist/index.js").
+ */
+export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", vars = {} }) {
+  const q = (v) => JSON.stringify(String(v)); // capnp text literals accept JSON-style escapes
+  const allVars = { ...toml.vars, ...vars };
+  const bindings = [
+    ...toml.durableObjects.map((d) => `    (name = ${q(d.name)}, durableObjectNamespace = ${q(d.class_name)}),`),
+    ...Object.entries(allVars).map(([k, v]) => `    (name = ${q(k)}, text = ${q(v)}),`),
+  ];
+  const classes = [...new Set(toml.durableObjects.map((d) => d.class_name))];
+  // uniqueKey must stay the same across restarts: it names the objects' storage.
+  const namespaces = classes.map(
+    (c) => `    (className = ${q(c)}, uniqueKey = ${q(`${toml.name ?? "worker"}-${c}`)}, enableSql = ${toml.sqliteClasses.has(c)}),`,
+  );
+  return fs.readFileSync(TEMPLATE, "utf8")
+    .replaceAll("{{ADDRESS}}", `${host}:${port}`)
+    .replaceAll("{{STORAGE}}", storage)
+    .replaceAll("{{COMPAT_DATE}}", toml.compatibilityDate)
+    .replaceAll("{{COMPAT_FLAGS}}", toml.compatibilityFlags.map(q).join(", "))
+    .replaceAll("{{BINDINGS}}", bindings.join("\n"))
+    .replaceAll("{{DO_NAMESPACES}}", namespaces.join("\n"));
+}
+
+/**
+ * Builds the Worker of `appDir` into `<dir>/dist` (unless `build` is false and it exists) and writes
+ * `<dir>/<configName>` serving it on host:port with Durable Object storage in `storage`
+ * (created if missing). Returns { config, dist, storage, toml, buildLog }.
+ */
+export function prepareServer({ appDir = ROOT, dir, port, storage = path.join(dir, "storage"), host = "127.0.0.1", vars = {}, build = true, configName = "config.capnp" }) {
+  fs.mkdirSync(dir, { recursive: true });
+  const dist = path.join(dir, "dist");
+  const buildLog = build || !fs.existsSync(path.join(dist, "index.js")) ? buildWorker(appDir, dist) : null;
+  fs.mkdirSync(storage, { recursive: true });
+  const toml = readWranglerToml(appDir);
+  const config = path.join(dir, configName);
+  fs.writeFileSync(config, renderWorkerdConfig(toml, { port, storage: path.resolve(storage), host, vars }));
+  return { config, dist, storage, toml, buildLog };
+}
+
+/** argv for `workerd serve` of a config written by prepareServer (run with cwd = its dir). */
+export function workerdServeArgs(config) {
+  return ["serve", path.basename(config)];
+}
