@@ -16,6 +16,27 @@ function M.init_counters()
   for _, name in ipairs(M.counters) do _G[name] = 0 end
 end
 
+-- The stored value, the same size for every system and every n < 10^8 (bench/lib/workloads.mjs
+-- valueOf builds the same string): {"n":"00000042","by":"bench","pad":"0123456789abcdef"}
+function M.value(n)
+  return string.format('{"n":"%08d","by":"bench","pad":"0123456789abcdef"}', n)
+end
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+-- Standard base64 with padding (etcd's JSON gateway carries keys and values as base64 bytes).
+function M.base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local c1, c2 = math.floor(n / 262144) % 64, math.floor(n / 4096) % 64
+    local c3, c4 = math.floor(n / 64) % 64, n % 64
+    out[#out + 1] = B64:sub(c1 + 1, c1 + 1) .. B64:sub(c2 + 1, c2 + 1) ..
+      (b and B64:sub(c3 + 1, c3 + 1) or "=") .. (c and B64:sub(c4 + 1, c4 + 1) or "=")
+  end
+  return table.concat(out)
+end
+
 -- JSON string literal of s (quotes, backslashes and control characters escaped).
 local function json_string(s)
   return '"' .. s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'

@@ -1,5 +1,5 @@
--- (a) create-if-absent on random unique keys:
---   PUT /databases/<db>/cmpxchg?key=<prefix>-<random hex>-<thread>-<n>&index=0  {"Object":{...}}
+-- (a) create-if-absent on random unique keys, our service:
+--   PUT /databases/<db>/cmpxchg?key=<prefix>-<random hex>-<thread>-<n>&index=0  {"Object":<value>}
 -- Counts 200 answers with "Successful":true (ok) and false (notok, i.e. a key collision).
 -- args: <db> <key prefix>
 local common = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")
@@ -19,7 +19,7 @@ function request()
   n = n + 1
   local key = string.format("%s-%08x%08x-%d-%d", prefix,
     math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), tid, n)
-  local body = string.format('{"Object":{"n":%d,"by":"wrk","pad":"0123456789abcdef"}}', n)
+  local body = '{"Object":' .. common.value(n) .. '}'
   return wrk.format("PUT", "/databases/" .. db .. "/cmpxchg?key=" .. key .. "&index=0", headers, body)
 end
 

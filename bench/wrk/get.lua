@@ -1,4 +1,4 @@
--- (d) GET of existing keys: GET /databases/<db>/cmpxchg?key=<prefix>-<i>, i uniform in [0, count).
+-- (d) GET of existing keys, our service: GET /databases/<db>/cmpxchg?key=<prefix>-<i>, i uniform in [0, count).
 -- A 404 (missing key) is counted by wrk as a status error and would mean the pre-created set is
 -- incomplete. args: <db> <key prefix> <count>
 local common = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")
