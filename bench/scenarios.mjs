@@ -8,13 +8,13 @@
  *
  *   npm run bench:scenarios            BENCH_SECONDS=3 npm run bench:scenarios
  */
-import { spawn } from "node:child_process";
 import { buildSync } from "esbuild";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { wranglerEnv } from "../scripts/workerd-config.mjs";
+import { freePort, installCleanupHandlers, registerTmp, spawnTracked, stopAll, tail } from "./lib/processes.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -24,51 +24,34 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const routingJs = buildSync({ entryPoints: [path.join(ROOT, "src/core/routing.ts")], bundle: true, write: false, format: "esm" });
 const { shardOf } = await import(`data:text/javascript,${encodeURIComponent(routingJs.outputFiles[0].text)}`);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
+/** wrangler dev on free 127.0.0.1 ports with a fresh persisted state; stopped (process group) on exit and Ctrl-C. */
 async function startService() {
   const wrangler = path.join(ROOT, "node_modules/.bin/wrangler");
   if (!fs.existsSync(wrangler)) throw new Error("node_modules/.bin/wrangler is missing: run npm install");
+  installCleanupHandlers();
   const port = await freePort();
   const inspector = await freePort();
   const persist = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cmpxchg-scenarios-"));
-  const child = spawn(
+  registerTmp(persist);
+  const logFile = path.join(persist, "wrangler.log");
+  const fd = fs.openSync(logFile, "a");
+  const entry = spawnTracked(
+    "wrangler dev",
     wrangler,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--show-interactive-dev-session=false", "--persist-to", persist],
-    {
-      cwd: ROOT,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", PATH: `${path.join(ROOT, "node_modules/.bin")}${path.delimiter}${process.env.PATH}` },
-    },
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--show-interactive-dev-session=false", "--persist-to", path.join(persist, "state")],
+    { cwd: ROOT, stdio: ["ignore", fd, fd], env: wranglerEnv() },
   );
-  let log = "";
-  child.stdout.on("data", (d) => (log += d));
-  child.stderr.on("data", (d) => (log += d));
+  fs.closeSync(fd);
   const url = `http://127.0.0.1:${port}`;
-  const stop = () => {
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {}
-    fs.rmSync(persist, { recursive: true, force: true });
-  };
-  process.on("exit", stop);
   for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
     try {
-      if ((await fetch(`${url}/cluster/node-info`)).ok) return { url, stop };
+      if ((await fetch(`${url}/cluster/node-info`)).ok) return { url, stop: stopAll };
     } catch {}
     await new Promise((r) => setTimeout(r, 250));
   }
-  stop();
-  throw new Error(`wrangler dev did not start within 90 s:\n${log.slice(-3000)}`);
+  const log = tail(logFile, 60);
+  await stopAll();
+  throw new Error(`wrangler dev did not start within 90 s:\n${log}`);
 }
 
 const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
@@ -173,7 +156,7 @@ try {
     }
   }
 } finally {
-  service.stop();
+  await service.stop();
 }
 fs.mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
 fs.writeFileSync(path.join(ROOT, "bench/results/scenarios.json"), JSON.stringify({ seconds: SECONDS, repeats: REPEATS, results }, null, 2));
