@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { GroupCommit } from "../src/objects/group-commit";
+import { GroupCommit, Traffic } from "../src/objects/group-commit";
 
 const freshShard = () => env.SHARD.getByName(`group-test-${crypto.randomUUID()}/shard-0`);
 const body = (value: unknown) => JSON.stringify({ Object: value });
@@ -23,7 +23,7 @@ describe("GroupCommit", () => {
       const sql = state.storage.sql;
       sql.exec("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER)");
       const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
-      const group = new GroupCommit({ outer: tx, inner: tx, now: () => 1000 });
+      const group = new GroupCommit({ outer: tx, inner: tx, traffic: new Traffic(() => 1000) });
       const writes = [1, 2, 3, 4, 5].map((v) => group.submit(() => sql.exec("INSERT INTO scratch VALUES (?, ?)", `k${v}`, v).rowsWritten));
       const firstAlone = { ...group.counts };
       const outcomes = await Promise.all(writes.map(settle));
@@ -43,7 +43,7 @@ describe("GroupCommit", () => {
       const sql = state.storage.sql;
       sql.exec("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER)");
       const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
-      const group = new GroupCommit({ outer: tx, inner: tx, now: () => 1000 });
+      const group = new GroupCommit({ outer: tx, inner: tx, traffic: new Traffic(() => 1000) });
       const insert = (k: string, v: number) => () => sql.exec("INSERT INTO scratch VALUES (?, ?)", k, v).rowsWritten;
       const outcomes = await Promise.all(
         [
@@ -75,7 +75,7 @@ describe("GroupCommit", () => {
   it("flushes a full batch without waiting for the timer", async () => {
     const result = await runInDurableObject(freshShard(), async (_, state) => {
       const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
-      const group = new GroupCommit({ outer: tx, inner: tx, maxBatch: 3, now: () => 1000 });
+      const group = new GroupCommit({ outer: tx, inner: tx, maxBatch: 3, traffic: new Traffic(() => 1000) });
       const writes = Array.from({ length: 7 }, (_, i) => group.submit(() => i));
       // 1 alone, then 3 + 3 flushed by size, all before anything was awaited.
       const beforeAwait = { ...group.counts };

@@ -18,22 +18,41 @@
  *
  * Waiting costs latency: the runtime's timers have a granularity of about a millisecond, so even
  * a zero-delay timer adds ~1.2 ms, which at one client would halve throughput (measured). So a
- * write waits only when writes are arriving faster than that: when the previous write arrived in
- * the same millisecond (Date.now() advances only between I/O events, so writes delivered in one
- * burst see the same instant) or a batch is already waiting. Otherwise it commits at once, alone,
- * exactly as without grouping. A waiting batch is flushed by a zero-delay timer, which fires after
- * the runtime has delivered the calls that were already queued: exactly the set that can share
- * the commit. A full batch is flushed at once, so a flood cannot grow a batch (and its replies'
- * latency) without bound.
+ * write waits only when its thread is busy with writes: when another write (to any object of this
+ * isolate) arrived in the same millisecond — Date.now() advances only between I/O events, so
+ * writes delivered in one burst see the same instant — or is already waiting in a batch.
+ * Otherwise it commits at once, alone, exactly as without grouping. The signal is per isolate,
+ * not per object, because objects that share an isolate share its one thread (locally: every
+ * shard of every database): when that thread is the bottleneck, fewer commits is the gain.
  *
- * Measured locally (BENCHMARKS.md): one client never waits; 64 clients on one shard share a
- * commit ~15 writes at a time; 64 clients spread over 16 shards rarely meet on a shard, so
- * there grouping seldom happens — it pays where a single object is hot, which is where the
- * per-object write ceiling matters.
+ * A waiting batch is flushed by a zero-delay timer, which fires once the runtime has worked
+ * through the calls already queued: exactly the set that can share the commit. A full batch is
+ * flushed at once, so a flood cannot grow a batch (and its replies' latency) without bound.
  */
 
 /** Writes arriving less than this far apart (ms) are grouped; sparser ones commit at once. */
 export const BUSY_MS = 1;
+
+/** The write traffic of one isolate: when a write last arrived, and how many wait in batches. */
+export class Traffic {
+  private lastArrival = -Infinity;
+  /** Writes queued in any batch of this isolate and not yet committed. */
+  waiting = 0;
+
+  /** `now` is the clock that tells arrivals apart (tests pin it). */
+  constructor(private readonly now: () => number = () => Date.now()) {}
+
+  /** Records an arrival; true when the thread is busy with writes, so this one should wait. */
+  arrive(): boolean {
+    const now = this.now();
+    const busy = this.waiting > 0 || now - this.lastArrival < BUSY_MS;
+    this.lastArrival = now;
+    return busy;
+  }
+}
+
+/** Shared by every GroupCommit of this isolate. */
+const isolateTraffic = new Traffic();
 
 interface Pending<T> {
   step: () => T;
@@ -48,29 +67,29 @@ export interface GroupCommitOptions {
   inner: <R>(fn: () => R) => R;
   /** Largest batch; a queue this long is flushed without waiting for the timer. */
   maxBatch?: number;
-  /** The clock that tells arrivals apart (tests pin it); Date.now by default. */
-  now?: () => number;
+  /** Whose traffic decides when to wait: the isolate's by default (tests bring their own). */
+  traffic?: Traffic;
 }
 
 export class GroupCommit {
   private queue: Pending<unknown>[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly maxBatch: number;
-  private lastArrival = -Infinity;
+  private readonly traffic: Traffic;
   /** Batches flushed, writes in them and the largest batch so far (for tests and diagnosis). */
   readonly counts = { batches: 0, writes: 0, largest: 0 };
 
   constructor(private readonly options: GroupCommitOptions) {
     this.maxBatch = options.maxBatch ?? 128;
+    this.traffic = options.traffic ?? isolateTraffic;
   }
 
   /** Queues a synchronous write step; resolves with its result after the batch has committed. */
   submit<T>(step: () => T): Promise<T> {
-    const now = (this.options.now ?? Date.now)();
-    const busy = now - this.lastArrival < BUSY_MS;
-    this.lastArrival = now;
+    const busy = this.traffic.arrive();
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ step, resolve, reject } as Pending<unknown>);
+      this.traffic.waiting += 1;
       if (this.queue.length >= this.maxBatch || (!busy && this.timer === null)) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), 0);
     });
@@ -83,6 +102,7 @@ export class GroupCommit {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    this.traffic.waiting -= batch.length;
     let results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {
       results = this.options.outer(() =>
