@@ -105,17 +105,21 @@ export class GroupCommit {
     this.traffic.waiting -= batch.length;
     let results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {
-      results = this.options.outer(() =>
-        batch.map((p) => {
-          try {
-            return { ok: true as const, value: this.options.inner(p.step) };
-          } catch (error) {
-            return { ok: false as const, error };
-          }
-        }),
-      );
+      // A batch of one needs no savepoint of its own: the outer transaction is exactly its own.
+      results =
+        batch.length === 1
+          ? [{ ok: true, value: this.options.outer(batch[0]!.step) }]
+          : this.options.outer(() =>
+              batch.map((p) => {
+                try {
+                  return { ok: true as const, value: this.options.inner(p.step) };
+                } catch (error) {
+                  return { ok: false as const, error };
+                }
+              }),
+            );
     } catch (error) {
-      // The commit itself failed: nothing of the batch is stored, every caller hears so.
+      // The commit (or a lone write) failed: nothing of the batch is stored, every caller hears so.
       for (const p of batch) p.reject(error);
       return;
     }

@@ -113,7 +113,7 @@ export class ShardObject extends DurableObject<Env> {
 
   /** Items for the given lower-cased keys, in order; null where absent or expired. */
   async get(keys: string[]): Promise<(StoredItem | null)[]> {
-    return this.run<(StoredItem | null)[]>(() => {
+    return this.read<(StoredItem | null)[]>(() => {
       const blocked = blockingTxns(this.sql, keys.map((key) => "c:" + key));
       if (blocked.length) return { blocked };
       const now = Date.now();
@@ -130,7 +130,7 @@ export class ShardObject extends DurableObject<Env> {
   async list(query: ListQuery): Promise<StoredItem[]> {
     const resume = query.after !== undefined && query.after >= query.prefix;
     const from = resume ? query.after! : query.prefix;
-    return this.run<StoredItem[]>(() => {
+    return this.read<StoredItem[]>(() => {
       const blocked = this.sql
         .exec<{ txn_id: string }>(
           `SELECT DISTINCT txn_id FROM locks
@@ -234,7 +234,7 @@ export class ShardObject extends DurableObject<Env> {
 
   /** Documents for the given lower-cased ids, with the index of each one's atomic guard (0 if none). */
   async getDocs(keys: string[]): Promise<{ doc: StoredDoc | null; guardIndex: number }[]> {
-    return this.run<{ doc: StoredDoc | null; guardIndex: number }[]>(() => {
+    return this.read<{ doc: StoredDoc | null; guardIndex: number }[]>(() => {
       const lockKeys = keys.flatMap((key) => ["d:" + key, "c:rvn-atomic/" + key]);
       const blocked = blockingTxns(this.sql, lockKeys);
       if (blocked.length) return { blocked };
@@ -254,7 +254,7 @@ export class ShardObject extends DurableObject<Env> {
    * queries. Prepared writes to any document here are settled first.
    */
   async scanDocs(query: { collection: string | null; after?: string | undefined; limit: number }): Promise<(StoredDoc & { key: string })[]> {
-    return this.run<(StoredDoc & { key: string })[]>(() => {
+    return this.read<(StoredDoc & { key: string })[]>(() => {
       const blocked = this.sql
         .exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks WHERE lock_key >= 'd:' AND lock_key < 'd;'")
         .toArray()
@@ -355,7 +355,7 @@ export class ShardObject extends DurableObject<Env> {
 
   /** Counts for database statistics: live items, documents. */
   async stats(): Promise<{ items: number; documents: number }> {
-    return this.run<{ items: number; documents: number }>(() => {
+    return this.read<{ items: number; documents: number }>(() => {
       const blocked = this.sql.exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks").toArray().map((r) => r.txn_id);
       if (blocked.length) return { blocked };
       return {
@@ -441,13 +441,23 @@ export class ShardObject extends DurableObject<Env> {
    * "grouped" steps (single-key writes) first run in the next group commit; a retry after
    * settling runs alone, at once.
    */
-  private async run<T>(step: () => Step<T>, commit: "alone" | "grouped" = "alone"): Promise<T> {
+  private async run<T>(step: () => Step<T>, commit: "alone" | "grouped" | "read" = "alone"): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const result = attempt === 0 && commit === "grouped" ? await this.writes.submit(step) : this.sync(step);
+      const result =
+        commit === "read" ? step() : attempt === 0 && commit === "grouped" ? await this.writes.submit(step) : this.sync(step);
       if (!("blocked" in result)) return result.done;
       if (attempt >= 50) throw new Error(`keys stayed locked by ${result.blocked.join(", ")}`);
       await this.settle(result.blocked);
     }
+  }
+
+  /**
+   * `run` for steps that only read. One synchronous call cannot interleave with anything and
+   * writes nothing, so it needs no transaction; skipping it saves the two savepoint statements
+   * the runtime parses afresh for every transactionSync.
+   */
+  private read<T>(step: () => Step<T>): Promise<T> {
+    return this.run(step, "read");
   }
 
   /** Asks the coordinator for each transaction's decision and applies it here. */
