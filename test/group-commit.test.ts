@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { GroupCommit, Traffic } from "../src/objects/group-commit";
+import { GroupCommit, STALE_MS, Traffic } from "../src/objects/group-commit";
 
 const freshShard = () => env.SHARD.getByName(`group-test-${crypto.randomUUID()}/shard-0`);
 const body = (value: unknown) => JSON.stringify({ Object: value });
@@ -84,6 +84,34 @@ describe("GroupCommit", () => {
     });
     expect(result.beforeAwait).toEqual({ batches: 3, writes: 7, largest: 3 });
     expect(result.values).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe("Traffic", () => {
+  it("calls a write busy when another arrived in the same millisecond or still waits", () => {
+    let t = 0;
+    const traffic = new Traffic(() => t);
+    expect(traffic.arrive()).toBe(false);
+    traffic.flushed(1);
+    t = 0.5;
+    expect(traffic.arrive()).toBe(true); // same millisecond as the last arrival
+    t = 10;
+    expect(traffic.arrive()).toBe(true); // the previous one has not been flushed yet
+    traffic.flushed(2);
+    t = 20;
+    expect(traffic.arrive()).toBe(false);
+  });
+
+  it("forgets a batch that never flushes (its object was aborted) after STALE_MS", () => {
+    let t = 0;
+    const traffic = new Traffic(() => t);
+    traffic.arrive(); // queued, then abandoned: never flushed
+    t = 5;
+    expect(traffic.arrive()).toBe(true);
+    traffic.flushed(1);
+    t = 5 + STALE_MS + 1;
+    expect(traffic.arrive()).toBe(false);
+    expect(traffic.pending).toBe(1);
   });
 });
 

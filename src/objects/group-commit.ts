@@ -32,12 +32,19 @@
 
 /** Writes arriving less than this far apart (ms) are grouped; sparser ones commit at once. */
 export const BUSY_MS = 1;
+/**
+ * Waiting writes but no flush anywhere for this long (ms) means a batch was abandoned — its
+ * object was aborted before the timer fired — and must stop counting as traffic.
+ */
+export const STALE_MS = 1_000;
 
 /** The write traffic of one isolate: when a write last arrived, and how many wait in batches. */
 export class Traffic {
   private lastArrival = -Infinity;
+  /** When writes last started waiting from none, or a batch last flushed. */
+  private progressAt = -Infinity;
   /** Writes queued in any batch of this isolate and not yet committed. */
-  waiting = 0;
+  private waiting = 0;
 
   /** `now` is the clock that tells arrivals apart (tests pin it). */
   constructor(private readonly now: () => number = () => Date.now()) {}
@@ -45,9 +52,24 @@ export class Traffic {
   /** Records an arrival; true when the thread is busy with writes, so this one should wait. */
   arrive(): boolean {
     const now = this.now();
+    // Only a heuristic: forgetting an abandoned batch costs nothing but a missed grouping.
+    if (this.waiting > 0 && now - this.progressAt > STALE_MS) this.waiting = 0;
     const busy = this.waiting > 0 || now - this.lastArrival < BUSY_MS;
     this.lastArrival = now;
+    if (this.waiting === 0) this.progressAt = now;
+    this.waiting += 1;
     return busy;
+  }
+
+  /** A batch of `count` writes was committed or failed: they no longer wait. */
+  flushed(count: number): void {
+    this.waiting = Math.max(0, this.waiting - count);
+    this.progressAt = this.now();
+  }
+
+  /** Writes counted as waiting (for tests). */
+  get pending(): number {
+    return this.waiting;
   }
 }
 
@@ -89,7 +111,6 @@ export class GroupCommit {
     const busy = this.traffic.arrive();
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ step, resolve, reject } as Pending<unknown>);
-      this.traffic.waiting += 1;
       if (this.queue.length >= this.maxBatch || (!busy && this.timer === null)) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), 0);
     });
@@ -102,7 +123,7 @@ export class GroupCommit {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    this.traffic.waiting -= batch.length;
+    this.traffic.flushed(batch.length);
     let results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {
       // A batch of one needs no savepoint of its own: the outer transaction is exactly its own.
