@@ -123,6 +123,10 @@ describe("shard writes under group commit", () => {
     );
     const winners = results.filter((r) => r.successful);
     expect(winners).toHaveLength(1);
+    // The calls arrived together: they went through shared commits, not one each.
+    const counts = await runInDurableObject(shard, (instance) => ({ ...(instance as unknown as { writes: GroupCommit }).writes.counts }));
+    expect(counts.writes).toBe(64);
+    expect(counts.batches).toBeLessThan(64);
     for (const r of results.filter((r) => !r.successful)) {
       expect(r).toEqual({ index: winners[0]!.index, json: winners[0]!.json, successful: false });
     }
