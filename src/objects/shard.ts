@@ -13,6 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { OpResult, TxMode, TxOp, TxOutcome, Violation } from "../core/transaction";
 import { Failpoints, type FailAction } from "./failpoints";
+import { GroupCommit } from "./group-commit";
 import { migrate } from "./migrations";
 import { SHARD_MIGRATIONS } from "./shard-schema";
 import { eventsOf, ShardWatch, type ChangeEvent } from "./shard-watch";
@@ -93,6 +94,8 @@ export class ShardObject extends DurableObject<Env> {
   private counter = 0;
   /** When the alarm is set for, mirrored so that writes need not ask storage. */
   private alarmAt: number | null = null;
+  /** Single-key writes that arrive together share one storage commit (see group-commit.ts). */
+  private readonly writes = new GroupCommit({ outer: (fn) => this.sync(fn), inner: (fn) => this.sync(fn) });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -161,7 +164,7 @@ export class ShardObject extends DurableObject<Env> {
    */
   async put(cmd: PutCommand): Promise<WriteResult> {
     this.failpoints.hit("shard.write.before");
-    const applied = await this.run(() => this.putStep(cmd));
+    const applied = await this.run(() => this.putStep(cmd), "grouped");
     const stored = applied.value.successful && !applied.replayed ? cmd.expiresAt : null;
     if (applied.value.successful && !applied.replayed) {
       this.watch.publish([{ Type: "Put", Key: cmd.key, Index: applied.value.index, json: cmd.json }]);
@@ -177,7 +180,7 @@ export class ShardObject extends DurableObject<Env> {
    */
   async remove(cmd: DeleteCommand): Promise<WriteResult> {
     this.failpoints.hit("shard.write.before");
-    const applied = await this.run(() => this.removeStep(cmd));
+    const applied = await this.run(() => this.removeStep(cmd), "grouped");
     if (applied.value.successful && !applied.replayed && applied.value.json !== null) {
       this.watch.publish([{ Type: "Delete", Key: cmd.key, Index: applied.value.index, json: null }]);
     }
@@ -433,13 +436,15 @@ export class ShardObject extends DurableObject<Env> {
   // ── internals ─────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Runs a synchronous step in one storage transaction ("read": without one, see `read`); while it
-   * reports locks held by other transactions, settles those through the coordinator and runs it
-   * again on fresh state.
+   * Runs a synchronous step in one storage transaction; while it reports locks held by other
+   * transactions, settles those through the coordinator and runs it again on fresh state.
+   * "grouped" steps (single-key writes) first run in the next group commit; a retry after
+   * settling runs alone, at once.
    */
-  private async run<T>(step: () => Step<T>, mode: "write" | "read" = "write"): Promise<T> {
+  private async run<T>(step: () => Step<T>, commit: "alone" | "grouped" | "read" = "alone"): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const result = mode === "read" ? step() : this.sync(step);
+      const result =
+        commit === "read" ? step() : attempt === 0 && commit === "grouped" ? await this.writes.submit(step) : this.sync(step);
       if (!("blocked" in result)) return result.done;
       if (attempt >= 50) throw new Error(`keys stayed locked by ${result.blocked.join(", ")}`);
       await this.settle(result.blocked);
@@ -518,7 +523,7 @@ export class ShardObject extends DurableObject<Env> {
     this.sql.exec("INSERT INTO outcomes (txn_id, outcome, at) VALUES (?, ?, ?)", txnId, JSON.stringify(outcome), now);
   }
 
-  /** The compare-and-write of `put`, run inside one storage transaction. */
+  /** The compare-and-write of `put`, run inside one (possibly grouped) storage transaction. */
   private putStep(cmd: PutCommand) {
     return this.applyWrite(cmd.key, cmd.requestId, (now) => {
       const current = readItem(this.sql, cmd.key, now);
