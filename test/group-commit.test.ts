@@ -38,6 +38,27 @@ describe("GroupCommit", () => {
     expect(result.rows.map((r) => r.v)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it("flushPending commits the queued writes at once (a read sees them), and does nothing when none wait", async () => {
+    const result = await runInDurableObject(freshShard(), async (_, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER)");
+      const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
+      const group = new GroupCommit({ outer: tx, inner: tx, traffic: new Traffic(() => 1000) });
+      const count = () => sql.exec<{ n: number }>("SELECT count(*) AS n FROM scratch").one().n;
+      const writes = [1, 2, 3].map((v) => group.submit(() => sql.exec("INSERT INTO scratch VALUES (?, ?)", `k${v}`, v).rowsWritten));
+      // The first committed alone; the other two wait for the timer.
+      const beforeFlush = count();
+      group.flushPending();
+      const afterFlush = count();
+      group.flushPending();
+      await Promise.all(writes);
+      return { beforeFlush, afterFlush, counts: { ...group.counts } };
+    });
+    expect(result.beforeFlush).toBe(1);
+    expect(result.afterFlush).toBe(3);
+    expect(result.counts).toEqual({ batches: 2, writes: 3, largest: 2 });
+  });
+
   it("rolls back only the write that throws; its caller alone hears the error", async () => {
     const result = await runInDurableObject(freshShard(), async (_, state) => {
       const sql = state.storage.sql;

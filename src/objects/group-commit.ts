@@ -116,6 +116,16 @@ export class GroupCommit {
     });
   }
 
+  /**
+   * Commits the queued writes now, if any. A read calls this first: it then sees every write that
+   * arrived before it instead of the state before the batch (a stale read would be legal, since
+   * none of those writes has answered yet, but it turns the read-then-write cycles of contended
+   * keys into conflicts), and the batch stops waiting for the timer.
+   */
+  flushPending(): void {
+    if (this.queue.length > 0) this.flush();
+  }
+
   /** Applies every queued write in one outer transaction and settles each caller. */
   private flush(): void {
     if (this.timer !== null) clearTimeout(this.timer);

@@ -454,9 +454,11 @@ export class ShardObject extends DurableObject<Env> {
   /**
    * `run` for steps that only read. One synchronous call cannot interleave with anything and
    * writes nothing, so it needs no transaction; skipping it saves the two savepoint statements
-   * the runtime parses afresh for every transactionSync.
+   * the runtime parses afresh for every transactionSync. Writes waiting for a group commit are
+   * committed first (see `GroupCommit.flushPending`).
    */
   private read<T>(step: () => Step<T>): Promise<T> {
+    this.writes.flushPending();
     return this.run(step, "read");
   }
 
