@@ -9,6 +9,17 @@ import { GroupCommit, STALE_MS, Traffic } from "../src/objects/group-commit";
 const freshShard = () => env.SHARD.getByName(`group-test-${crypto.randomUUID()}/shard-0`);
 const body = (value: unknown) => JSON.stringify({ Object: value });
 
+/**
+ * A scratch table and a GroupCommit over the object's storage whose clock is pinned, so every
+ * write "arrives" in the same millisecond.
+ */
+function scratch(state: DurableObjectState, maxBatch?: number) {
+  const sql = state.storage.sql;
+  sql.exec("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER)");
+  const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
+  return { sql, group: new GroupCommit({ outer: tx, inner: tx, maxBatch, traffic: new Traffic(() => 1000) }) };
+}
+
 type Outcome = { ok: true; value: unknown } | { ok: false; message: string };
 const settle = (p: Promise<unknown>): Promise<Outcome> =>
   p.then(
@@ -20,10 +31,7 @@ describe("GroupCommit", () => {
   it("commits a lone write at once and groups the writes that arrive in the same instant", async () => {
     // The clock is pinned: every write below "arrives" in the same millisecond.
     const result = await runInDurableObject(freshShard(), async (_, state) => {
-      const sql = state.storage.sql;
-      sql.exec("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER)");
-      const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
-      const group = new GroupCommit({ outer: tx, inner: tx, traffic: new Traffic(() => 1000) });
+      const { sql, group } = scratch(state);
       const writes = [1, 2, 3, 4, 5].map((v) => group.submit(() => sql.exec("INSERT INTO scratch VALUES (?, ?)", `k${v}`, v).rowsWritten));
       const firstAlone = { ...group.counts };
       const outcomes = await Promise.all(writes.map(settle));
@@ -40,10 +48,7 @@ describe("GroupCommit", () => {
 
   it("flushPending commits the queued writes at once (a read sees them), and does nothing when none wait", async () => {
     const result = await runInDurableObject(freshShard(), async (_, state) => {
-      const sql = state.storage.sql;
-      sql.exec("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER)");
-      const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
-      const group = new GroupCommit({ outer: tx, inner: tx, traffic: new Traffic(() => 1000) });
+      const { sql, group } = scratch(state);
       const count = () => sql.exec<{ n: number }>("SELECT count(*) AS n FROM scratch").one().n;
       const writes = [1, 2, 3].map((v) => group.submit(() => sql.exec("INSERT INTO scratch VALUES (?, ?)", `k${v}`, v).rowsWritten));
       // The first committed alone; the other two wait for the timer.
@@ -61,10 +66,7 @@ describe("GroupCommit", () => {
 
   it("rolls back only the write that throws; its caller alone hears the error", async () => {
     const result = await runInDurableObject(freshShard(), async (_, state) => {
-      const sql = state.storage.sql;
-      sql.exec("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER)");
-      const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
-      const group = new GroupCommit({ outer: tx, inner: tx, traffic: new Traffic(() => 1000) });
+      const { sql, group } = scratch(state);
       const insert = (k: string, v: number) => () => sql.exec("INSERT INTO scratch VALUES (?, ?)", k, v).rowsWritten;
       const outcomes = await Promise.all(
         [
@@ -95,8 +97,7 @@ describe("GroupCommit", () => {
 
   it("flushes a full batch without waiting for the timer", async () => {
     const result = await runInDurableObject(freshShard(), async (_, state) => {
-      const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
-      const group = new GroupCommit({ outer: tx, inner: tx, maxBatch: 3, traffic: new Traffic(() => 1000) });
+      const { group } = scratch(state, 3);
       const writes = Array.from({ length: 7 }, (_, i) => group.submit(() => i));
       // 1 alone, then 3 + 3 flushed by size, all before anything was awaited.
       const beforeAwait = { ...group.counts };
