@@ -11,9 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, REPO_ROOT as ROOT } from "./wrangler-dev";
-
-const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+import { exited, freePort, killGroupOf, REPO_ROOT as ROOT } from "./wrangler-dev";
 
 describe("npm run dev (scripts/dev.mjs)", () => {
   let child: ChildProcess;
@@ -47,13 +45,7 @@ describe("npm run dev (scripts/dev.mjs)", () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (child && !exited(child)) {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
+    killGroupOf(child);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

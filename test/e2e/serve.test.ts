@@ -11,9 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, REPO_ROOT as ROOT } from "./wrangler-dev";
-
-const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+import { exited, freePort, killGroupOf, REPO_ROOT as ROOT } from "./wrangler-dev";
 
 describe("npm run serve (scripts/serve.mjs)", () => {
   let child: ChildProcess;
@@ -52,13 +50,7 @@ describe("npm run serve (scripts/serve.mjs)", () => {
   }, 90_000);
 
   afterAll(async () => {
-    if (child && !exited(child)) {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
+    killGroupOf(child);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

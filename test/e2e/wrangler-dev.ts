@@ -191,6 +191,14 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether a child process has ended. */
+export const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+
+/** Fallback clean-up for a child started with `detached: true`: SIGKILL to its whole group. */
+export function killGroupOf(child: ChildProcess | undefined): void {
+  if (child?.pid !== undefined && !exited(child)) signalGroup(child.pid, "SIGKILL");
+}
+
 export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<WranglerDev> {
   const binDir = join(REPO_ROOT, "node_modules", ".bin");
   const wrangler = join(binDir, "wrangler");
