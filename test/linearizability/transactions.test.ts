@@ -157,10 +157,17 @@ describe("the pair workload against in-memory stores", () => {
   });
 
   it("a store that applies a transaction key by key is caught: fractured reads", async () => {
-    const run = await runTxnWorkload(new FakeTxnStore({ torn: true }), options);
-    const result = checkTransactions(run.history);
-    report("fake/torn", run, result);
-    expect(result.anomalies.map((a) => a.type)).toContain("G-single-realtime");
+    // Whether a reader lands between the two halves of a torn commit depends on timers: usually
+    // 7-9 such reads per run, but once, on a loaded machine, none. So up to three runs (seeds).
+    const found: string[] = [];
+    for (const seed of [5, 6, 7]) {
+      const run = await runTxnWorkload(new FakeTxnStore({ torn: true }), { ...options, seed });
+      const result = checkTransactions(run.history);
+      report(`fake/torn (seed ${seed})`, run, result);
+      found.push(...result.anomalies.map((a) => a.type));
+      if (found.includes("G-single-realtime")) break;
+    }
+    expect(found).toContain("G-single-realtime");
   });
 });
 
