@@ -22,6 +22,19 @@ function M.value(n)
   return string.format('{"n":"%08d","by":"bench","pad":"0123456789abcdef"}', n)
 end
 
+-- A key no other request of this run uses: <prefix>-<random hex>-<thread>-<n> (the same shape for
+-- every system; bench/lib/workloads.mjs createKey builds it for the in-Node generator).
+function M.unique_key(prefix, n)
+  return string.format("%s-%08x%08x-%d-%d", prefix, math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), tid, n)
+end
+
+-- Counts an answer that was not a 200 and keeps the first one with a status >= min_status as
+-- `sample` (shown in the report).
+function M.other(status, body, min_status)
+  other = other + 1
+  if status >= (min_status or 0) and sample == nil then sample = status .. " " .. string.sub(body or "", 1, 300) end
+end
+
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 -- Standard base64 with padding (etcd's JSON gateway carries keys and values as base64 bytes).
 function M.base64(s)
@@ -43,7 +56,7 @@ local function json_string(s)
 end
 
 -- Prints "BENCHJSON {...}" for bench/run.mjs to parse. Latencies in microseconds.
--- `sample` (a thread global a script may set) is the first 5xx answer "<status> <body>", if any.
+-- `sample` (a thread global, set by M.other) is the first sampled non-200 answer "<status> <body>", if any.
 function M.done(summary, latency, requests)
   local sample = "null"
   for _, t in ipairs(threads) do

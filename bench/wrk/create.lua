@@ -17,8 +17,7 @@ end
 
 function request()
   n = n + 1
-  local key = string.format("%s-%08x%08x-%d-%d", prefix,
-    math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), tid, n)
+  local key = common.unique_key(prefix, n)
   local body = '{"Object":' .. common.value(n) .. '}'
   return wrk.format("PUT", "/databases/" .. db .. "/cmpxchg?key=" .. key .. "&index=0", headers, body)
 end
@@ -27,8 +26,7 @@ function response(status, headers, body)
   if status == 200 then
     if string.find(body, '"Successful":true', 1, true) then ok = ok + 1 else notok = notok + 1 end
   else
-    other = other + 1
-    if status >= 500 and sample == nil then sample = status .. " " .. string.sub(body or "", 1, 300) end
+    common.other(status, body, 500)
   end
 end
 

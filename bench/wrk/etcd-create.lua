@@ -17,8 +17,7 @@ end
 
 function request()
   n = n + 1
-  local key = common.base64(string.format("%s-%08x%08x-%d-%d", prefix,
-    math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), tid, n))
+  local key = common.base64(common.unique_key(prefix, n))
   local body = '{"compare":[{"key":"' .. key .. '","target":"CREATE","result":"EQUAL","create_revision":"0"}],' ..
     '"success":[{"request_put":{"key":"' .. key .. '","value":"' .. common.base64(common.value(n)) .. '"}}]}'
   return wrk.format("POST", "/v3/kv/txn", headers, body)
@@ -28,8 +27,7 @@ function response(status, headers, body)
   if status == 200 then
     if string.find(body, '"succeeded":true', 1, true) then ok = ok + 1 else notok = notok + 1 end
   else
-    other = other + 1
-    if sample == nil then sample = status .. " " .. string.sub(body or "", 1, 300) end
+    common.other(status, body)
   end
 end
 

@@ -22,8 +22,7 @@ function response(status, headers, body)
   if status == 200 then
     if not string.find(body, '"kvs"', 1, true) then miss = miss + 1 end
   else
-    other = other + 1
-    if sample == nil then sample = status .. " " .. string.sub(body or "", 1, 300) end
+    common.other(status, body)
   end
 end
 
