@@ -52,7 +52,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { AUTH: "on", AUTH_TOKENS: TEST_TOKENS, AUTH_CERTIFICATES: TEST_CERTIFICATES },
+              bindings: { AUTH: "on", AUTH_TOKENS: TEST_TOKENS, AUTH_CERTIFICATES: TEST_CERTIFICATES, PUBLIC_URL: "https://cmpxchg.example.com" },
               ratelimits: { WRITE_LIMIT: { namespace_id: "1001", simple: { limit: 10, period: 60 } } },
             },
           }),

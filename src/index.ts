@@ -1,21 +1,25 @@
 /**
  * The Worker: a Hono app that validates, authenticates and routes each request to the Durable
  * Object that owns its keys. Objects are exported from here for the runtime.
+ *
+ * Order matters: the URL's shape and the body's size are checked before anything reads them;
+ * authorization happens inside each route (middleware/access.ts), on what the router matched.
  */
 import { Hono } from "hono";
-import { ErrorTypes, RavenError } from "./core/errors";
+import { echo, ErrorTypes, RavenError } from "./core/errors";
 import { SERVER_VERSION } from "./core/server-info";
 import { admin } from "./routes/admin";
-import { authenticate } from "./routes/auth";
 import { bulkDocs } from "./routes/bulk-docs";
-import { requireDatabase } from "./routes/databases";
 import { cmpxchg } from "./routes/cmpxchg";
 import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
 import { multiGet } from "./routes/multi-get";
 import { queries } from "./routes/queries";
 import { studio } from "./routes/studio";
-import { limitBodies, limitWrites } from "./routes/limits";
+import { access, isAnonymous, unauthenticated } from "./middleware/access";
+import type { AppEnv } from "./middleware/env";
+import { principalOf } from "./middleware/principal";
+import { canonicalUrl, limitBody } from "./middleware/request-shape";
 import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
 import { watch } from "./routes/watch";
@@ -25,7 +29,7 @@ export { CoordinatorObject } from "./objects/coordinator";
 export { ShardObject } from "./objects/shard";
 export { CmpxchgService } from "./service";
 
-const app = new Hono<{ Bindings: Env }>();
+const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
   await next();
@@ -36,15 +40,8 @@ app.use(async (c, next) => {
   if (c.res.headers.get("Content-Type") === "application/json") c.header("Content-Type", JSON_TYPE);
 });
 
-app.use(authenticate);
-app.use(limitBodies);
-
-// Every /databases/<db>/… route: a valid name, and (when DATABASES is "explicit") an existing one.
-app.use("/databases/:db/*", async (c, next) => {
-  await requireDatabase(c.env, c.req.param("db"));
-  await next();
-});
-app.use("/databases/:db/*", limitWrites);
+app.use(canonicalUrl);
+app.use(limitBody);
 
 app.route("/", topology);
 app.route("/", admin);
@@ -55,18 +52,20 @@ app.route("/", bulkDocs);
 app.route("/", hilo);
 app.route("/", queries);
 app.route("/", studio);
-app.post("/databases/:db/multi_get", multiGet((request, env) => app.fetch(request, env)));
+app.post("/databases/:db/multi_get", access.read, multiGet((request, env) => app.fetch(request, env)));
 
 const pathAndQuery = (url: string) => {
   const parsed = new URL(url);
   return parsed.pathname + parsed.search;
 };
 
-app.notFound((c) => {
+app.notFound(async (c) => {
+  // No route, so no guard ran: a stranger learns nothing about which paths exist.
+  if (isAnonymous(await principalOf(c))) return errorResponse(unauthenticated(), c.req.url);
   const err = new RavenError(
     400,
     ErrorTypes.routeNotFound,
-    `There is no handler for path: ${c.req.method} ${new URL(c.req.url).pathname}`,
+    `There is no handler for path: ${c.req.method} ${echo(new URL(c.req.url).pathname)}`,
   );
   return errorResponse(err, c.req.url);
 });

@@ -33,7 +33,7 @@ import type { Metadata, TransactionCommand } from "./client/types";
 // A cycle (index.ts re-exports this class), harmless: `app` is only read when a method runs,
 // long after both modules finished loading.
 import app from "./index";
-import { markInternal } from "./routes/auth";
+import { markInternal } from "./middleware/principal";
 
 /** Origin of the in-process requests; never resolved, only parsed. */
 const INTERNAL_ORIGIN = "http://cmpxchg.internal";

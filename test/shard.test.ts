@@ -129,7 +129,7 @@ describe("expiry", () => {
     expect((await shard.get(["lease"]))[0]?.index).toBe(index);
     await scheduler.wait(400);
     expect(await shard.get(["lease"])).toEqual([null]);
-    expect(await shard.list({ prefix: "", upper: null, limit: -1 })).toEqual([]);
+    expect(await shard.listKeys({ prefix: "", upper: null, limit: -1 })).toEqual([]);
     // The old index no longer updates it; a create takes it over with a higher index.
     expect((await shard.put(put("lease", index, "holder-1"))).successful).toBe(false);
     const taken = await shard.put(put("lease", 0, "holder-2"));

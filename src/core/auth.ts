@@ -1,6 +1,6 @@
 /**
  * Authorization rules: which access a request needs, and whether a principal's grants cover it.
- * Pure; the middleware in routes/auth.ts finds the principal (a bearer token's hash or a client
+ * Pure; middleware/principal.ts finds the principal (a bearer token's hash or a client
  * certificate's fingerprint) and applies these.
  *
  * Grants are configured as JSON (wrangler secrets/vars), never as plain tokens:
@@ -24,38 +24,31 @@ export interface CertificateGrant extends Grant {
 }
 
 /**
- * What a request needs: a role on a database — "*" means server-wide (only a "*" grant covers
- * it), "any" means any one database (cluster information any authenticated client may read).
+ * What a route needs, declared next to the route itself (middleware/access.ts), so that the
+ * decision is made on exactly what the router matched:
+ * - `public`: anyone (the Studio's static page; its API calls carry the user's token);
+ * - `database`: a role on the database the route names (its `:db` parameter, or `?name=`);
+ * - `server`: a role on the whole server, which only a "*" grant gives (database administration);
+ * - `any`: any valid credential at all (cluster information every client reads first).
  */
-export type Access = { public: true } | { public: false; database: string; role: Role };
+export type Requirement =
+  | { scope: "public" }
+  | { scope: "database" | "server" | "any"; role: Role };
 
 const RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
 
-export function requiredAccess(method: string, pathname: string, query: URLSearchParams): Access {
-  const verb = method.toUpperCase();
-  if (pathname === "/studio" || pathname.startsWith("/studio/")) return { public: true };
-  if (pathname === "/topology") return { public: false, database: query.get("name") ?? "*", role: "read" };
-  if (pathname.startsWith("/cluster/")) return { public: false, database: "any", role: "read" };
-  if (pathname.startsWith("/admin/") || pathname === "/databases") return { public: false, database: "*", role: "admin" };
-  const match = /^\/databases\/([^/]+)(\/.*)?$/.exec(pathname);
-  if (match) {
-    const database = decodeURIComponent(match[1]!);
-    const rest = match[2] ?? "";
-    const reads = verb === "GET" || verb === "HEAD" || (verb === "POST" && /^\/(queries|multi_get|docs)$/.test(rest));
-    const mutatingGet = rest === "/hilo/next";
-    return { public: false, database, role: reads && !mutatingGet ? "read" : "write" };
-  }
-  return { public: false, database: "*", role: "read" };
-}
-
-/** Does any grant give at least the role on the database? A "*" grant covers every database. */
-export function allows(grants: readonly Grant[], access: { database: string; role: Role }): boolean {
+/**
+ * Does any grant give at least the role where it is needed? `database` is the database a
+ * database-scoped route names; "*" grants cover every database and the server.
+ */
+export function allows(grants: readonly Grant[], requirement: Requirement, database?: string): boolean {
+  if (requirement.scope === "public") return true;
+  if (requirement.scope === "any") return grants.length > 0;
   return grants.some(
     (grant) =>
-      RANK[grant.role] >= RANK[access.role] &&
+      RANK[grant.role] >= RANK[requirement.role] &&
       (grant.database === "*" ||
-        access.database === "any" ||
-        (access.database !== "*" && grant.database.toLowerCase() === access.database.toLowerCase())),
+        (requirement.scope === "database" && database !== undefined && grant.database.toLowerCase() === database.toLowerCase())),
   );
 }
 

@@ -5,10 +5,12 @@
  * request order.
  */
 import { ATOMIC_GUARD_PREFIX, shardOf } from "./routing";
-import { badInput, ErrorTypes, RavenError } from "./errors";
-import { MAX_VALUE_BYTES, readExpires } from "./cmpxchg";
+import { badInput, echo, ErrorTypes, RavenError } from "./errors";
+import { MAX_VALUE_BYTES, readExpires, requireWellFormed, tooDeep } from "./cmpxchg";
 import { isBlank, isKeyTooBig, lowerKey, utf8Length } from "./keys";
 import { trxnEtag } from "./change-vector";
+import { nestsDeeperThan } from "./json-depth";
+import { MAX_JSON_DEPTH } from "./limits";
 import type { TxMode, TxOp } from "./transaction";
 
 export const MAX_BATCH_COMMANDS = 1000;
@@ -36,6 +38,8 @@ export function parseBulkDocs(text: string, options: BatchOptions): ParsedBatch 
   if (utf8Length(text) > MAX_BATCH_BYTES) {
     throw new RavenError(413, ErrorTypes.argument, `The batch is larger than ${MAX_BATCH_BYTES} bytes.`);
   }
+  // Commands → command → Document: three levels above the value itself.
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH + 3)) throw tooDeep("The batch");
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -115,11 +119,11 @@ export function parseBulkDocs(text: string, options: BatchOptions): ParsedBatch 
         if (type === "CompareExchangePUT") {
           const document = command.Document;
           if (!isObject(document) || !("Object" in document)) {
-            throw badInput(ErrorTypes.invalidData, `CompareExchangePUT of '${name}' needs a Document of the form {"Object": …}.`);
+            throw badInput(ErrorTypes.invalidData, `CompareExchangePUT of '${echo(name)}' needs a Document of the form {"Object": …}.`);
           }
           const json = JSON.stringify(document);
           if (utf8Length(json) > MAX_VALUE_BYTES) {
-            throw new RavenError(413, ErrorTypes.argument, `The value of '${name}' is larger than ${MAX_VALUE_BYTES} bytes.`);
+            throw new RavenError(413, ErrorTypes.argument, `The value of '${echo(name)}' is larger than ${MAX_VALUE_BYTES} bytes.`);
           }
           cmpxchg.push({ kind: "cmpxchg-put", shard: shard(key), key, name, expectedIndex, json, expiresAt: readExpires(document["@metadata"]) });
         } else {
@@ -148,12 +152,12 @@ function checkId(raw: unknown, mode: TxMode): string {
     throw badInput(
       ErrorTypes.notSupported,
       mode === "ClusterWide"
-        ? `Document id ${raw} cannot end with '|' or '/' as part of cluster transaction`
-        : `Document id ${raw} ends with '|' or '/': server-generated ids are not supported; let the client assign ids (HiLo).`,
+        ? `Document id ${echo(raw)} cannot end with '|' or '/' as part of cluster transaction`
+        : `Document id ${echo(raw)} ends with '|' or '/': server-generated ids are not supported; let the client assign ids (HiLo).`,
     );
   }
   if (isKeyTooBig(raw)) throw badInput(ErrorTypes.argument, `Document id '${raw.slice(0, 64)}…' is longer than 512 bytes.`);
-  return raw;
+  return requireWellFormed(raw, "document id");
 }
 
 function checkCmpxchgKey(raw: unknown, atomicGuards: boolean): string {
@@ -161,20 +165,20 @@ function checkCmpxchgKey(raw: unknown, atomicGuards: boolean): string {
     throw badInput(ErrorTypes.argument, "Compare exchange key cannot be null, empty or white spaces.");
   }
   if (isKeyTooBig(raw)) {
-    throw badInput(ErrorTypes.keyTooBig, `Compare Exchange key cannot exceed 512 bytes, but the key was ${utf8Length(raw)} bytes. The invalid key is '${raw}'.`);
+    throw badInput(ErrorTypes.keyTooBig, `Compare Exchange key cannot exceed 512 bytes, but the key was ${utf8Length(raw)} bytes. The invalid key is '${echo(raw)}'.`);
   }
   if (raw.endsWith("|") || raw.endsWith("/")) {
-    throw badInput(ErrorTypes.argument, `Compare exchange key ${raw} cannot end with '|' or '/' as part of cluster transaction`);
+    throw badInput(ErrorTypes.argument, `Compare exchange key ${echo(raw)} cannot end with '|' or '/' as part of cluster transaction`);
   }
   if (atomicGuards && lowerKey(raw).startsWith(ATOMIC_GUARD_PREFIX)) {
-    throw badInput(ErrorTypes.invalidKey, `You cannot manipulate the atomic guard '${raw}' via the cluster-wide session`);
+    throw badInput(ErrorTypes.invalidKey, `You cannot manipulate the atomic guard '${echo(raw)}' via the cluster-wide session`);
   }
-  return raw;
+  return requireWellFormed(raw, "compare exchange key");
 }
 
 function checkIndex(raw: unknown, key: string): number {
   if (typeof raw !== "number" || !Number.isSafeInteger(raw)) {
-    throw badInput(ErrorTypes.invalidData, `Expected Integer for the Index of '${key}', but got ${JSON.stringify(raw)}.`);
+    throw badInput(ErrorTypes.invalidData, `Expected Integer for the Index of '${echo(key)}', but got ${echo(JSON.stringify(raw) ?? String(raw))}.`);
   }
   if (raw < 0) throw badInput(ErrorTypes.invalidData, "Index must be a non-negative number");
   return raw;

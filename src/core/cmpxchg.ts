@@ -3,9 +3,11 @@
  * with RavenDB's exception types and wording. Pure: the routes call these before any object is
  * touched, so bad input never reaches storage.
  */
-import { badInput, ErrorTypes, RavenError } from "./errors";
+import { badInput, echo, ErrorTypes, RavenError } from "./errors";
 import { parseExpires } from "./expires";
-import { isBlank, isKeyTooBig, utf8Length } from "./keys";
+import { nestsDeeperThan } from "./json-depth";
+import { MAX_JSON_DEPTH } from "./limits";
+import { isBlank, isKeyTooBig, isWellFormed, utf8Length } from "./keys";
 
 /**
  * Largest accepted value body (the JSON of `{"Object":…,"@metadata":…}`), in UTF-8 bytes.
@@ -21,6 +23,14 @@ export function requireKey(raw: string | null | undefined): string {
   if (isBlank(raw)) {
     throw badInput(ErrorTypes.argument, "Query string key is mandatory, but wasn't specified.");
   }
+  return requireWellFormed(raw, "key");
+}
+
+/** Keys and ids must be well-formed UTF-16: a lone surrogate has no UTF-8 form to store or name. */
+export function requireWellFormed(raw: string, what: string): string {
+  if (!isWellFormed(raw)) {
+    throw badInput(ErrorTypes.argument, `The ${what} '${echo(raw)}' is not well-formed text: it has a lone UTF-16 surrogate.`);
+  }
   return raw;
 }
 
@@ -30,7 +40,7 @@ export function requireWritableKey(raw: string | null | undefined): string {
   if (isKeyTooBig(key)) {
     throw badInput(
       ErrorTypes.keyTooBig,
-      `Compare Exchange key cannot exceed 512 bytes, but the key was ${utf8Length(key)} bytes. The invalid key is '${key}'.`,
+      `Compare Exchange key cannot exceed 512 bytes, but the key was ${utf8Length(key)} bytes. The invalid key is '${echo(key)}'.`,
     );
   }
   return key;
@@ -42,12 +52,12 @@ export function requireIndex(raw: string | null | undefined): number {
   }
   const text = raw.trim();
   if (!/^[+-]?\d+$/.test(text)) {
-    throw badInput(ErrorTypes.argument, `Could not parse header 'index' header as long, value was: ${raw}`);
+    throw badInput(ErrorTypes.argument, `Could not parse header 'index' header as long, value was: ${echo(raw)}`);
   }
   const index = Number(text);
   if (index < 0) throw badInput(ErrorTypes.invalidData, "Index must be a non-negative number");
   if (index > MAX_INDEX) {
-    throw badInput(ErrorTypes.argument, `Could not parse header 'index' header as long, value was: ${raw}`);
+    throw badInput(ErrorTypes.argument, `Could not parse header 'index' header as long, value was: ${echo(raw)}`);
   }
   return index;
 }
@@ -57,7 +67,7 @@ export function optionalInt(name: string, raw: string | null | undefined): numbe
   if (isBlank(raw)) return undefined;
   const text = raw.trim();
   if (!/^[+-]?\d{1,10}$/.test(text) || Math.abs(Number(text)) > 2 ** 31 - 1) {
-    throw badInput(ErrorTypes.argument, `Could not parse query string '${name}' as int, value was: ${raw}`);
+    throw badInput(ErrorTypes.argument, `Could not parse query string '${name}' as int, value was: ${echo(raw)}`);
   }
   return Number(text);
 }
@@ -72,6 +82,7 @@ export interface CheckedValue {
 export function checkValueBody(text: string): CheckedValue {
   const size = utf8Length(text);
   if (size > MAX_VALUE_BYTES) throw valueTooBig(size);
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw tooDeep("The value");
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -118,6 +129,11 @@ export function readExpires(metadata: unknown): number | null {
     );
   }
   return at;
+}
+
+/** A value, document or batch nested deeper than MAX_JSON_DEPTH levels (400, before any parse). */
+export function tooDeep(what: string): RavenError {
+  return badInput(ErrorTypes.invalidData, `${what} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
 }
 
 export function valueTooBig(size: number): RavenError {

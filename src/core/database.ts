@@ -2,7 +2,7 @@
  * Database names, as RavenDB's `ResourceNameValidator` allows them: letters, digits, `_`, `-`, `.`,
  * at most 128 characters, not starting or ending with a dot. Names are case-insensitive.
  */
-import { badInput, ErrorTypes } from "./errors";
+import { badInput, echo, ErrorTypes } from "./errors";
 
 export const MAX_DATABASE_NAME_LENGTH = 128;
 const VALID = /^[A-Za-z0-9_\-.]+$/;
@@ -14,13 +14,13 @@ export function checkDatabaseName(name: string | undefined | null): string {
   if (name.length > MAX_DATABASE_NAME_LENGTH) {
     throw badInput(
       ErrorTypes.argument,
-      `The name '${name}' exceeds the maximum length of ${MAX_DATABASE_NAME_LENGTH} characters.`,
+      `The name '${echo(name)}' exceeds the maximum length of ${MAX_DATABASE_NAME_LENGTH} characters.`,
     );
   }
   if (!VALID.test(name) || name.startsWith(".") || name.endsWith(".")) {
     throw badInput(
       ErrorTypes.argument,
-      `The name '${name}' is not permitted. Only letters, digits and the characters '_', '-' and '.' are allowed, and it may not start or end with '.'.`,
+      `The name '${echo(name)}' is not permitted. Only letters, digits and the characters '_', '-' and '.' are allowed, and it may not start or end with '.'.`,
     );
   }
   return name;

@@ -4,6 +4,8 @@
  * uses `Error` as its message (for 409 it uses `Message`), so both are always filled.
  */
 
+import { MAX_ECHO_CHARS } from "./limits";
+
 export const ErrorTypes = {
   argument: "System.ArgumentException",
   argumentOutOfRange: "System.ArgumentOutOfRangeException",
@@ -53,15 +55,30 @@ export class RavenError extends Error {
   }
 
   envelope(url: string): ErrorEnvelope {
+    // Both may carry user input (a URL is as long as the client makes it): bounded, always.
+    const message = echo(this.message, MAX_MESSAGE_CHARS);
     return {
-      Url: url,
+      Url: echo(url, MAX_URL_CHARS),
       Type: this.type,
-      Message: this.message,
+      Message: message,
       // RavenDB puts the exception's full text here; we have no stack worth showing a client.
-      Error: `${this.type}: ${this.message}`,
+      Error: `${this.type}: ${message}`,
       ...this.extra,
     };
   }
 }
 
+/** Backstops for messages and URLs in the envelope; messages cut their own echoes shorter (`echo`). */
+const MAX_MESSAGE_CHARS = 1000;
+const MAX_URL_CHARS = 500;
+
 export const badInput = (type: ErrorType, message: string) => new RavenError(400, type, message);
+
+/**
+ * User input quoted in an error message, cut to a bounded length so that an error never echoes
+ * a megabyte back (or three copies of a 60,000-byte key).
+ */
+export function echo(input: string, max = MAX_ECHO_CHARS): string {
+  if (input.length <= max) return input;
+  return `${input.slice(0, max)}… (${input.length - max} more characters)`;
+}

@@ -79,3 +79,13 @@ export function prefixUpperBound(prefix: string): string | null {
   }
   return null;
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A key must be well-formed UTF-16 (no lone surrogate): one that is not has no UTF-8 form, so it
+ * would be stored as something no request can name again.
+ */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}

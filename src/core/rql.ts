@@ -12,6 +12,7 @@
  * than none.
  */
 import { badInput, ErrorTypes, RavenError } from "./errors";
+import { MAX_QUERY_CONDITIONS, MAX_QUERY_LENGTH, MAX_QUERY_NESTING } from "./limits";
 
 export type Operand =
   | { kind: "id" }
@@ -82,7 +83,11 @@ function tokenize(text: string): Token[] {
 
 export function parseRql(text: string): Query {
   if (typeof text !== "string" || text.trim() === "") throw invalid("The query is empty.");
+  // Bounds first: the parser and the matcher recurse, and a query must not hold the Worker.
+  if (text.length > MAX_QUERY_LENGTH) throw invalid(`The query is ${text.length} characters long; the limit is ${MAX_QUERY_LENGTH}.`);
   const tokens = tokenize(text);
+  let conditions = 0;
+  let nesting = 0;
   let pos = 0;
   const peek = () => tokens[pos];
   const isWord = (word: string) => peek()?.type === "word" && peek()!.text.toLowerCase() === word;
@@ -146,11 +151,14 @@ export function parseRql(text: string): Query {
 
   const condition = (): Expr => {
     if (isPunct("(")) {
+      if (++nesting > MAX_QUERY_NESTING) throw invalid(`The query nests parentheses deeper than ${MAX_QUERY_NESTING} levels.`);
       pos++;
       const inner = orExpr();
       expectPunct(")");
+      nesting--;
       return inner;
     }
+    if (++conditions > MAX_QUERY_CONDITIONS) throw invalid(`The where clause has more than ${MAX_QUERY_CONDITIONS} conditions.`);
     if (isWord("not")) throw unsupported("'not'");
     const left = operand();
     const t = peek();

@@ -113,24 +113,39 @@ export class ShardObject extends DurableObject<Env> {
 
   /** Items for the given lower-cased keys, in order; null where absent or expired. */
   async get(keys: string[]): Promise<(StoredItem | null)[]> {
-    return this.read<(StoredItem | null)[]>(() => {
+    const found = await this.getWithin(keys, Number.POSITIVE_INFINITY);
+    return "items" in found ? found.items : [];
+  }
+
+  /**
+   * `get`, unless the values together exceed `maxBytes` (characters of JSON): then only that
+   * fact, so that no request makes the shard or the Worker hold more than the budget.
+   */
+  async getWithin(keys: string[], maxBytes: number): Promise<{ items: (StoredItem | null)[] } | { overBudget: true }> {
+    return this.read<{ items: (StoredItem | null)[] } | { overBudget: true }>(() => {
       const blocked = blockingTxns(this.sql, keys.map((key) => "c:" + key));
       if (blocked.length) return { blocked };
       const now = Date.now();
-      return {
-        done: keys.map((key) => {
-          const row = readItem(this.sql, key, now);
-          return row ? { key: row.key, index: row.idx, json: row.value } : null;
-        }),
-      };
+      const items: (StoredItem | null)[] = [];
+      let bytes = 0;
+      for (const key of keys) {
+        const row = readItem(this.sql, key, now);
+        bytes += row?.value.length ?? 0;
+        if (bytes > maxBytes) return { done: { overBudget: true } };
+        items.push(row ? { key: row.key, index: row.idx, json: row.value } : null);
+      }
+      return { done: { items } };
     });
   }
 
-  /** Live items whose key starts with the prefix, in UTF-8 byte order. */
-  async list(query: ListQuery): Promise<StoredItem[]> {
+  /**
+   * Keys (with the size of each value) of live items whose key starts with the prefix, in UTF-8
+   * byte order: what a listing needs to choose its page before it reads any value.
+   */
+  async listKeys(query: ListQuery): Promise<{ key: string; bytes: number }[]> {
     const resume = query.after !== undefined && query.after >= query.prefix;
     const from = resume ? query.after! : query.prefix;
-    return this.read<StoredItem[]>(() => {
+    return this.read<{ key: string; bytes: number }[]>(() => {
       const blocked = this.sql
         .exec<{ txn_id: string }>(
           `SELECT DISTINCT txn_id FROM locks
@@ -142,8 +157,8 @@ export class ShardObject extends DurableObject<Env> {
         .map((row) => row.txn_id);
       if (blocked.length) return { blocked };
       const rows = this.sql
-        .exec<{ key: string; idx: number; value: string }>(
-          `SELECT key, idx, value FROM items
+        .exec<{ key: string; bytes: number }>(
+          `SELECT key, length(value) AS bytes FROM items
            WHERE key ${resume ? ">" : ">="} ?1 AND (?2 IS NULL OR key < ?2)
              AND (expires_at IS NULL OR expires_at > ?3)
            ORDER BY key LIMIT ?4`,
@@ -153,7 +168,7 @@ export class ShardObject extends DurableObject<Env> {
           query.limit,
         )
         .toArray();
-      return { done: rows.map((row) => ({ key: row.key, index: row.idx, json: row.value })) };
+      return { done: rows };
     });
   }
 
@@ -234,18 +249,30 @@ export class ShardObject extends DurableObject<Env> {
 
   /** Documents for the given lower-cased ids, with the index of each one's atomic guard (0 if none). */
   async getDocs(keys: string[]): Promise<{ doc: StoredDoc | null; guardIndex: number }[]> {
-    return this.read<{ doc: StoredDoc | null; guardIndex: number }[]>(() => {
+    const found = await this.getDocsWithin(keys, Number.POSITIVE_INFINITY);
+    return "docs" in found ? found.docs : [];
+  }
+
+  /** `getDocs`, unless the bodies together exceed `maxBytes` (see `getWithin`). */
+  async getDocsWithin(
+    keys: string[],
+    maxBytes: number,
+  ): Promise<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }> {
+    return this.read<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }>(() => {
       const lockKeys = keys.flatMap((key) => ["d:" + key, "c:rvn-atomic/" + key]);
       const blocked = blockingTxns(this.sql, lockKeys);
       if (blocked.length) return { blocked };
       const now = Date.now();
-      return {
-        done: keys.map((key) => {
-          const row = readDoc(this.sql, key);
-          const guard = readItem(this.sql, "rvn-atomic/" + key, now);
-          return { doc: row ? toStoredDoc(row) : null, guardIndex: guard?.idx ?? 0 };
-        }),
-      };
+      const docs: { doc: StoredDoc | null; guardIndex: number }[] = [];
+      let bytes = 0;
+      for (const key of keys) {
+        const row = readDoc(this.sql, key);
+        bytes += row?.body.length ?? 0;
+        if (bytes > maxBytes) return { done: { overBudget: true } };
+        const guard = readItem(this.sql, "rvn-atomic/" + key, now);
+        docs.push({ doc: row ? toStoredDoc(row) : null, guardIndex: guard?.idx ?? 0 });
+      }
+      return { done: { docs } };
     });
   }
 
@@ -253,23 +280,35 @@ export class ShardObject extends DurableObject<Env> {
    * Documents of a collection (case-insensitive; null = all), in id order after `after`, for
    * queries. Prepared writes to any document here are settled first.
    */
-  async scanDocs(query: { collection: string | null; after?: string | undefined; limit: number }): Promise<(StoredDoc & { key: string })[]> {
+  async scanDocs(query: {
+    collection: string | null;
+    after?: string | undefined;
+    limit: number;
+    /** Stop once the bodies returned exceed this many characters (at least one row comes back). */
+    maxBytes?: number;
+  }): Promise<(StoredDoc & { key: string })[]> {
     return this.read<(StoredDoc & { key: string })[]>(() => {
       const blocked = this.sql
         .exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks WHERE lock_key >= 'd:' AND lock_key < 'd;'")
         .toArray()
         .map((row) => row.txn_id);
       if (blocked.length) return { blocked };
-      const rows = this.sql
-        .exec<DocRow>(
-          `SELECT * FROM docs WHERE (?1 IS NULL OR collection = ?1 COLLATE NOCASE) AND key > ?2
-           ORDER BY key LIMIT ?3`,
-          query.collection,
-          query.after ?? "",
-          query.limit,
-        )
-        .toArray();
-      return { done: rows.map((row) => ({ key: row.key, ...toStoredDoc(row) })) };
+      const cursor = this.sql.exec<DocRow>(
+        `SELECT * FROM docs WHERE (?1 IS NULL OR collection = ?1 COLLATE NOCASE) AND key > ?2
+         ORDER BY key LIMIT ?3`,
+        query.collection,
+        query.after ?? "",
+        query.limit,
+      );
+      // Rows are read one at a time, so stopping early leaves the rest unread.
+      const docs: (StoredDoc & { key: string })[] = [];
+      let bytes = 0;
+      for (const row of cursor) {
+        docs.push({ key: row.key, ...toStoredDoc(row) });
+        bytes += row.body.length;
+        if (bytes >= (query.maxBytes ?? Number.POSITIVE_INFINITY)) break;
+      }
+      return { done: docs };
     });
   }
 

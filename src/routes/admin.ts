@@ -5,6 +5,8 @@
  * (GetDatabaseNamesOperation), and `GET /databases/<db>/stats[/detailed]`.
  */
 import { Hono } from "hono";
+import { access } from "../middleware/access";
+import type { AppEnv } from "../middleware/env";
 import { optionalInt } from "../core/cmpxchg";
 import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
@@ -13,9 +15,9 @@ import { NODE_TAG } from "../core/server-info";
 import { catalog, forgetDatabase } from "./databases";
 import { allShards } from "./shards";
 
-export const admin = new Hono<{ Bindings: Env }>();
+export const admin = new Hono<AppEnv>();
 
-admin.put("/admin/databases", async (c) => {
+admin.put("/admin/databases", access.serverAdmin, async (c) => {
   let record: Record<string, unknown> = {};
   const text = await c.req.text();
   if (text.trim() !== "") {
@@ -39,7 +41,7 @@ admin.put("/admin/databases", async (c) => {
   );
 });
 
-admin.delete("/admin/databases", async (c) => {
+admin.delete("/admin/databases", access.serverAdmin, async (c) => {
   let body: { DatabaseNames?: unknown };
   try {
     body = (await c.req.json()) as typeof body;
@@ -62,7 +64,7 @@ admin.delete("/admin/databases", async (c) => {
   return c.json({ RaftCommandIndex: index, PendingDeletes: [] });
 });
 
-admin.get("/databases", async (c) => {
+admin.get("/databases", access.serverAdmin, async (c) => {
   const start = Math.max(0, optionalInt("start", c.req.query("start")) ?? 0);
   const pageSize = Math.min(Math.max(1, optionalInt("pageSize", c.req.query("pageSize")) ?? 1024), 1024);
   const names = await catalog(c.env).list(start, pageSize);
@@ -70,7 +72,7 @@ admin.get("/databases", async (c) => {
 });
 
 /** The coordinator's recent cluster-wide transactions, newest first (read-only; the Studio's panel). */
-admin.get("/databases/:db/transactions", async (c) => {
+admin.get("/databases/:db/transactions", access.read, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const limit = Math.min(Math.max(1, optionalInt("limit", c.req.query("limit")) ?? 50), 500);
   const recent = await c.env.COORDINATOR.getByName(database.toLowerCase()).recent(limit);
@@ -89,8 +91,8 @@ admin.get("/databases/:db/transactions", async (c) => {
   });
 });
 
-admin.get("/databases/:db/stats", async (c) => c.json(await statistics(c.env, c.req.param("db"), false)));
-admin.get("/databases/:db/stats/detailed", async (c) => c.json(await statistics(c.env, c.req.param("db"), true)));
+admin.get("/databases/:db/stats", access.read, async (c) => c.json(await statistics(c.env, c.req.param("db"), false)));
+admin.get("/databases/:db/stats/detailed", access.read, async (c) => c.json(await statistics(c.env, c.req.param("db"), true)));
 
 async function statistics(env: Env, name: string, detailed: boolean) {
   const database = checkDatabaseName(name);

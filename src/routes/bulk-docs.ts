@@ -4,15 +4,17 @@
  * atomic guards, all or nothing.
  */
 import { Hono } from "hono";
+import { access } from "../middleware/access";
+import type { AppEnv } from "../middleware/env";
 import { parseBulkDocs } from "../core/bulk-docs";
 import { checkDatabaseName } from "../core/database";
 import { clientSupportsAtomicGuards } from "../core/documents";
 import { executeBatch } from "./execute";
 import { shardCount } from "./shards";
 
-export const bulkDocs = new Hono<{ Bindings: Env }>();
+export const bulkDocs = new Hono<AppEnv>();
 
-bulkDocs.post("/databases/:db/bulk_docs", async (c) => {
+bulkDocs.post("/databases/:db/bulk_docs", access.write, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const atomicGuards =
     c.req.query("disableAtomicDocumentWrites") !== "true" &&

@@ -3,6 +3,8 @@
  * shard, answer in RavenDB's shapes. The shard decides.
  */
 import { Hono } from "hono";
+import { access } from "../middleware/access";
+import type { AppEnv } from "../middleware/env";
 import {
   checkValueBody,
   MAX_VALUE_BYTES,
@@ -13,20 +15,21 @@ import {
   valueTooBig,
 } from "../core/cmpxchg";
 import { checkDatabaseName } from "../core/database";
-import { badInput, ErrorTypes } from "../core/errors";
+import { badInput, echo, ErrorTypes, RavenError } from "../core/errors";
 import { lowerKey, prefixUpperBound } from "../core/keys";
-import { decodeContinuation, encodeContinuation, mergeSorted } from "../core/paging";
+import { MAX_LIST_OFFSET, MAX_PAGE_BYTES, MAX_PAGE_SIZE } from "../core/limits";
+import { decodeContinuation, encodeContinuation, pickPage, type KeyEntry } from "../core/paging";
 import { itemJson, rawJson, writeResultJson } from "./respond";
 import { allShards, getItems, stubForKey } from "./shards";
 
-export const cmpxchg = new Hono<{ Bindings: Env }>();
+export const cmpxchg = new Hono<AppEnv>();
 
 /** Name of our continuation-token query value and response header (not in RavenDB). */
 export const CONTINUATION = "continuationToken";
 export const CONTINUATION_HEADER = "Continuation-Token";
 const MAX_REQUEST_ID_LENGTH = 256;
 
-cmpxchg.get("/databases/:db/cmpxchg", async (c) => {
+cmpxchg.get("/databases/:db/cmpxchg", access.read, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const params = new URL(c.req.url).searchParams;
   const keys = params.getAll("key");
@@ -35,7 +38,7 @@ cmpxchg.get("/databases/:db/cmpxchg", async (c) => {
     : list(c.env, database, params);
 });
 
-cmpxchg.put("/databases/:db/cmpxchg", async (c) => {
+cmpxchg.put("/databases/:db/cmpxchg", access.write, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const params = new URL(c.req.url).searchParams;
   const key = requireWritableKey(params.get("key"));
@@ -56,7 +59,7 @@ cmpxchg.put("/databases/:db/cmpxchg", async (c) => {
   return rawJson(writeResultJson(result.index, result.json, result.successful));
 });
 
-cmpxchg.delete("/databases/:db/cmpxchg", async (c) => {
+cmpxchg.delete("/databases/:db/cmpxchg", access.write, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const params = new URL(c.req.url).searchParams;
   const key = requireKey(params.get("key"));
@@ -80,41 +83,63 @@ async function getByKeys(env: Env, database: string, keys: string[]): Promise<Re
 }
 
 /**
- * Mode B: prefix listing, ordered by lower-cased key. `start`/`pageSize` as RavenDB (a pageSize of
- * 0 or less means "all"); `continuationToken` resumes after the last key of the previous page, so
- * no shard re-reads what was already returned.
+ * Mode B: prefix listing, ordered by lower-cased key. `start`/`pageSize` as RavenDB, except that
+ * a page holds at most MAX_PAGE_SIZE items and MAX_PAGE_BYTES of values (RavenDB's "all", a
+ * pageSize of 0 or less, means one such page); a page that was cut says where to resume with a
+ * continuation token, so no shard re-reads what was already returned.
  */
 async function list(env: Env, database: string, params: URLSearchParams): Promise<Response> {
   const prefix = lowerKey(params.get("startsWith") ?? "");
   const start = Math.max(0, optionalInt("start", params.get("start")) ?? 0);
+  if (start > MAX_LIST_OFFSET) {
+    throw badInput(ErrorTypes.argument, `start is at most ${MAX_LIST_OFFSET}; page further with the continuation token.`);
+  }
   const requested = optionalInt("pageSize", params.get("pageSize"));
-  const pageSize = requested === undefined || requested <= 0 ? -1 : requested;
+  const pageSize = requested === undefined || requested <= 0 ? MAX_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
   const tokenText = params.get(CONTINUATION);
   const token = tokenText ? decodeContinuation(tokenText) : null;
   if (token && token.prefix !== prefix) {
     throw badInput(
       ErrorTypes.argument,
-      `The continuation token belongs to a listing of prefix '${token.prefix}', not '${prefix}'.`,
+      `The continuation token belongs to a listing of prefix '${echo(token.prefix)}', not '${echo(prefix)}'.`,
     );
   }
-  const perShard = pageSize < 0 ? -1 : start + pageSize;
   const upper = prefixUpperBound(prefix);
-  const pages = await Promise.all(
-    allShards(env, database).map((stub) =>
-      stub.list({ prefix, upper, after: token?.after, limit: perShard }),
-    ),
+  const shards = allShards(env, database);
+  const { page, more } = await pickPage(
+    shards.map((stub) => (after, limit) => stub.listKeys({ prefix, upper, after, limit })),
+    { after: token?.after, start, pageSize, maxBytes: MAX_PAGE_BYTES, chunk: LIST_CHUNK },
   );
-  const merged = mergeSorted(pages, perShard);
-  const page = merged.slice(start);
+  const values = await valuesOf(shards, page);
+  const results = page.flatMap((entry, i) => {
+    const item = values[i];
+    // Deleted or expired since its key was listed: a listing is not a snapshot across shards.
+    return item ? [itemJson(item.key, item.json, item.index)] : [];
+  });
   const last = page[page.length - 1];
-  // A full page may have more behind it; a short one is the end.
-  const next =
-    pageSize > 0 && page.length === pageSize && last
-      ? encodeContinuation({ prefix, after: last.key })
-      : null;
-  const results = page.map((item) => itemJson(item.key, item.json, item.index));
+  const next = more && last ? encodeContinuation({ prefix, after: last.key }) : null;
   const body = `{"Results":[${results.join(",")}],"ContinuationToken":${JSON.stringify(next)}}`;
   return rawJson(body, 200, next ? { [CONTINUATION_HEADER]: next } : {});
+}
+
+/** Keys a listing asks of one shard at a time. */
+const LIST_CHUNK = 256;
+
+/** The page's values, in page order, asking each shard once and within the page's byte budget. */
+async function valuesOf(shards: ReturnType<typeof allShards>, page: KeyEntry[]) {
+  const values = new Array<{ key: string; index: number; json: string } | null>(page.length).fill(null);
+  const bySource = Map.groupBy(page.map((entry, at) => ({ entry, at })), ({ entry }) => entry.source);
+  await Promise.all(
+    [...bySource].map(async ([source, group]) => {
+      // Values may have grown since their sizes were listed: allow that once over, no more.
+      const found = await shards[source]!.getWithin(group.map(({ entry }) => entry.key), 2 * MAX_PAGE_BYTES);
+      if (!("items" in found)) {
+        throw new RavenError(503, ErrorTypes.server, "The listed items grew while they were read; retry the listing.");
+      }
+      found.items.forEach((item, i) => (values[group[i]!.at] = item));
+    }),
+  );
+  return values;
 }
 
 function readRequestId(params: URLSearchParams): string | undefined {

@@ -3,16 +3,18 @@
  * out ranges per collection tag; ids are `<prefix><n>-A`.
  */
 import { Hono } from "hono";
+import { access } from "../middleware/access";
+import type { AppEnv } from "../middleware/env";
 import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes } from "../core/errors";
 import { NODE_TAG } from "../core/server-info";
 import { optionalInt } from "../core/cmpxchg";
 
-export const hilo = new Hono<{ Bindings: Env }>();
+export const hilo = new Hono<AppEnv>();
 
 const RANGE_SIZE = 32;
 
-hilo.get("/databases/:db/hilo/next", async (c) => {
+hilo.get("/databases/:db/hilo/next", access.write, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const tag = c.req.query("tag");
   if (!tag) throw badInput(ErrorTypes.argument, "Query string tag is mandatory, but wasn't specified.");
@@ -29,7 +31,7 @@ hilo.get("/databases/:db/hilo/next", async (c) => {
   });
 });
 
-hilo.put("/databases/:db/hilo/return", async (c) => {
+hilo.put("/databases/:db/hilo/return", access.write, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const tag = c.req.query("tag");
   const end = optionalInt("end", c.req.query("end"));

@@ -1,14 +1,17 @@
 /**
  * `POST /databases/<db>/multi_get`: the client's lazy operations, several requests in one round
- * trip. Each inner request is answered by the same app, exactly as if it had been sent alone.
+ * trip. Each inner request goes through the whole app again — URL checks, router, and the
+ * route's own authorization, acting for the outer caller — exactly as if it had been sent alone.
+ * Inner requests run one after another, and their answers together are bounded in bytes, so one
+ * multi_get costs at most what its inner requests would cost sent in sequence.
  */
 import type { Context } from "hono";
-import { checkDatabaseName } from "../core/database";
-import { badInput, ErrorTypes } from "../core/errors";
-import { markInternal } from "./auth";
-
-/** At most this many inner requests per multi_get. */
-export const MAX_INNER_REQUESTS = 100;
+import { badInput, echo, ErrorTypes, RavenError } from "../core/errors";
+import { MAX_MULTI_GET_BYTES, MAX_MULTI_GET_REQUESTS } from "../core/limits";
+import { nonCanonicalPath } from "../core/request-url";
+import type { AppEnv } from "../middleware/env";
+import { actFor, principalOf } from "../middleware/principal";
+import { rawJson } from "./respond";
 
 interface InnerRequest {
   Url: string;
@@ -20,8 +23,8 @@ interface InnerRequest {
 type Fetch = (request: Request, env: Env) => Response | Promise<Response>;
 
 export function multiGet(fetch: Fetch) {
-  return async (c: Context<{ Bindings: Env }>) => {
-    const database = checkDatabaseName(c.req.param("db"));
+  return async (c: Context<AppEnv>) => {
+    const database = c.var.database;
     let body: { Requests?: unknown };
     try {
       body = (await c.req.json()) as { Requests?: unknown };
@@ -29,34 +32,58 @@ export function multiGet(fetch: Fetch) {
       throw badInput(ErrorTypes.invalidData, 'multi_get needs a JSON body {"Requests": [ … ]}.');
     }
     const requests = body.Requests;
-    if (!Array.isArray(requests) || requests.length > MAX_INNER_REQUESTS) {
-      throw badInput(ErrorTypes.invalidData, `multi_get needs "Requests": an array of at most ${MAX_INNER_REQUESTS} requests.`);
+    if (!Array.isArray(requests) || requests.length > MAX_MULTI_GET_REQUESTS) {
+      throw badInput(ErrorTypes.invalidData, `multi_get needs "Requests": an array of at most ${MAX_MULTI_GET_REQUESTS} requests.`);
     }
     const origin = new URL(c.req.url).origin;
     const prefix = `/databases/${database}/`;
-    const results = await Promise.all(
-      (requests as InnerRequest[]).map(async (inner) => {
-        if (typeof inner?.Url !== "string" || !inner.Url.startsWith(prefix) || inner.Url.includes("multi_get")) {
-          throw badInput(ErrorTypes.invalidData, `multi_get inner requests must target ${prefix}…, got ${JSON.stringify(inner?.Url)}.`);
-        }
-        const method = (inner.Method ?? "GET").toUpperCase();
-        // Authorized as a whole (reads of this database), so the inner requests skip the check.
-        if (method !== "GET") {
-          throw badInput(ErrorTypes.invalidData, `multi_get inner requests must be GET, got ${method}.`);
-        }
-        const request = new Request(origin + inner.Url + (inner.Query ?? ""), {
-          method,
-          headers: { ...(inner.Headers ?? {}), ...(c.req.header("Raven-Client-Version") ? { "Raven-Client-Version": c.req.header("Raven-Client-Version")! } : {}) },
-        });
-        const response = await fetch(markInternal(request), c.env);
-        const text = await response.text();
-        return {
-          Result: text === "" ? null : (JSON.parse(text) as unknown),
-          StatusCode: response.status,
-          Headers: {},
-        };
-      }),
-    );
-    return c.json({ Results: results });
+    const principal = await principalOf(c);
+    const checked = (requests as unknown[]).map((raw) => checkInner(raw, prefix));
+    const results: string[] = [];
+    let bytes = 0;
+    for (const inner of checked) {
+      const request = innerRequest(origin, inner, c.req.header("Raven-Client-Version"));
+      const response = await fetch(actFor(request, principal), c.env);
+      const text = await response.text();
+      bytes += text.length;
+      if (bytes > MAX_MULTI_GET_BYTES) {
+        throw new RavenError(413, ErrorTypes.argument, `The answers of this multi_get exceed ${MAX_MULTI_GET_BYTES} bytes; split it into smaller ones.`);
+      }
+      // Answers are our own JSON: passed through as text, so big numbers keep their digits.
+      results.push(`{"Result":${text === "" ? "null" : text},"StatusCode":${response.status},"Headers":{}}`);
+    }
+    return rawJson(`{"Results":[${results.join(",")}]}`);
   };
+}
+
+function innerRequest(origin: string, inner: InnerRequest, clientVersion: string | undefined): Request {
+  try {
+    return new Request(origin + inner.Url + (inner.Query ?? ""), {
+      method: "GET",
+      headers: { ...(inner.Headers ?? {}), ...(clientVersion ? { "Raven-Client-Version": clientVersion } : {}) },
+    });
+  } catch (err) {
+    throw badInput(ErrorTypes.invalidData, `A multi_get inner request is malformed: ${echo((err as Error).message)}`);
+  }
+}
+
+/** An inner request: a GET of this database's routes, in canonical form, and not a multi_get. */
+function checkInner(raw: unknown, prefix: string): InnerRequest {
+  const inner = raw as Partial<InnerRequest> | null;
+  const url = inner?.Url;
+  if (typeof url !== "string" || !url.startsWith(prefix) || /[?#]/.test(url) || nonCanonicalPath(url) !== null) {
+    throw badInput(ErrorTypes.invalidData, `multi_get inner requests must target ${prefix}… with a canonical path, got ${echo(JSON.stringify(url) ?? "nothing")}.`);
+  }
+  if (url.endsWith("/multi_get")) throw badInput(ErrorTypes.invalidData, "multi_get cannot contain another multi_get.");
+  const query = inner?.Query;
+  if (query !== undefined && (typeof query !== "string" || (query !== "" && !query.startsWith("?")))) {
+    throw badInput(ErrorTypes.invalidData, "multi_get inner Query must be a string starting with '?'.");
+  }
+  const method = (inner?.Method ?? "GET").toUpperCase();
+  if (method !== "GET") throw badInput(ErrorTypes.invalidData, `multi_get inner requests must be GET, got ${echo(method)}.`);
+  const headers = inner?.Headers;
+  if (headers !== undefined && (headers === null || typeof headers !== "object" || Object.values(headers).some((v) => typeof v !== "string"))) {
+    throw badInput(ErrorTypes.invalidData, "multi_get inner Headers must be an object of strings.");
+  }
+  return inner as InnerRequest;
 }

@@ -4,22 +4,25 @@
  * null when missing) and `include cmpxchg(...)`.
  */
 import { Hono } from "hono";
+import { access } from "../middleware/access";
+import type { AppEnv } from "../middleware/env";
 import { checkDatabaseName } from "../core/database";
 import { documentJson } from "../core/documents";
-import { badInput, ErrorTypes } from "../core/errors";
+import { badInput, ErrorTypes, RavenError } from "../core/errors";
+import { MAX_PAGE_SIZE, MAX_QUERY_WINDOW, MAX_RESPONSE_BYTES, MAX_SCANNED_DOCS } from "../core/limits";
 import { compareKeys, lowerKey } from "../core/keys";
 import { cmpxchgAsString, cmpxchgOperands, matches, parseRql, pinnedIds, type Operand } from "../core/rql";
 import { shardOf } from "../core/routing";
 import type { StoredDoc } from "../objects/shard";
 import { allShards, getItems, shardCount, shardStub } from "./shards";
 
-export const queries = new Hono<{ Bindings: Env }>();
+export const queries = new Hono<AppEnv>();
 
-/** A query scanning more documents than this is refused rather than left to run for minutes. */
-export const MAX_SCANNED_DOCS = 100_000;
+/** Documents, and characters of their bodies, one scan step reads from a shard. */
 const SCAN_PAGE = 500;
+const SCAN_PAGE_BYTES = 512 * 1024;
 
-queries.post("/databases/:db/queries", async (c) => {
+queries.post("/databases/:db/queries", access.read, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   let body: { Query?: unknown; QueryParameters?: unknown; Start?: unknown; PageSize?: unknown };
   try {
@@ -62,22 +65,28 @@ queries.post("/databases/:db/queries", async (c) => {
     }
   };
 
-  const ids = pinnedIds(query.where, value);
-  const candidates = ids ? await loadDocs(c.env, database, ids) : await scanDocs(c.env, database, query.collection);
-  const matching = candidates.filter(
-    (doc) =>
-      (query.collection === null || (doc.collection ?? "").toLowerCase() === query.collection.toLowerCase()) &&
-      matches(query.where, JSON.parse(doc.body) as Record<string, unknown>, doc.id, { value }),
-  );
   const start = typeof body.Start === "number" && body.Start > 0 ? body.Start : 0;
   const pageSize = typeof body.PageSize === "number" && body.PageSize >= 0 ? body.PageSize : null;
   const skip = query.skip + start;
-  const take = Math.min(query.take ?? Infinity, pageSize ?? Infinity);
-  const page = matching.slice(skip, Number.isFinite(take) ? skip + take : undefined);
+  const take = Math.min(query.take ?? MAX_PAGE_SIZE, pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
+  if (skip + take > MAX_QUERY_WINDOW) {
+    throw badInput(ErrorTypes.invalidQuery, `A query's offset plus page size is at most ${MAX_QUERY_WINDOW}; narrow the query instead.`);
+  }
+  const isMatch = (doc: StoredDoc) =>
+    (query.collection === null || (doc.collection ?? "").toLowerCase() === query.collection.toLowerCase()) &&
+    matches(query.where, JSON.parse(doc.body) as Record<string, unknown>, doc.id, { value });
+
+  // First pass: which documents match (only their keys are kept), then the page's bodies.
+  const ids = pinnedIds(query.where, value);
+  const { total, keys } = ids
+    ? await matchPinned(c.env, database, ids, isMatch, skip + take)
+    : await matchScanned(c.env, database, query.collection, isMatch, skip + take);
+  const pageKeys = keys.slice(skip, skip + take);
+  const page = (await loadPage(c.env, database, pageKeys)).filter(isMatch);
   const results = page.map(documentJson);
 
   const response: Record<string, unknown> = {
-    TotalResults: matching.length,
+    TotalResults: total,
     SkippedResults: 0,
     DurationInMs: Date.now() - started,
     IncludedPaths: null,
@@ -122,31 +131,68 @@ async function fetchItems(env: Env, database: string, keys: string[]) {
   return found;
 }
 
-async function loadDocs(env: Env, database: string, ids: string[]): Promise<StoredDoc[]> {
-  const unique = [...new Set(ids.map(lowerKey))];
-  const rows = await Promise.all(
-    unique.map(async (key) => (await shardStub(env, database, shardOf(key, shardCount(env))).getDocs([key]))[0]?.doc ?? null),
-  );
-  return rows.filter((doc): doc is StoredDoc => doc !== null);
+type Matcher = (doc: StoredDoc) => boolean;
+
+/** Matches among pinned ids (`id() == …`): their count, and the first `window` keys in id order. */
+async function matchPinned(env: Env, database: string, ids: string[], isMatch: Matcher, window: number) {
+  const unique = [...new Set(ids.map(lowerKey))].sort(compareKeys);
+  let total = 0;
+  const keys: string[] = [];
+  // One document at a time: each may be a megabyte, and only its key is kept.
+  for (const key of unique) {
+    const doc = (await shardStub(env, database, shardOf(key, shardCount(env))).getDocs([key]))[0]?.doc ?? null;
+    if (doc && isMatch(doc)) {
+      total++;
+      if (keys.length < window) keys.push(key);
+    }
+  }
+  return { total, keys };
 }
 
-/** Every document of the collection on every shard, merged in id order. */
-async function scanDocs(env: Env, database: string, collection: string | null): Promise<StoredDoc[]> {
+/**
+ * Matches among every document of the collection on every shard, page by bounded page: their
+ * count, and the first `window` keys in id order. Memory is bounded by the page budget per shard
+ * and `window` keys per shard, however many documents there are.
+ */
+async function matchScanned(env: Env, database: string, collection: string | null, isMatch: Matcher, window: number) {
   let scanned = 0;
+  let total = 0;
   const perShard = await Promise.all(
     allShards(env, database).map(async (stub) => {
-      const docs: (StoredDoc & { key: string })[] = [];
+      const keys: string[] = [];
       for (let after: string | undefined; ; ) {
-        const page = await stub.scanDocs({ collection, after, limit: SCAN_PAGE });
-        docs.push(...page);
+        const page = await stub.scanDocs({ collection, after, limit: SCAN_PAGE, maxBytes: SCAN_PAGE_BYTES });
         scanned += page.length;
         if (scanned > MAX_SCANNED_DOCS) {
           throw badInput(ErrorTypes.invalidQuery, `The query would scan more than ${MAX_SCANNED_DOCS} documents; narrow it with id() == …`);
         }
-        if (page.length < SCAN_PAGE) return docs;
+        for (const doc of page) {
+          if (!isMatch(doc)) continue;
+          total++;
+          if (keys.length < window) keys.push(doc.key);
+        }
+        if (page.length === 0) return keys;
         after = page[page.length - 1]!.key;
       }
     }),
   );
-  return perShard.flat().sort((a, b) => compareKeys(a.key, b.key));
+  return { total, keys: perShard.flat().sort(compareKeys).slice(0, window) };
+}
+
+/** The page's documents in key order, within the response's byte budget (413 past it). */
+async function loadPage(env: Env, database: string, keys: string[]): Promise<StoredDoc[]> {
+  const count = shardCount(env);
+  const byShard = Map.groupBy(keys.map((key, at) => ({ key, at })), ({ key }) => shardOf(key, count));
+  const docs = new Array<StoredDoc | null>(keys.length).fill(null);
+  const budget = Math.floor(MAX_RESPONSE_BYTES / Math.max(1, byShard.size));
+  await Promise.all(
+    [...byShard].map(async ([shard, group]) => {
+      const result = await shardStub(env, database, shard).getDocsWithin(group.map(({ key }) => key), budget);
+      if (!("docs" in result)) {
+        throw new RavenError(413, ErrorTypes.argument, `This page of results exceeds ${MAX_RESPONSE_BYTES} bytes; ask for a smaller page (limit).`);
+      }
+      result.docs.forEach((row, i) => (docs[group[i]!.at] = row.doc));
+    }),
+  );
+  return docs.filter((doc): doc is StoredDoc => doc !== null);
 }

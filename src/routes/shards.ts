@@ -1,7 +1,9 @@
 /**
  * How routes reach the shard objects of a database: key → shard stub, and the fan-out to all.
  */
+import { ErrorTypes, RavenError } from "../core/errors";
 import { lowerKey } from "../core/keys";
+import { MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../core/limits";
 import { parseShardCount, shardName, shardOf } from "../core/routing";
 
 /** Parsed once per isolate: SHARD_COUNT is fixed for a deployment. */
@@ -27,8 +29,15 @@ export function allShards(env: Env, database: string) {
   return Array.from({ length: shardCount(env) }, (_, i) => shardStub(env, database, i));
 }
 
-/** Items for the given keys, in order (null where missing), asking each shard once. */
+/**
+ * Items for the given keys, in order (null where missing), asking each shard once. At most
+ * MAX_KEYS_PER_REQUEST keys and MAX_RESPONSE_BYTES of values (split evenly between the shards
+ * asked, so that no shard and not the Worker holds more): past either, 413.
+ */
 export async function getItems(env: Env, database: string, keys: string[]) {
+  if (keys.length > MAX_KEYS_PER_REQUEST) {
+    throw new RavenError(413, ErrorTypes.argument, `At most ${MAX_KEYS_PER_REQUEST} keys can be read in one request, got ${keys.length}.`);
+  }
   const byStub = new Map<string, { stub: ReturnType<typeof shardStub>; at: number[]; keys: string[] }>();
   keys.forEach((key, at) => {
     const { lowered, stub } = stubForKey(env, database, key);
@@ -39,10 +48,14 @@ export async function getItems(env: Env, database: string, keys: string[]) {
     byStub.set(id, group);
   });
   const found = new Array<{ index: number; json: string } | null>(keys.length).fill(null);
+  const budget = Math.floor(MAX_RESPONSE_BYTES / byStub.size);
   await Promise.all(
     [...byStub.values()].map(async (group) => {
-      const items = await group.stub.get(group.keys);
-      items.forEach((item, i) => (found[group.at[i]!] = item));
+      const result = await group.stub.getWithin(group.keys, budget);
+      if (!("items" in result)) {
+        throw new RavenError(413, ErrorTypes.argument, `The values asked for exceed ${MAX_RESPONSE_BYTES} bytes; ask for fewer keys at a time.`);
+      }
+      result.items.forEach((item, i) => (found[group.at[i]!] = item));
     }),
   );
   return found;

@@ -8,11 +8,13 @@
  * so nothing else can run on the page even if a stored value tried to look like HTML.
  */
 import { Hono } from "hono";
+import { access } from "../middleware/access";
+import type { AppEnv } from "../middleware/env";
 import { html } from "hono/html";
 import { STUDIO_SCRIPT } from "../studio/script";
 import { STUDIO_CSS } from "../studio/style";
 
-export const studio = new Hono<{ Bindings: Env }>();
+export const studio = new Hono<AppEnv>();
 
 async function sha256Base64(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -233,7 +235,7 @@ function Page() {
   );
 }
 
-studio.get("/studio", async (c) => {
+studio.get("/studio", access.public, async (c) => {
   c.header("Content-Security-Policy", await contentSecurityPolicy());
   c.header("X-Content-Type-Options", "nosniff");
   c.header("Referrer-Policy", "no-referrer");
@@ -241,4 +243,4 @@ studio.get("/studio", async (c) => {
   return c.html(html`<!DOCTYPE html>${<Page />}`);
 });
 
-studio.get("/studio/", (c) => c.redirect(`/studio${new URL(c.req.url).search}`, 301));
+studio.get("/studio/", access.public, (c) => c.redirect(`/studio${new URL(c.req.url).search}`, 301));

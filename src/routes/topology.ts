@@ -1,30 +1,49 @@
 /**
  * What the official client asks before anything else: the database topology (one node, this
- * server, at the address the request came to), the cluster topology, node info and client
- * configuration. Databases exist implicitly for now, so every valid name has a topology.
+ * server), the cluster topology, node info and client configuration.
+ *
+ * The node URL is where the client sends everything afterwards, with its credentials, so it must
+ * not come from the request's Host header (anyone can set that): it is the PUBLIC_URL var. Only
+ * when authentication is off (local development) does it fall back to the request's origin.
  */
 import { Hono } from "hono";
-import { checkDatabaseName } from "../core/database";
-import { requireDatabase } from "./databases";
+import { access } from "../middleware/access";
+import type { AppEnv } from "../middleware/env";
+import { ErrorTypes, RavenError } from "../core/errors";
 import { NODE_TAG, SERVER_VERSION, TOPOLOGY_ID } from "../core/server-info";
 
-export const topology = new Hono<{ Bindings: Env }>();
+export const topology = new Hono<AppEnv>();
 
-/** The node URL is wherever the client reached us, so the client keeps using that address. */
-const nodeUrl = (requestUrl: string) => new URL(requestUrl).origin;
+function nodeUrl(env: Env, requestUrl: string): string {
+  const vars = env as unknown as { PUBLIC_URL?: string; AUTH?: string };
+  const configured = vars.PUBLIC_URL?.trim();
+  if (configured) {
+    try {
+      const url = new URL(configured);
+      if (url.protocol === "https:" || url.protocol === "http:") return url.origin;
+    } catch {
+      // reported below
+    }
+    console.error(`PUBLIC_URL is not an http(s) URL: ${JSON.stringify(configured)}`);
+  } else if (vars.AUTH === "off") {
+    return new URL(requestUrl).origin;
+  } else {
+    console.error("PUBLIC_URL is not set: the topology cannot name this server's address (set it in wrangler.toml [vars]).");
+  }
+  throw new RavenError(503, ErrorTypes.server, "The server is misconfigured and cannot describe its topology; its operator has been told in the logs.");
+}
 
-topology.get("/topology", async (c) => {
-  const database = checkDatabaseName(c.req.query("name"));
-  await requireDatabase(c.env, database);
+topology.get("/topology", access.readNamed, async (c) => {
+  const database = c.var.database;
   return c.json({
     Promotables: [],
-    Nodes: [{ Url: nodeUrl(c.req.url), ClusterTag: NODE_TAG, ServerRole: "Member", Database: database }],
+    Nodes: [{ Url: nodeUrl(c.env, c.req.url), ClusterTag: NODE_TAG, ServerRole: "Member", Database: database }],
     Etag: 1,
   });
 });
 
-topology.get("/cluster/topology", (c) => {
-  const url = nodeUrl(c.req.url);
+topology.get("/cluster/topology", access.authenticated, (c) => {
+  const url = nodeUrl(c.env, c.req.url);
   return c.json({
     Topology: {
       TopologyId: TOPOLOGY_ID,
@@ -47,7 +66,7 @@ topology.get("/cluster/topology", (c) => {
   });
 });
 
-topology.get("/cluster/node-info", (c) =>
+topology.get("/cluster/node-info", access.authenticated, (c) =>
   c.json({
     NodeTag: NODE_TAG,
     TopologyId: TOPOLOGY_ID,
@@ -68,7 +87,6 @@ topology.get("/cluster/node-info", (c) =>
   }),
 );
 
-topology.get("/databases/:db/configuration/client", (c) => {
-  checkDatabaseName(c.req.param("db"));
+topology.get("/databases/:db/configuration/client", access.read, (c) => {
   return c.json({ Etag: 0, Configuration: null });
 });

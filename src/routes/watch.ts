@@ -4,6 +4,8 @@
  * a prefix spans every shard, so the Worker relays the streams of all of them into one socket.
  */
 import { Hono } from "hono";
+import { access } from "../middleware/access";
+import type { AppEnv } from "../middleware/env";
 import { optionalInt, requireKey } from "../core/cmpxchg";
 import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes } from "../core/errors";
@@ -11,12 +13,12 @@ import { lowerKey } from "../core/keys";
 import { rawJson } from "./respond";
 import { allShards, stubForKey } from "./shards";
 
-export const watch = new Hono<{ Bindings: Env }>();
+export const watch = new Hono<AppEnv>();
 
 export const DEFAULT_WAIT_MS = 30_000;
 export const MAX_WAIT_MS = 60_000;
 
-watch.get("/databases/:db/cmpxchg/wait", async (c) => {
+watch.get("/databases/:db/cmpxchg/wait", access.read, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const key = requireKey(c.req.query("key"));
   const index = optionalInt("index", c.req.query("index"));
@@ -34,7 +36,7 @@ watch.get("/databases/:db/cmpxchg/wait", async (c) => {
   );
 });
 
-watch.get("/databases/:db/cmpxchg/changes", async (c) => {
+watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   if (c.req.header("Upgrade") !== "websocket") {
     throw badInput(ErrorTypes.badRequest, "This endpoint streams changes over a WebSocket: send Upgrade: websocket.");

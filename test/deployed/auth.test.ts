@@ -1,9 +1,13 @@
 // Authentication as deployed (AUTH on; grants from vitest.config.ts): every denial is RavenDB's
-// AuthorizationException (403) and writes nothing.
+// AuthorizationException — 401 with a Bearer challenge when no valid credential came, 403 when
+// the credential does not grant the request — and writes nothing. test/security/ holds the full
+// route × role × path-spelling matrix.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 
 const BASE = "http://cmpxchg.test";
+/** vitest.config.ts sets this PUBLIC_URL for the deployed-configuration project. */
+const PUBLIC_URL = "https://cmpxchg.example.com";
 const call = (path: string, token?: string, init: RequestInit & { cf?: unknown } = {}) =>
   exports.default.fetch(
     new Request(BASE + path, {
@@ -14,7 +18,12 @@ const call = (path: string, token?: string, init: RequestInit & { cf?: unknown }
 const unique = () => `k-${crypto.randomUUID()}`;
 const put = (db: string, key: string, token?: string) =>
   call(`/databases/${db}/cmpxchg?key=${key}&index=0`, token, { method: "PUT", body: '{"Object":1}' });
-const exists = async (db: string, key: string) => (await call(`/databases/${db}/cmpxchg?key=${key}`, "token-admin")).status === 200;
+/** Whether the item exists: 200 yes, 404 no, anything else fails the test (it would prove nothing). */
+const exists = async (db: string, key: string) => {
+  const status = (await call(`/databases/${db}/cmpxchg?key=${key}`, "token-admin")).status;
+  if (status !== 200 && status !== 404) throw new Error(`existence check answered ${status}`);
+  return status === 200;
+};
 
 async function expectDenied(res: Response) {
   expect(res.status).toBe(403);
@@ -24,19 +33,27 @@ async function expectDenied(res: Response) {
   expect(body.Url).toBeTypeOf("string");
 }
 
+async function expectUnauthenticated(res: Response) {
+  expect(res.status).toBe(401);
+  expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer /);
+  const body = (await res.json()) as Record<string, string>;
+  expect(body.Type).toBe("Raven.Client.Exceptions.Security.AuthorizationException");
+  expect(body.Message).toMatch(/^Unauthorized/);
+}
+
 describe("denials", () => {
   it("no token: denied, nothing written", async () => {
     const key = unique();
-    await expectDenied(await put("orders", key));
-    await expectDenied(await call("/databases/orders/cmpxchg?key=x"));
-    await expectDenied(await call("/topology?name=orders"));
+    await expectUnauthenticated(await put("orders", key));
+    await expectUnauthenticated(await call("/databases/orders/cmpxchg?key=x"));
+    await expectUnauthenticated(await call("/topology?name=orders"));
     expect(await exists("orders", key)).toBe(false);
   });
 
   it("wrong token, malformed header: denied", async () => {
     const key = unique();
-    await expectDenied(await put("orders", key, "token-admin-but-not-quite"));
-    await expectDenied(await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, { method: "PUT", body: '{"Object":1}', headers: { Authorization: "Basic dG9rZW4tYWRtaW4=" } }));
+    await expectUnauthenticated(await put("orders", key, "token-admin-but-not-quite"));
+    await expectUnauthenticated(await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, { method: "PUT", body: '{"Object":1}', headers: { Authorization: "Basic dG9rZW4tYWRtaW4=" } }));
     expect(await exists("orders", key)).toBe(false);
   });
 
@@ -64,7 +81,7 @@ describe("denials", () => {
   it("admin routes need an admin grant", async () => {
     const db = `adm-${crypto.randomUUID().slice(0, 8)}`;
     const create = (token?: string) => call(`/admin/databases?name=${db}`, token, { method: "PUT", body: JSON.stringify({ DatabaseName: db }) });
-    await expectDenied(await create());
+    await expectUnauthenticated(await create());
     await expectDenied(await create("token-write-orders"));
     await expectDenied(await call("/databases", "token-write-orders"));
     await expectDenied(await call("/admin/databases", "token-write-orders", { method: "DELETE", body: JSON.stringify({ DatabaseNames: ["orders"] }) }));
@@ -100,7 +117,7 @@ describe("grants", () => {
   it("a verified client certificate maps to its grant; an unverified one does not", async () => {
     const tls = (certVerified: string) => ({ cf: { tlsClientAuth: { certVerified, certFingerprintSHA1: "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678" } } });
     const key = unique();
-    await expectDenied(await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, { method: "PUT", body: '{"Object":1}', ...tls("FAILED:self signed certificate") }));
+    await expectUnauthenticated(await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, { method: "PUT", body: '{"Object":1}', ...tls("FAILED:self signed certificate") }));
     expect(await exists("orders", key)).toBe(false);
     const ok = await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, { method: "PUT", body: '{"Object":1}', ...tls("SUCCESS") });
     expect(ok.status).toBe(200);
@@ -108,7 +125,16 @@ describe("grants", () => {
 
   it("serves the Studio page without a token (it asks for one)", async () => {
     const res = await call("/studio");
-    expect(res.status).not.toBe(403);
+    expect(res.status).toBe(200);
+  });
+
+  it("names the configured PUBLIC_URL in the topology, whatever Host the request came with", async () => {
+    const res = await exports.default.fetch(
+      new Request("http://attacker.example:443/topology?name=orders", { headers: { Authorization: "Bearer token-read-orders" } }),
+    );
+    expect(res.status).toBe(200);
+    const topology = (await res.json()) as { Nodes: { Url: string }[] };
+    expect(topology.Nodes.map((n) => n.Url)).toEqual([PUBLIC_URL]);
   });
 });
 

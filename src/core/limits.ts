@@ -1,0 +1,39 @@
+/**
+ * Bounds on the work one request can cause. Each exists so that no request can make the Worker or
+ * a shard hold more than a fixed amount of memory (Cloudflare gives an isolate 128 MB) or keep an
+ * object busy for long while everyone else waits. Answers past a limit are 4xx, never partial.
+ */
+
+/** Largest request body (a bulk_docs batch); enforced while the body streams in. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** Items in one listing page; RavenDB's "all" (pageSize ≤ 0 or absent) means this many, with a continuation token. */
+export const MAX_PAGE_SIZE = 1024;
+/** Value bytes in one listing page: a page stops early (with a continuation token) past this. */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/** Highest `start` offset a listing accepts (an offset is paid for by reading every skipped key). */
+export const MAX_LIST_OFFSET = 100_000;
+
+/** Keys in one multi-key GET, ids in one document load. */
+export const MAX_KEYS_PER_REQUEST = 1024;
+/** Bytes of values/documents in one response that is not a page (multi-key GET, document load, query page). */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** Inner requests of one multi_get, and the bytes of all their answers together. */
+export const MAX_MULTI_GET_REQUESTS = 100;
+export const MAX_MULTI_GET_BYTES = 8 * 1024 * 1024;
+
+/** Nesting of arrays and objects in a stored value or document (checked on every write). */
+export const MAX_JSON_DEPTH = 64;
+
+/** RQL: characters of the query text, conditions in its where clause, parentheses nested. */
+export const MAX_QUERY_LENGTH = 64 * 1024;
+export const MAX_QUERY_CONDITIONS = 1024;
+export const MAX_QUERY_NESTING = 32;
+/** A query's start + page size: the matches a query keeps in hand while it scans. */
+export const MAX_QUERY_WINDOW = 2048;
+/** Documents one query may read before it is refused (narrow it with id() == …). */
+export const MAX_SCANNED_DOCS = 100_000;
+
+/** User input echoed in an error message is cut to this many characters. */
+export const MAX_ECHO_CHARS = 200;
