@@ -10,8 +10,25 @@
  * - a retry with the same key and the same request gets the stored response again, marked
  *   `Idempotent-Replayed: true`; the handler does not run again.
  *
- * Errors (RFC 9457 problem+json): 400 when a required key is missing or malformed, 409 while the
- * first request is still in flight, 422 when the key was used for a different request.
+ * Keys belong to a caller, as Stripe keys belong to an account: `scope` is required and names the
+ * caller of each request (the authenticated account, tenant, or API client), and the record lives
+ * under `<prefix><sha256(scope)>/<base32(key)>`. So another caller's key is never replayed, never
+ * blocked on (409) and never revealed (422): two callers' records are different items. The scope is
+ * hashed (fixed length, no "/" — "a/b"+"c" and "a"+"b/c" cannot meet) and the key base32-encoded in
+ * lower case, because compare-exchange keys are case-insensitive on the server while
+ * Idempotency-Key values are not: `order-1` and `ORDER-1` are two keys. Record keys stay within the
+ * server's 512 bytes (a key is at most 255 characters: 408 base32 characters).
+ *
+ * The scope is not derived from the Authorization header by default: a bearer token that is
+ * refreshed between a request and its retry would move the retry to another namespace and run
+ * the handler twice. The app knows its principal; `scopeFromHeader()` hashes a header for apps
+ * whose credentials are long-lived API keys, and `scope: () => "global"` opts into one shared
+ * namespace for apps that really want it. A request whose scope is empty is refused (401): the
+ * app should authenticate before this middleware; this is the fail-closed backstop.
+ *
+ * Errors (RFC 9457 problem+json): 400 when a required key is missing or malformed, 401 when the
+ * caller is not identified, 409 while the first request is still in flight, 422 when the key was
+ * used for a different request.
  *
  * Responses with a 5xx status (or a thrown handler) are not stored: the claim is deleted so the
  * client's retry runs the handler again, on the premise that a failing handler did not complete
@@ -41,9 +58,13 @@ export interface IdempotencyOptions {
   inProgressTtlMs?: number;
   /** What makes two requests "the same". Default: SHA-256 of method, path with query, and body. */
   fingerprint?: (c: AnyContext) => Promise<string>;
-  /** Separates keys of different callers (e.g. the authenticated account), as Stripe scopes keys per account. */
-  scope?: (c: AnyContext) => string | Promise<string>;
-  /** Key prefix of the records (default `idempotency/`). */
+  /**
+   * Required: the caller a request's key belongs to (e.g. the authenticated account id), as Stripe
+   * scopes keys per account. Null, undefined or "" means "not identified": the request is refused
+   * with 401. `() => "global"` puts every caller in one namespace (only for single-tenant apps).
+   */
+  scope: (c: AnyContext) => string | null | undefined | Promise<string | null | undefined>;
+  /** Key prefix of the records (default `idempotency/`, at most 39 UTF-8 bytes). */
   prefix?: string;
   /** Methods the middleware guards (default POST and PATCH, which the draft targets); others pass through. */
   methods?: string[];
@@ -76,6 +97,10 @@ const DEFAULT_HEADERS = [
 ];
 const MAX_KEY_LENGTH = 255;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The server's limit on a compare-exchange key, in UTF-8 bytes. */
+const MAX_RECORD_KEY_BYTES = 512;
+/** sha256 hex (64) + "/" + base32 of the longest key (ceil(255 * 8 / 5) = 408). */
+const MAX_PREFIX_BYTES = MAX_RECORD_KEY_BYTES - 64 - 1 - Math.ceil((MAX_KEY_LENGTH * 8) / 5);
 
 /** The Hono middleware. */
 export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
@@ -88,6 +113,16 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
   const maxBodyBytes = options.maxBodyBytes ?? 512 * 1024;
   const fingerprintOf = options.fingerprint ?? defaultFingerprint;
   const storeFor = storeResolver(options);
+  const scopeOf = options.scope;
+  if (typeof scopeOf !== "function") {
+    throw new Error(
+      "idempotency(): pass `scope`, a function naming the caller of a request (e.g. (c) => c.get(\"account\")), " +
+        "so one caller's keys are never replayed to another; `scope: () => \"global\"` shares one namespace on purpose.",
+    );
+  }
+  if (new TextEncoder().encode(prefix).byteLength > MAX_PREFIX_BYTES) {
+    throw new Error(`idempotency(): \`prefix\` must be at most ${MAX_PREFIX_BYTES} UTF-8 bytes so record keys stay within ${MAX_RECORD_KEY_BYTES}.`);
+  }
 
   return async (c, next) => {
     if (!methods.has(c.req.method.toUpperCase())) return next();
@@ -100,9 +135,13 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
       return problem(400, "Idempotency-Key is malformed", `${headerName} must be 1 to ${MAX_KEY_LENGTH} printable characters.`);
     }
 
+    const scope = await scopeOf(c);
+    if (typeof scope !== "string" || scope === "") {
+      // No caller, no namespace: sharing one would hand this caller's key to others.
+      return problem(401, "Caller not identified", `This operation is idempotent per caller; the request carries no credentials the ${headerName} could belong to.`);
+    }
     const store = storeFor(c);
-    const scope = options.scope ? await options.scope(c) : "";
-    const itemKey = `${prefix}${scope ? `${scope}/` : ""}${idempotencyKey}`;
+    const itemKey = await recordKey(scope, idempotencyKey, prefix);
     const fingerprint = await fingerprintOf(c);
 
     let claim;
@@ -159,6 +198,32 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
       // The handler ran; its response still goes out. The claim expires and frees the key.
       console.error("idempotency: storing the response failed", err);
     }
+  };
+}
+
+/**
+ * The record item of `key` for the caller `scope`: `<prefix><sha256 hex of scope>/<base32 of key>`.
+ * Both parts are in the server's lower case already (hex, RFC 4648 base32 unpadded, which is
+ * injective across lengths), so the server's case folding changes nothing and distinct
+ * (scope, key) pairs never share an item. Records written before keys were scoped (the raw key
+ * under the prefix) are not read: a retry spanning that upgrade runs its handler again.
+ */
+export async function recordKey(scope: string, key: string, prefix = "idempotency/"): Promise<string> {
+  if (!scope.isWellFormed()) throw new TypeError("idempotency: the scope is not well-formed UTF-16");
+  const scopeHash = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(scope)));
+  return `${prefix}${scopeHash}/${base32(new TextEncoder().encode(key))}`;
+}
+
+/**
+ * A `scope` for apps whose callers present long-lived credentials (API keys) in `header`: SHA-256
+ * of its value, or null (401) without it. Not for tokens that are refreshed between a request and
+ * its retry — the retry would land in another namespace; scope by the account they name instead.
+ */
+export function scopeFromHeader(header = "Authorization"): (c: AnyContext) => Promise<string | null> {
+  return async (c) => {
+    const value = c.req.header(header);
+    if (!value) return null;
+    return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
   };
 }
 
@@ -231,6 +296,26 @@ function encodeBody(body: Uint8Array): Pick<StoredResponse, "body" | "encoding">
 function decodeBody(stored: StoredResponse): Uint8Array | string {
   if (stored.encoding === "utf8") return stored.body;
   return Uint8Array.from(atob(stored.body), (ch) => ch.charCodeAt(0));
+}
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** RFC 4648 base32 in lower case, unpadded: case-proof under the server's key folding. */
+function base32(bytes: Uint8Array): string {
+  let out = "";
+  let bits = 0;
+  let acc = 0;
+  for (const byte of bytes) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += BASE32[(acc >>> bits) & 31];
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return out;
 }
 
 function hex(buffer: ArrayBuffer): string {

@@ -26,7 +26,9 @@ export {
 export {
   defaultFingerprint,
   idempotency,
+  recordKey,
   REPLAYED_HEADER,
+  scopeFromHeader,
   type IdempotencyOptions,
   type IdempotencyRecord,
   type StoredResponse,

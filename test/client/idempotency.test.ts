@@ -1,23 +1,33 @@
 // The idempotency-key middleware in a Hono app: the handler's effect runs once per key under
-// concurrency, replays are identical, and the draft's 400 / 409 / 422 cases.
+// concurrency, replays are identical, the draft's 400 / 409 / 422 cases, and keys scoped per
+// caller (another caller's key is neither replayed nor revealed; keys are case-sensitive).
 import { exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { idempotency, REPLAYED_HEADER, type IdempotencyOptions } from "../../src/client";
+import { idempotency, recordKey, REPLAYED_HEADER, scopeFromHeader, type IdempotencyOptions } from "../../src/client";
 import { clientFor, delay, freshDb } from "./support";
+
+interface SendInit {
+  method?: string;
+  path?: string;
+  /** The caller (X-Caller header, the harness's default scope); null sends none. Default "alice". */
+  caller?: string | null;
+  headers?: Record<string, string>;
+}
 
 interface Harness {
   app: Hono;
+  db: string;
   effects: () => number;
-  send: (key: string | null, body?: unknown, init?: { method?: string; path?: string }) => Promise<Response>;
+  send: (key: string | null, body?: unknown, init?: SendInit) => Promise<Response>;
 }
 
-/** An app whose POST /payments has a counted side effect and takes `workMs` to answer. */
+/** An app whose POST /payments has a counted side effect and takes 100 ms to answer; callers are named by X-Caller. */
 function harness(options: Partial<IdempotencyOptions> = {}, handler?: (c: any, n: number) => Promise<Response>): Harness {
   const db = freshDb("idem");
   let effects = 0;
   const app = new Hono();
-  app.use("*", idempotency({ client: clientFor(db), ...options }));
+  app.use("*", idempotency({ client: clientFor(db), scope: (c) => c.req.header("X-Caller"), ...options }));
   app.post("/payments", async (c) => {
     const body = await c.req.json<{ amount: number }>();
     const n = ++effects;
@@ -26,15 +36,22 @@ function harness(options: Partial<IdempotencyOptions> = {}, handler?: (c: any, n
     return c.json({ payment: `pay_${n}`, amount: body.amount }, 201, { Location: `/payments/pay_${n}`, "X-Trace": `t${n}` });
   });
   app.get("/payments", (c) => c.json({ effects }));
-  const send = async (key: string | null, body: unknown = { amount: 100 }, init: { method?: string; path?: string } = {}) =>
-    app.fetch(
+  const send = async (key: string | null, body: unknown = { amount: 100 }, init: SendInit = {}) => {
+    const caller = init.caller === undefined ? "alice" : init.caller;
+    return app.fetch(
       new Request(`http://app.test${init.path ?? "/payments"}`, {
         method: init.method ?? "POST",
-        headers: { "Content-Type": "application/json", ...(key === null ? {} : { "Idempotency-Key": key }) },
+        headers: {
+          "Content-Type": "application/json",
+          ...(key === null ? {} : { "Idempotency-Key": key }),
+          ...(caller === null ? {} : { "X-Caller": caller }),
+          ...init.headers,
+        },
         body: init.method === "GET" ? undefined : JSON.stringify(body),
       }),
     );
-  return { app, effects: () => effects, send };
+  };
+  return { app, db, effects: () => effects, send };
 }
 
 const snapshot = async (res: Response) => ({
@@ -165,17 +182,137 @@ describe("idempotency middleware", { timeout: 60_000 }, () => {
     expect(refused.effects()).toBe(1);
   });
 
-  it("scopes keys per caller when asked", async () => {
-    const h = harness({ scope: (c) => c.req.header("X-Account") ?? "anon" });
-    const as = (account: string) =>
-      h.app.fetch(new Request("http://app.test/payments", {
-        method: "POST",
-        headers: { "Idempotency-Key": "same", "X-Account": account, "Content-Type": "application/json" },
-        body: JSON.stringify({ amount: 1 }),
-      }));
-    expect((await as("acct_1")).status).toBe(201);
-    expect((await as("acct_2")).status).toBe(201);
-    expect((await as("acct_1")).headers.get(REPLAYED_HEADER)).toBe("true");
+  it("another caller's key is neither replayed nor revealed: same key, case variants, other bodies", async () => {
+    const h = harness();
+    const a = await h.send("order-1001", { amount: 42 }, { caller: "alice" });
+    expect(a.status).toBe(201);
+    const aBody = await a.json();
+
+    // Bob's same key, same body: a payment of his own, not Alice's stored answer.
+    const b = await h.send("order-1001", { amount: 42 }, { caller: "bob" });
+    expect([b.status, b.headers.get(REPLAYED_HEADER)]).toEqual([201, null]);
+    expect(await b.json()).toEqual({ payment: "pay_2", amount: 42 });
+    // Case variants are other keys, for Bob and for Alice.
+    const bUpper = await h.send("ORDER-1001", { amount: 42 }, { caller: "bob" });
+    expect([bUpper.status, bUpper.headers.get(REPLAYED_HEADER)]).toEqual([201, null]);
+    // Another body under a key Alice used: no 422 that would tell Bob the key exists.
+    const bOther = await h.send("Order-1001", { amount: 99 }, { caller: "bob" });
+    expect([bOther.status, await bOther.json()]).toEqual([201, { payment: "pay_4", amount: 99 }]);
+    const bOther2 = await h.send("order-1001", { amount: 99 }, { caller: "carol" });
+    expect(bOther2.status).toBe(201);
+    expect(h.effects()).toBe(5);
+
+    // Each caller's own key still works as before: replay, and 422 for another body.
+    const aRetry = await h.send("order-1001", { amount: 42 }, { caller: "alice" });
+    expect([aRetry.headers.get(REPLAYED_HEADER), await aRetry.json()]).toEqual(["true", aBody]);
+    expect((await h.send("order-1001", { amount: 99 }, { caller: "alice" })).status).toBe(422);
+    const bRetry = await h.send("ORDER-1001", { amount: 42 }, { caller: "bob" });
+    expect([bRetry.headers.get(REPLAYED_HEADER), await bRetry.json()]).toEqual(["true", { payment: "pay_3", amount: 42 }]);
+    expect((await h.send("Order-1001", { amount: 42 }, { caller: "bob" })).status).toBe(422);
+    // Case-sensitive for one caller too: Alice's ORDER-1001 is a new request.
+    const aUpper = await h.send("ORDER-1001", { amount: 42 }, { caller: "alice" });
+    expect([aUpper.status, aUpper.headers.get(REPLAYED_HEADER)]).toEqual([201, null]);
+    expect(h.effects()).toBe(6);
+  });
+
+  it("another caller's in-flight request (or another case of the key) does not answer 409", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const h = harness({}, async (c, n) => {
+      if (n === 1) await gate;
+      return c.json({ n }, 201);
+    });
+    const alice = h.send("k", { amount: 1 }, { caller: "alice" });
+    await delay(100);
+    expect((await h.send("k", { amount: 1 }, { caller: "alice" })).status).toBe(409); // her own: in flight
+    const bob = await h.send("k", { amount: 1 }, { caller: "bob" });
+    expect([bob.status, await bob.json()]).toEqual([201, { n: 2 }]);
+    // Nor does her own key in another case: a different key.
+    const upper = await h.send("K", { amount: 1 }, { caller: "alice" });
+    expect([upper.status, await upper.json()]).toEqual([201, { n: 3 }]);
+    release();
+    expect((await alice).status).toBe(201);
+  });
+
+  it("scope and key are encoded unambiguously: a/b+c is not a+b/c; scopes are case-sensitive", async () => {
+    const h = harness();
+    const pairs: [string, string][] = [["a/b", "c"], ["a", "b/c"], ["a", "b/C"], ["A", "b/c"], ["a/", "/c"], ["a//", "c"]];
+    for (const [caller, key] of pairs) {
+      const res = await h.send(key, { amount: 1 }, { caller });
+      expect([caller, key, res.status, res.headers.get(REPLAYED_HEADER)]).toEqual([caller, key, 201, null]);
+    }
+    expect(h.effects()).toBe(pairs.length);
+    const keys = await Promise.all(pairs.map(([scope, key]) => recordKey(scope, key)));
+    expect(new Set(keys).size).toBe(pairs.length);
+    expect(new Set(keys.map((k) => k.toLowerCase())).size).toBe(pairs.length);
+    // RFC 4648's test vector, in lower case without padding; the scope as SHA-256 hex.
+    expect(await recordKey("s", "foobar")).toBe("idempotency/043a718774c572bd8a25adbeb1bfcd5c0256ae11cecf9f9c3f925d0e52beaf89/mzxw6ytboi");
+  });
+
+  it("record keys stay within 512 bytes for the longest key and any scope; longer keys are 400", async () => {
+    const h = harness();
+    const longest = "K".repeat(255);
+    const longScope = "tenant/".repeat(2000);
+    const first = await h.send(longest, { amount: 1 }, { caller: longScope });
+    expect(first.status).toBe(201);
+    expect((await h.send(longest, { amount: 1 }, { caller: longScope })).headers.get(REPLAYED_HEADER)).toBe("true");
+    expect((await h.send(longest.toLowerCase(), { amount: 1 }, { caller: longScope })).headers.get(REPLAYED_HEADER)).toBeNull();
+    const tooLong = await h.send("K".repeat(256), { amount: 1 }, { caller: longScope });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toMatchObject({ status: 400, title: "Idempotency-Key is malformed" });
+    expect(h.effects()).toBe(2);
+
+    const items = [];
+    for await (const item of clientFor(h.db).listAll("idempotency/")) items.push(item.key);
+    expect(items).toHaveLength(2);
+    for (const key of items) {
+      expect(new TextEncoder().encode(key).byteLength).toBeLessThanOrEqual(512);
+      expect(key).toMatch(/^idempotency\/[0-9a-f]{64}\/[a-z2-7]+$/);
+    }
+  });
+
+  it("refuses to build without a scope, and answers 401 when a request has no caller", async () => {
+    const db = freshDb("idem_noscope");
+    let message = "";
+    try {
+      idempotency({ client: clientFor(db) } as unknown as IdempotencyOptions); // as a JavaScript caller could
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/pass `scope`/);
+    message = "";
+    try {
+      idempotency({ client: clientFor(db), scope: () => "global", prefix: "p".repeat(40) });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/prefix/);
+
+    const h = harness({ required: true });
+    const anonymous = await h.send("k", { amount: 1 }, { caller: null });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ status: 401, title: "Caller not identified" });
+    expect((await h.send("k", { amount: 1 }, { caller: "" })).status).toBe(401);
+    expect(h.effects()).toBe(0);
+  });
+
+  it("scope: () => \"global\" shares one namespace on purpose", async () => {
+    const h = harness({ scope: () => "global" });
+    expect((await h.send("k", { amount: 1 }, { caller: "alice" })).status).toBe(201);
+    expect((await h.send("k", { amount: 1 }, { caller: "bob" })).headers.get(REPLAYED_HEADER)).toBe("true");
+    expect((await h.send("K", { amount: 1 }, { caller: "bob" })).headers.get(REPLAYED_HEADER)).toBeNull();
+    expect(h.effects()).toBe(2);
+  });
+
+  it("scopeFromHeader() scopes by a hash of the caller's credentials", async () => {
+    const h = harness({ scope: scopeFromHeader("Authorization") });
+    const as = (token: string | null, body = { amount: 1 }) =>
+      h.send("same", body, { caller: null, headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
+    expect((await as("key-a")).status).toBe(201);
+    expect((await as("key-b")).headers.get(REPLAYED_HEADER)).toBeNull();
+    expect((await as("key-b", { amount: 2 })).status).toBe(422); // key-b's own key, another body
+    expect((await as("key-a")).headers.get(REPLAYED_HEADER)).toBe("true");
+    expect((await as(null)).status).toBe(401);
     expect(h.effects()).toBe(2);
   });
 

@@ -6,9 +6,13 @@
  * - POST /jobs/:id/claim     claim a job once: a create-only item `jobs/<id>/claim` (a lease);
  * - POST /payments           an idempotent payment: retries with the same Idempotency-Key get the
  *                            first answer back, and the payment is recorded once;
- * - GET  /payments           the recorded payments.
+ * - GET  /payments           the caller's recorded payments.
+ *
+ * /payments needs an API key (`Authorization: Bearer <key>`, keys in API_KEYS): it names the
+ * account, and the account scopes both the payments and the Idempotency-Keys, so one caller's
+ * `order-1001` is never another caller's.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import {
   CmpxchgServiceClient,
   expiresIn,
@@ -22,9 +26,11 @@ export interface AppEnv {
   CMPXCHG: CmpxchgBinding;
   /** The database this app keeps its items in. */
   DATABASE: string;
+  /** The callers of /payments: JSON `[{"sha256": "<hex of SHA-256(API key)>", "account": "<id>"}]`. */
+  API_KEYS: string;
 }
 
-type App = { Bindings: AppEnv };
+type App = { Bindings: AppEnv; Variables: { account: string } };
 
 const app = new Hono<App>();
 const cmpxchg = (env: AppEnv) => new CmpxchgServiceClient(env.CMPXCHG, env.DATABASE);
@@ -54,12 +60,47 @@ app.post("/jobs/:id/claim", async (c) => {
   return c.json({ claimed: true, worker, token: claim.index }, 200);
 });
 
+/** Account ids become part of item keys, which the server compares case-insensitively: lower case only. */
+const ACCOUNT_ID = /^[a-z0-9_-]{1,64}$/;
+
+/** Who is calling: the account of the API key in `Authorization: Bearer <key>`, or 401. */
+const authenticate: MiddlewareHandler<App> = async (c, next) => {
+  const match = /^Bearer +(\S+)$/i.exec(c.req.header("Authorization") ?? "");
+  const account = match ? accountOf(c.env.API_KEYS, await sha256(match[1]!)) : null;
+  if (!account) {
+    return c.json({ error: "an API key is required: Authorization: Bearer <key>" }, 401, { "WWW-Authenticate": 'Bearer realm="edge-app"' });
+  }
+  c.set("account", account);
+  return next();
+};
+
+function accountOf(apiKeys: string, hash: string): string | null {
+  let entries: { sha256?: unknown; account?: unknown }[];
+  try {
+    entries = JSON.parse(apiKeys);
+  } catch {
+    console.error("edge-app: API_KEYS is not valid JSON");
+    return null;
+  }
+  if (!Array.isArray(entries)) return null;
+  const entry = entries.find((e) => typeof e?.sha256 === "string" && e.sha256.toLowerCase() === hash);
+  return typeof entry?.account === "string" && ACCOUNT_ID.test(entry.account) ? entry.account : null;
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+app.use("/payments", authenticate);
 app.use(
   "/payments",
   idempotency({
     service: (c) => (c.env as AppEnv).CMPXCHG,
     database: (c) => (c.env as AppEnv).DATABASE,
     required: true,
+    // Keys belong to the account (not to the API key: a rotated key keeps its account's keys).
+    scope: (c) => c.get("account"),
   }),
 );
 
@@ -68,13 +109,14 @@ app.post("/payments", async (c) => {
   if (typeof amount !== "number" || amount <= 0) return c.json({ error: "amount must be a positive number" }, 400);
   const id = `pay_${crypto.randomUUID()}`;
   // The side effect a retry must not repeat: recording (in real life, charging) the payment.
-  await cmpxchg(c.env).create(`payments/${id}`, { amount, currency: currency ?? "EUR", at: new Date().toISOString() });
+  await cmpxchg(c.env).create(`payments/${c.get("account")}/${id}`, { amount, currency: currency ?? "EUR", at: new Date().toISOString() });
   return c.json({ id, amount, currency: currency ?? "EUR" }, 201, { Location: `/payments/${id}` });
 });
 
 app.get("/payments", async (c) => {
   const payments = [];
-  for await (const item of cmpxchg(c.env).listAll("payments/")) payments.push({ id: item.key.slice("payments/".length), ...(item.value as object) });
+  const prefix = `payments/${c.get("account")}/`;
+  for await (const item of cmpxchg(c.env).listAll(prefix)) payments.push({ id: item.key.slice(prefix.length), ...(item.value as object) });
   return c.json({ count: payments.length, payments });
 });
 
