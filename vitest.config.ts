@@ -9,12 +9,14 @@ import { defineConfig } from "vitest/config";
  */
 const sha256 = (token: string) => createHash("sha256").update(token).digest("hex");
 
-/** Grants of the deployed-configuration tests (test/deployed): tokens are in test/deployed/grants.ts. */
+/** Grants of the deployed-configuration tests (test/deployed): each token is the string hashed here. */
 const TEST_TOKENS = JSON.stringify([
   { sha256: sha256("token-read-orders"), database: "orders", role: "read" },
   { sha256: sha256("token-write-orders"), database: "Orders", role: "write" },
   { sha256: sha256("token-write-other"), database: "other", role: "write" },
   { sha256: sha256("token-admin"), database: "*", role: "admin" },
+  { sha256: sha256("token-read-star"), database: "*", role: "read" },
+  { sha256: sha256("token-write-star"), database: "*", role: "write" },
   { sha256: sha256("token-write-limited"), database: "limited", role: "write" },
 ]);
 const TEST_CERTIFICATES = JSON.stringify([{ sha1: "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", database: "orders", role: "write" }]);

@@ -68,8 +68,10 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
   const start = typeof body.Start === "number" && body.Start > 0 ? body.Start : 0;
   const pageSize = typeof body.PageSize === "number" && body.PageSize >= 0 ? body.PageSize : null;
   const skip = query.skip + start;
-  const take = Math.min(query.take ?? MAX_PAGE_SIZE, pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
-  if (skip + take > MAX_QUERY_WINDOW) {
+  // Without a limit, RavenDB answers every match; here that is one page of MAX_PAGE_SIZE (TotalResults tells the rest).
+  const take = Math.min(query.take ?? Infinity, pageSize ?? Infinity);
+  const window = skip + (Number.isFinite(take) ? take : MAX_PAGE_SIZE);
+  if (window > MAX_QUERY_WINDOW) {
     throw badInput(ErrorTypes.invalidQuery, `A query's offset plus page size is at most ${MAX_QUERY_WINDOW}; narrow the query instead.`);
   }
   const isMatch = (doc: StoredDoc) =>
@@ -79,9 +81,9 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
   // First pass: which documents match (only their keys are kept), then the page's bodies.
   const ids = pinnedIds(query.where, value);
   const { total, keys } = ids
-    ? await matchPinned(c.env, database, ids, isMatch, skip + take)
-    : await matchScanned(c.env, database, query.collection, isMatch, skip + take);
-  const pageKeys = keys.slice(skip, skip + take);
+    ? await matchPinned(c.env, database, ids, isMatch, window)
+    : await matchScanned(c.env, database, query.collection, isMatch, window);
+  const pageKeys = keys.slice(skip, window);
   const page = (await loadPage(c.env, database, pageKeys)).filter(isMatch);
   const results = page.map(documentJson);
 

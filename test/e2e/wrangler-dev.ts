@@ -315,7 +315,8 @@ export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<W
         try {
           const res = await fetch(`${url}/cluster/node-info`, { signal: AbortSignal.timeout(2_000) });
           await res.arrayBuffer();
-          if (res.status === 200) break;
+          // 401: the server is up with authentication on (vars AUTH=on), as our tests configure it.
+          if (res.status === 200 || (res.status === 401 && opts.vars?.AUTH === "on")) break;
         } catch {
           // not listening yet
         }
