@@ -10,7 +10,6 @@ import {
   MAX_VALUE_BYTES,
   optionalInt,
   requireIndex,
-  requireKey,
   requireWritableKey,
   valueTooBig,
 } from "../core/cmpxchg";
@@ -62,7 +61,8 @@ cmpxchg.put("/databases/:db/cmpxchg", access.write, async (c) => {
 cmpxchg.delete("/databases/:db/cmpxchg", access.write, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const params = new URL(c.req.url).searchParams;
-  const key = requireKey(params.get("key"));
+  // A delete is a write: RavenDB's command base checks the key's size for both.
+  const key = requireWritableKey(params.get("key"));
   const expectedIndex = requireIndex(params.get("index"));
   const requestId = readRequestId(params);
   const { lowered, stub } = stubForKey(c.env, database, key);

@@ -25,7 +25,8 @@ describe("configuration errors", () => {
     expect(((await configured.json()) as { Nodes: { Url: string }[] }).Nodes[0]!.Url).toBe("https://cmpxchg.example.com");
     const cluster = await fetchWith({ AUTH: "on", AUTH_TOKENS: tokens, PUBLIC_URL: "https://cmpxchg.example.com" }, "/cluster/topology", auth);
     expect(JSON.stringify(await cluster.json())).not.toContain("attacker.example");
-    for (const vars of [{}, { PUBLIC_URL: "not a url" }, { PUBLIC_URL: "ftp://x" }]) {
+    const broken: Record<string, string>[] = [{}, { PUBLIC_URL: "not a url" }, { PUBLIC_URL: "ftp://x" }];
+    for (const vars of broken) {
       const res = await fetchWith({ AUTH: "on", AUTH_TOKENS: tokens, ...vars }, "/topology?name=a", auth);
       expect(res.status).toBe(503);
       expect(JSON.stringify(await res.json())).not.toContain("attacker.example");

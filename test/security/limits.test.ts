@@ -170,6 +170,13 @@ describe("keys are well-formed, and errors echo input bounded", () => {
     expect(listed.Results).toEqual([]);
   });
 
+  it("DELETE applies the same key rules as PUT: a 600-byte key is refused, nothing deleted", async () => {
+    const db = freshDb("delkey");
+    const res = await call(`/databases/${db}/cmpxchg?key=${"d".repeat(600)}&index=0`, { method: "DELETE" });
+    expect(res.status).toBe(400);
+    expect((await envelope(res)).Type).toBe("Raven.Client.Exceptions.Documents.CompareExchange.CompareExchangeKeyTooBigException");
+  });
+
   it("echoes a 60,000-byte key in a bounded error body", async () => {
     const db = freshDb("echo");
     const key = "k".repeat(60_000);
