@@ -14,7 +14,14 @@ const call = (path: string, token?: string, init: RequestInit & { cf?: unknown }
 const unique = () => `k-${crypto.randomUUID()}`;
 const put = (db: string, key: string, token?: string) =>
   call(`/databases/${db}/cmpxchg?key=${key}&index=0`, token, { method: "PUT", body: '{"Object":1}' });
-const exists = async (db: string, key: string) => (await call(`/databases/${db}/cmpxchg?key=${key}`, "token-admin")).status === 200;
+/** Whether the key is stored: 200 yes, 404 no; any other answer (a denial, an error) fails the test. */
+const exists = async (db: string, key: string) => {
+  const res = await call(`/databases/${db}/cmpxchg?key=${key}`, "token-admin");
+  const text = await res.text();
+  if (res.status === 200) return true;
+  if (res.status === 404) return false;
+  throw new Error(`reading ${db}/${key} as admin answered ${res.status}, neither 200 nor 404: ${text.slice(0, 300)}`);
+};
 
 async function expectDenied(res: Response) {
   expect(res.status).toBe(403);
