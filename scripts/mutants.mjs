@@ -27,6 +27,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const startedAt = Date.now();
 const args = process.argv.slice(2);
 const only = args.includes("--only") ? new Set(args[args.indexOf("--only") + 1].split(",")) : null;
 const keep = args.includes("--keep");
@@ -120,7 +121,7 @@ for (const { row, verdict, detail } of results) {
   console.log(`| \`${row.id}\` | ${row.invariant} | ${verdict} | ${detail} |`);
 }
 const caught = results.filter((r) => r.verdict === "caught").length;
-console.log(`\n${caught} of ${results.length} mutations caught.`);
+console.log(`\n${caught} of ${results.length} mutations caught (${Math.round((Date.now() - startedAt) / 60_000)} min).`);
 for (const r of results.filter((r) => r.verdict !== "caught")) console.error(`✗ ${r.row.id}: ${r.verdict}: ${r.detail}`);
 process.exit(caught === results.length ? 0 : 1);
 
