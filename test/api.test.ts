@@ -1,6 +1,8 @@
 // The HTTP surface through the Worker, as the official client and plain HTTP callers see it.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { shardOf } from "../src/core/routing";
 
 const BASE = "http://cmpxchg.test";
 let dbCounter = 0;
@@ -240,14 +242,25 @@ describe("concurrent creates over HTTP", () => {
 });
 
 describe("expiry over HTTP", () => {
-  it("hides an item from its @expires instant and lets a create take the key", async () => {
+  it("hides an item from its @expires instant, before the sweep has run, and lets a create take the key", async () => {
     const db = freshDb();
-    const expires = new Date(Date.now() + 300).toISOString();
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
     const first = await putItem(db, "lease", 0, { Object: "a", "@metadata": { "@expires": expires } });
     const got = (await (await call(cmpxchg(db, "key=lease"))).json()) as any;
     expect(got.Results[0].Value["@metadata"]["@expires"]).toBe(expires);
-    await scheduler.wait(400);
+    // The instant passes (moved into the past in the owning shard: a controlled clock) while its
+    // sweeping alarm is still an hour away.
+    const owner = env.SHARD.getByName(`${db}/shard-${shardOf("lease", 16)}`);
+    const alarm = await runInDurableObject(owner, (_, state) => {
+      const sql = state.storage.sql;
+      sql.exec("UPDATE items SET expires_at = ? WHERE key = 'lease'", Date.now() - 1);
+      expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items WHERE key = 'lease' AND expires_at < ?", Date.now()).one().n).toBe(1);
+      return state.storage.getAlarm();
+    });
+    expect(alarm).toBeGreaterThan(Date.now() + 60_000);
     expect((await call(cmpxchg(db, "key=lease"))).status).toBe(404);
+    const listed = (await (await call(cmpxchg(db, "startsWith=lea"))).json()) as any;
+    expect(listed.Results).toEqual([]);
     const second = await putItem(db, "lease", 0, { Object: "b" });
     expect(second.json.Successful).toBe(true);
     expect(second.json.Index as number).toBeGreaterThan(first.json.Index as number);

@@ -11,7 +11,7 @@ import type { TxOp } from "../src/core/transaction";
 import type { ExecuteResult } from "../src/objects/coordinator";
 import type { FailAction } from "../src/objects/failpoints";
 import { LOCK_RESOLVE_AFTER_MS } from "../src/objects/shard";
-import { cmpPut, freshDb } from "./helpers";
+import { call, cmpDelete, cmpPut, docPut, freshDb } from "./helpers";
 
 const SHARDS = 16;
 const coordinator = (db: string) => env.COORDINATOR.getByName(db);
@@ -28,8 +28,13 @@ async function setup(label: string) {
   return { db, a, b, index: created.index, sa: shardOf(a, SHARDS), sb: shardOf(b, SHARDS) };
 }
 
-function ops(_db: string, commands: unknown[]): TxOp[] {
-  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), { shardCount: SHARDS, atomicGuards: true }).ops;
+function ops(_db: string, commands: unknown[], atomicGuards = true): TxOp[] {
+  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), { shardCount: SHARDS, atomicGuards }).ops;
+}
+
+/** How often a failpoint fired in an object (counted across crashes of its instance). */
+async function fired(target: { failpointsFired(): Promise<Record<string, number>> | Record<string, number> }, failpoint: string) {
+  return (await target.failpointsFired())[failpoint] ?? 0;
 }
 
 /** The transaction under test: move both keys from "old" to "new". */
@@ -119,9 +124,12 @@ const matrix: Case[] = [
 describe("crash-point matrix, two shards", () => {
   it.each(matrix)("$failpoint / $action", async (c) => {
     const s = await setup(c.failpoint.replace(/\W/g, "_"));
-    const target = c.where === "coordinator" ? coordinator(s.db) : shard(s.db, c.where === "a" ? s.sa : s.sb);
-    await target.armFailpoint(c.failpoint, c.action);
+    // A fresh stub per call: a stub whose object crashed keeps throwing the crash.
+    const target = () => (c.where === "coordinator" ? coordinator(s.db) : shard(s.db, c.where === "a" ? s.sa : s.sb));
+    await target().armFailpoint(c.failpoint, c.action);
     const result = await attempt(() => coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) }));
+    // The fault really happened: a failpoint that is renamed or moved off the path fails its row.
+    expect(await fired(target(), c.failpoint)).toBe(1);
     await quiesce(s.db, [s.sa, s.sb]);
     const committed = await checkInvariants(s);
     if (c.expect !== "either") expect(committed).toBe(c.expect === "commit");
@@ -137,6 +145,7 @@ describe("reads that meet a lock", () => {
     await shard(s.db, s.sb).armFailpoint("shard.commit.before", "throw");
     const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) });
     expect("committed" in result && result.committed).toBe(true);
+    expect(await fired(shard(s.db, s.sb), "shard.commit.before")).toBe(1);
     // b still holds the prepare lock; a read there must see the committed value.
     expect((await raw(s.db, s.sb, s.b)).locks).toBe(1);
     const [item] = await shard(s.db, s.sb).get([s.b]);
@@ -148,6 +157,7 @@ describe("reads that meet a lock", () => {
     const s = await setup("read_abort");
     await coordinator(s.db).armFailpoint("coordinator.after-prepare", "abort");
     await attempt(() => coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) }));
+    expect(await fired(coordinator(s.db), "coordinator.after-prepare")).toBe(1);
     expect((await raw(s.db, s.sa, s.a)).locks).toBe(1);
     const [item] = await shard(s.db, s.sa).get([s.a]);
     expect(JSON.parse(item!.json).Object).toBe("old");
@@ -190,6 +200,7 @@ describe("one-phase commit", () => {
     const s = await setup("one_phase_drop");
     await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "drop-reply");
     const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) });
+    expect(await fired(shard(s.db, s.sa), "shard.commitOnePhase.after")).toBe(1);
     expect("committed" in result && result.committed).toBe(true);
     expect((await raw(s.db, s.sa, s.a)).value).toBe("solo");
   });
@@ -199,6 +210,7 @@ describe("one-phase commit", () => {
     await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "abort");
     const request = { requestId: "solo-1", mode: "ClusterWide" as const, ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) };
     const first = await coordinator(s.db).execute(request);
+    expect(await fired(shard(s.db, s.sa), "shard.commitOnePhase.after")).toBe(1);
     expect(first).toMatchObject({ failed: "aborted" });
     expect((await raw(s.db, s.sa, s.a)).value).toBe("old");
     const retry = await coordinator(s.db).execute(request);
@@ -213,6 +225,7 @@ describe("a retry after the coordinator crashed before deciding", () => {
     await coordinator(s.db).armFailpoint("coordinator.after-prepare", "abort");
     const request = { requestId: "retry-1", mode: "ClusterWide" as const, ops: moveBoth(s) };
     const first = await attempt(() => coordinator(s.db).execute(request));
+    expect(await fired(coordinator(s.db), "coordinator.after-prepare")).toBe(1);
     // The crash surfaces as an error, or (when the runtime re-delivers the call to a fresh
     // instance) as the outcome of the recovered transaction; never as a conflict.
     if (first.ok) expect(first.value).not.toMatchObject({ committed: false });
@@ -221,5 +234,147 @@ describe("a retry after the coordinator crashed before deciding", () => {
     if (first.ok && "committed" in first.value) expect(retry.ok && retry.value).toEqual(first.value);
     await quiesce(s.db, [s.sa, s.sb]);
     expect(await checkInvariants(s)).toBe(true);
+  });
+});
+
+/**
+ * A transaction that committed at the coordinator but whose commit has not reached shard b: b
+ * still holds its prepare lock over the pre-transaction state. The coordinator's re-drive (its
+ * alarm) is held back, so the window stays open for as long as the test needs, on any machine.
+ * Every read and write path of b must answer as if the commit had been applied.
+ */
+async function committedUnapplied(s: Awaited<ReturnType<typeof setup>>, commands: unknown[], atomicGuards = true) {
+  await shard(s.db, s.sb).armFailpoint("shard.commit.before", "throw");
+  const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, commands, atomicGuards) });
+  if (!("committed" in result) || !result.committed) throw new Error(`expected a commit, got ${JSON.stringify(result)}`);
+  expect(await fired(shard(s.db, s.sb), "shard.commit.before")).toBe(1);
+  await runInDurableObject(coordinator(s.db), (_, state) => state.storage.deleteAlarm());
+  const locks = await runInDurableObject(shard(s.db, s.sb), (_, state) =>
+    state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM locks").one().n,
+  );
+  expect(locks).toBeGreaterThan(0);
+  return result.index;
+}
+
+/** A key on a shard other than a's and b's. */
+function thirdKey(s: Awaited<ReturnType<typeof setup>>) {
+  let c = "pair/c0";
+  for (let i = 1; [s.sa, s.sb].includes(shardOf(c, SHARDS)); i++) c = `pair/c${i}`;
+  return c;
+}
+
+const itemValue = (item: { json: string } | null | undefined) => (item ? (JSON.parse(item.json) as { Object: unknown }).Object : null);
+
+describe("every path that meets a committed, unapplied transaction's lock sees the commit", () => {
+  it("a single-key CAS with the pre-transaction index fails; one with the commit index wins and is not overwritten", async () => {
+    const s = await setup("cas_on_lock");
+    const commitIndex = await committedUnapplied(s, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
+    expect((await raw(s.db, s.sb, s.b)).value).toBe("old");
+    const stale = await shard(s.db, s.sb).put({ key: s.b, json: '{"Object":"cas"}', expectedIndex: s.index, expiresAt: null });
+    expect(stale).toEqual({ successful: false, index: commitIndex, json: '{"Object":"new"}' });
+    const current = await shard(s.db, s.sb).put({ key: s.b, json: '{"Object":"cas"}', expectedIndex: commitIndex, expiresAt: null });
+    expect(current.successful).toBe(true);
+    expect(current.index).toBeGreaterThan(commitIndex);
+    // The re-drive of the commit comes later and must not overwrite the acknowledged write.
+    await quiesce(s.db, [s.sa, s.sb]);
+    expect(await raw(s.db, s.sb, s.b)).toMatchObject({ value: "cas", index: current.index, locks: 0 });
+  });
+
+  it("a single-key delete with the pre-transaction index fails", async () => {
+    const s = await setup("delete_on_lock");
+    const commitIndex = await committedUnapplied(s, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
+    const stale = await shard(s.db, s.sb).remove({ key: s.b, expectedIndex: s.index });
+    expect(stale).toEqual({ successful: false, index: commitIndex, json: '{"Object":"new"}' });
+  });
+
+  it("a read answers the committed value, over RPC and over HTTP", async () => {
+    const s = await setup("get_on_lock");
+    const commitIndex = await committedUnapplied(s, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
+    const res = await call(`/databases/${s.db}/cmpxchg?key=${encodeURIComponent(s.b)}`);
+    const body = (await res.json()) as { Results: { Value: { Object: unknown }; Index: number }[] };
+    expect(body.Results[0]).toMatchObject({ Value: { Object: "new" }, Index: commitIndex });
+  });
+
+  it("a prefix listing shows the committed values, over RPC and over HTTP", async () => {
+    const s = await setup("list_on_lock");
+    // A key the transaction creates on b's shard: a listing that skipped the lock would miss it.
+    let c = "pair/c0";
+    for (let i = 1; shardOf(c, SHARDS) !== s.sb; i++) c = `pair/c${i}`;
+    const commitIndex = await committedUnapplied(s, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new"), cmpPut(c, 0, "new")]);
+    const listed = await shard(s.db, s.sb).listKeys({ prefix: "pair/", upper: "pair0", limit: -1 });
+    expect(listed.map((entry) => entry.key)).toEqual([s.b, c].sort());
+    // Resuming after a key (the continuation token's path) checks the locks too.
+    const resumed = await shard(s.db, s.sb).listKeys({ prefix: "pair/", upper: "pair0", after: "pair/", limit: -1 });
+    expect(resumed.map((entry) => entry.key)).toEqual([s.b, c].sort());
+    const res = await call(`/databases/${s.db}/cmpxchg?startsWith=pair/`);
+    const body = (await res.json()) as { Results: { Key: string; Value: { Object: unknown }; Index: number }[] };
+    expect(body.Results.map((r) => [r.Key, r.Value.Object, r.Index])).toEqual(
+      [[s.a, "new", commitIndex], [s.b, "new", commitIndex], [c, "new", commitIndex]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+    );
+  });
+
+  it("the shard's statistics count the committed state", async () => {
+    const s = await setup("stats_on_lock");
+    await committedUnapplied(s, [cmpDelete(s.a, s.index), cmpDelete(s.b, s.index)]);
+    expect(await shard(s.db, s.sb).stats()).toEqual({ items: 0, documents: 0 });
+  });
+
+  it("a one-phase transaction with the pre-transaction index conflicts", async () => {
+    const s = await setup("one_phase_on_lock");
+    const commitIndex = await committedUnapplied(s, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
+    const stale = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.b, s.index, "solo")]) });
+    expect(stale).toMatchObject({ committed: false, violations: [{ Id: s.b, Expected: s.index, Actual: commitIndex }] });
+    expect((await raw(s.db, s.sb, s.b)).value).toBe("new");
+  });
+
+  it("a prepare with the pre-transaction index votes no", async () => {
+    const s = await setup("prepare_on_lock");
+    const commitIndex = await committedUnapplied(s, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
+    const c = thirdKey(s);
+    const stale = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.b, s.index, "two"), cmpPut(c, 0, "two")]) });
+    expect(stale).toMatchObject({ committed: false, violations: [{ Id: s.b, Expected: s.index, Actual: commitIndex }] });
+    expect((await raw(s.db, s.sb, s.b)).value).toBe("new");
+  });
+
+  /** Two documents on a's and b's shards, "old"; then a committed, unapplied move of both to "new". */
+  async function docsUnapplied(label: string) {
+    const s = await setup(label);
+    const docA = s.a.replace("pair/", "users/");
+    let docB = "users/b0";
+    for (let i = 1; shardOf(docB, SHARDS) !== s.sb || shardOf(docB, SHARDS) === shardOf(docA, SHARDS); i++) docB = `users/b${i}`;
+    const create = await coordinator(s.db).execute({
+      mode: "ClusterWide",
+      ops: ops(s.db, [docPut(docA, { v: "old" }), docPut(docB, { v: "old" })], false),
+    });
+    expect("committed" in create && create.committed).toBe(true);
+    await committedUnapplied(s, [docPut(docA, { v: "new" }), docPut(docB, { v: "new" })], false);
+    return { ...s, docB };
+  }
+
+  it("a document load shows the committed document, over RPC and over HTTP", async () => {
+    const s = await docsUnapplied("doc_load_on_lock");
+    const [loaded] = await shard(s.db, s.sb).getDocs([s.docB]);
+    expect(JSON.parse(loaded!.doc!.body)).toMatchObject({ v: "new" });
+    const res = await call(`/databases/${s.db}/docs?id=${encodeURIComponent(s.docB)}`);
+    expect(((await res.json()) as { Results: { v: string }[] }).Results[0]!.v).toBe("new");
+  });
+
+  it("a collection scan (queries) shows the committed documents", async () => {
+    const s = await docsUnapplied("doc_scan_on_lock");
+    const scanned = await shard(s.db, s.sb).scanDocs({ collection: "Users", limit: 100 });
+    expect(scanned.map((doc) => JSON.parse(doc.body).v)).toEqual(["new"]);
+  });
+});
+
+describe("the coordinator's own alarm", () => {
+  it("finishes a transaction whose coordinator crashed after the prepares, with no shard's help", async () => {
+    const s = await setup("redrive_alone");
+    await coordinator(s.db).armFailpoint("coordinator.after-prepare", "abort");
+    await attempt(() => coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) }));
+    expect(await fired(coordinator(s.db), "coordinator.after-prepare")).toBe(1);
+    // The record and its alarm were durable before the prepares left: the alarm is armed.
+    expect(await runDurableObjectAlarm(coordinator(s.db))).toBe(true);
+    expect([(await raw(s.db, s.sa, s.a)).locks, (await raw(s.db, s.sb, s.b)).locks]).toEqual([0, 0]);
+    expect(await checkInvariants(s)).toBe(false);
   });
 });

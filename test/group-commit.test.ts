@@ -95,6 +95,28 @@ describe("GroupCommit", () => {
     expect(result.counts).toEqual({ batches: 2, writes: 5, largest: 4 });
   });
 
+  it("answers no write of a batch whose shared commit fails: every caller hears the error, nothing is stored", async () => {
+    const result = await runInDurableObject(freshShard(), async (_, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER)");
+      const tx = <R>(fn: () => R) => state.storage.transactionSync(fn);
+      // The outer transaction runs the batch, then fails as a commit would: everything rolls back.
+      const failingCommit = <R>(fn: () => R): R =>
+        state.storage.transactionSync(() => {
+          fn();
+          throw new Error("commit failed");
+        });
+      const group = new GroupCommit({ outer: failingCommit, inner: tx, traffic: new Traffic(() => 1000) });
+      const outcomes = await Promise.all(
+        [1, 2, 3].map((v) => settle(group.submit(() => sql.exec("INSERT INTO scratch VALUES (?, ?)", `k${v}`, v).rowsWritten))),
+      );
+      const rows = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM scratch").one().n;
+      return { outcomes, rows };
+    });
+    expect(result.outcomes).toEqual([1, 2, 3].map(() => ({ ok: false, message: "commit failed" })));
+    expect(result.rows).toBe(0);
+  });
+
   it("flushes a full batch without waiting for the timer", async () => {
     const result = await runInDurableObject(freshShard(), async (_, state) => {
       const { group } = scratch(state, 3);

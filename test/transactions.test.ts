@@ -80,6 +80,17 @@ describe("cluster-wide bulk_docs", () => {
     expect(after.Index).toBeGreaterThan(json.TransactionIndex);
   });
 
+  it("gives a one-shard transaction an index above every index its shard gave out", async () => {
+    const db = freshDb();
+    // Single-key writes advance the shard's counter without the coordinator hearing of them.
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = (await putItem(db, "solo", last, i)).Index;
+    const { status, json } = await bulk(db, [cmpPut("solo", last, "tx")]);
+    expect(status).toBe(201);
+    expect(json.TransactionIndex).toBeGreaterThan(last);
+    expect(await getItem(db, "solo")).toEqual({ value: "tx", index: json.TransactionIndex });
+  });
+
   it("replays the first result to a retry with the same raft-request-id", async () => {
     const db = freshDb();
     const first = await bulk(db, [cmpPut("once", 0, 1)], { requestId: "tx-retry-1" });

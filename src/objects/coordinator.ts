@@ -188,6 +188,11 @@ export class CoordinatorObject extends DurableObject<Env> {
     this.failpoints.arm(name, action, times);
   }
 
+  /** Test hook: how many times each failpoint of this object fired, across crashes of the instance. */
+  failpointsFired(): Record<string, number> {
+    return this.failpoints.fired();
+  }
+
   /** Re-drives every unfinished transaction and forgets old finished ones. Idempotent. */
   override async alarm(): Promise<void> {
     const unfinished = this.sql.exec<LogRow>("SELECT * FROM txlog WHERE done = 0 ORDER BY seq").toArray();

@@ -17,6 +17,14 @@ export class FailpointError extends Error {
   }
 }
 
+/**
+ * Failpoints that fired, by object id then name, kept per isolate rather than per instance: a
+ * crash (`ctx.abort()`) replaces the instance, and the test asks the new one whether the fault it
+ * armed really happened. Without this a renamed or moved failpoint would let its matrix row pass
+ * with no fault injected at all.
+ */
+const firedByObject = new Map<string, Map<string, number>>();
+
 export class Failpoints {
   private readonly armed = new Map<string, { action: FailAction; times: number }>();
 
@@ -27,6 +35,11 @@ export class Failpoints {
 
   static enabledIn(env: unknown): boolean {
     return (env as { FAILPOINTS?: string }).FAILPOINTS === "on";
+  }
+
+  /** How many times each failpoint of this object fired (for tests: only enabled ones fire). */
+  fired(): Record<string, number> {
+    return Object.fromEntries(firedByObject.get(this.ctx.id.toString()) ?? []);
   }
 
   /** Arms a failpoint for the next `times` hits. */
@@ -57,6 +70,10 @@ export class Failpoints {
     const armed = this.armed.get(name);
     if (armed === undefined || (delayOnly && armed.action !== "delay") || (!delayOnly && armed.action === "delay")) return null;
     if (--armed.times <= 0) this.armed.delete(name);
+    const id = this.ctx.id.toString();
+    const counts = firedByObject.get(id) ?? new Map<string, number>();
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    firedByObject.set(id, counts);
     return armed.action;
   }
 }

@@ -427,6 +427,11 @@ export class ShardObject extends DurableObject<Env> {
     this.failpoints.arm(name, action, times);
   }
 
+  /** Test hook: how many times each failpoint of this object fired, across crashes of the instance. */
+  failpointsFired(): Record<string, number> {
+    return this.failpoints.fired();
+  }
+
   // ── alarm ─────────────────────────────────────────────────────────────────────────────────
 
   /**

@@ -49,10 +49,11 @@ describe("examples/edge-app through the Service Binding", { timeout: 60_000 }, (
     expect(won).toHaveLength(1);
     for (const lost of claims.filter((c) => c.status === 409)) expect(lost.json).toEqual({ claimed: false, by: won[0]!.json.worker });
 
-    const leased = await call("POST", "/jobs/7/claim", { worker: "w1", leaseMs: 200 });
+    // A 1.5 s lease: the second claim comes well inside it even on a loaded machine.
+    const leased = await call("POST", "/jobs/7/claim", { worker: "w1", leaseMs: 1_500 });
     expect(leased.status).toBe(200);
     expect((await call("POST", "/jobs/7/claim", { worker: "w2" })).status).toBe(409);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1_700));
     const retaken = await call("POST", "/jobs/7/claim", { worker: "w2" });
     expect(retaken.status).toBe(200);
     expect(retaken.json.token).toBeGreaterThan(leased.json.token);

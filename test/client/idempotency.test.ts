@@ -123,14 +123,15 @@ describe("idempotency middleware", { timeout: 60_000 }, () => {
   it("a crashed in-flight request frees its key after inProgressTtlMs", async () => {
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));
-    const h = harness({ inProgressTtlMs: 300 }, async (c, n) => {
+    // 1.5 s of in-progress TTL: the duplicate below arrives well inside it even on a loaded machine.
+    const h = harness({ inProgressTtlMs: 1_500 }, async (c, n) => {
       if (n === 1) await stuck; // the first request "crashes": it never finishes in time
       return c.json({ attempt: n }, 201);
     });
     const first = h.send("k");
     await delay(50);
     expect((await h.send("k")).status).toBe(409);
-    await delay(350);
+    await delay(1_600);
     const second = await h.send("k");
     expect(second.status).toBe(201);
     expect(await second.json()).toEqual({ attempt: 2 });

@@ -75,22 +75,25 @@ describe("acquireLock", { timeout: 60_000 }, () => {
   it("renew keeps the lease past its first expiry; release hands it over at once", async () => {
     const db = freshDb("lock");
     const client = clientFor(db);
-    const lock = await acquireLock(client, "lease", { ttlMs: 400, waitMs: 0 });
+    // A 3 s lease renewed after 1.8 s and checked 1.8 s later: past the first lease's end by any
+    // clock, with 1.2 s of margin on each deadline for a loaded machine.
+    const lock = await acquireLock(client, "lease", { ttlMs: 3_000, waitMs: 0 });
     const first = lock.expiresAt;
-    await delay(250);
+    await delay(1_800);
     await lock.renew();
-    await delay(250);
+    await delay(1_800);
+    expect(Date.now()).toBeGreaterThan(first);
     expect(lock.expiresAt).toBeGreaterThan(first);
     expect(lock.index).toBeGreaterThan(lock.token);
     // Past the first lease's end, still held.
-    expect(await thrown(() => acquireLock(client, "lease", { ttlMs: 400, waitMs: 0 }))).toBeInstanceOf(LockTimeoutException);
+    expect(await thrown(() => acquireLock(client, "lease", { ttlMs: 3_000, waitMs: 0 }))).toBeInstanceOf(LockTimeoutException);
 
-    const waiter = acquireLock(clientFor(db), "lease", { ttlMs: 400, waitMs: 10_000 });
+    const waiter = acquireLock(clientFor(db), "lease", { ttlMs: 3_000, waitMs: 10_000 });
     await delay(50);
-    const released = Date.now();
     expect(await lock.release()).toBe(true);
     const next = await waiter;
-    expect(Date.now() - released).toBeLessThan(1_000);
+    // Woken by the release, not by the renewed lease running out.
+    expect(Date.now()).toBeLessThan(lock.expiresAt);
     expect(next.token).toBeGreaterThan(lock.index);
     await next.release();
   });

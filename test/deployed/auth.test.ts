@@ -18,11 +18,13 @@ const call = (path: string, token?: string, init: RequestInit & { cf?: unknown }
 const unique = () => `k-${crypto.randomUUID()}`;
 const put = (db: string, key: string, token?: string) =>
   call(`/databases/${db}/cmpxchg?key=${key}&index=0`, token, { method: "PUT", body: '{"Object":1}' });
-/** Whether the item exists: 200 yes, 404 no, anything else fails the test (it would prove nothing). */
+/** Whether the key is stored: 200 yes, 404 no; any other answer (a denial, an error) fails the test. */
 const exists = async (db: string, key: string) => {
-  const status = (await call(`/databases/${db}/cmpxchg?key=${key}`, "token-admin")).status;
-  if (status !== 200 && status !== 404) throw new Error(`existence check answered ${status}`);
-  return status === 200;
+  const res = await call(`/databases/${db}/cmpxchg?key=${key}`, "token-admin");
+  const text = await res.text();
+  if (res.status === 200) return true;
+  if (res.status === 404) return false;
+  throw new Error(`reading ${db}/${key} as admin answered ${res.status}, neither 200 nor 404: ${text.slice(0, 300)}`);
 };
 
 async function expectDenied(res: Response) {

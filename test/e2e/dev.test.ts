@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exited, freePort, killGroupOf, REPO_ROOT as ROOT } from "./wrangler-dev";
+import { exited, freePort, killGroupOf, listenerIsOurs, REPO_ROOT as ROOT } from "./wrangler-dev";
 
 describe("npm run dev (scripts/dev.mjs)", () => {
   let child: ChildProcess;
@@ -24,23 +24,33 @@ describe("npm run dev (scripts/dev.mjs)", () => {
       throw new Error("node_modules/wrangler is missing: run `npm install`");
     }
     dir = await mkdtemp(join(tmpdir(), "edge-cmpxchg-dev-test-"));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
-    delete env.DEV_LOG_LEVEL;
-    child = spawn(process.execPath, [join(ROOT, "scripts/dev.mjs"), "--persist-to", dir], {
-      cwd: ROOT,
-      detached: true, // own process group: the fallback clean-up can kill wrangler and workerd together
-      stdio: ["ignore", "pipe", "pipe"],
-      env,
-    });
-    child.stdout?.on("data", (d) => (log += d));
-    child.stderr?.on("data", (d) => (log += d));
-    const deadline = Date.now() + 90_000;
-    while (!log.includes(`dev: ready on ${url}`)) {
-      if (exited(child)) throw new Error(`npm run dev exited before it was ready (code ${child.exitCode}):\n${log}`);
-      if (Date.now() > deadline) throw new Error(`npm run dev did not say it was ready on ${url} within 90 s:\n${log}`);
-      await new Promise((r) => setTimeout(r, 200));
+    // A free port can be taken by someone else before the server binds it: then start again on
+    // another. Ready means: it said so, and the socket on the port is its own (listenerIsOurs).
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+      log = "";
+      const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
+      delete env.DEV_LOG_LEVEL;
+      child = spawn(process.execPath, [join(ROOT, "scripts/dev.mjs"), "--persist-to", dir], {
+        cwd: ROOT,
+        detached: true, // own process group: the fallback clean-up can kill wrangler and workerd together
+        stdio: ["ignore", "pipe", "pipe"],
+        env,
+      });
+      child.stdout?.on("data", (d) => (log += d));
+      child.stderr?.on("data", (d) => (log += d));
+      const deadline = Date.now() + 90_000;
+      let taken = false;
+      while (!(log.includes(`dev: ready on ${url}`) && listenerIsOurs(port, child.pid!))) {
+        taken = /EADDRINUSE|address already in use/i.test(log);
+        if (taken || exited(child)) break;
+        if (Date.now() > deadline) throw new Error(`npm run dev did not say it was ready on ${url} (from its own socket) within 90 s:\n${log}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (!taken && !exited(child)) break;
+      killGroupOf(child);
+      if (!taken || attempt >= 3) throw new Error(`npm run dev exited before it was ready (code ${child.exitCode}):\n${log}`);
     }
   }, 120_000);
 

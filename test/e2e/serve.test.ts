@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exited, freePort, killGroupOf, REPO_ROOT as ROOT } from "./wrangler-dev";
+import { exited, freePort, killGroupOf, listenerIsOurs, REPO_ROOT as ROOT } from "./wrangler-dev";
 
 describe("npm run serve (scripts/serve.mjs)", () => {
   let child: ChildProcess;
@@ -24,28 +24,38 @@ describe("npm run serve (scripts/serve.mjs)", () => {
       throw new Error("node_modules/wrangler is missing: run `npm install` (serve builds the Worker with wrangler)");
     }
     dir = await mkdtemp(join(tmpdir(), "edge-cmpxchg-serve-test-"));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [join(ROOT, "scripts/serve.mjs")], {
-      cwd: ROOT,
-      detached: true, // own process group: the fallback clean-up can kill serve and workerd together
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PORT: String(port), SERVE_DIR: dir },
-    });
-    child.stdout?.on("data", (d) => (log += d));
-    child.stderr?.on("data", (d) => (log += d));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (exited(child)) throw new Error(`npm run serve exited before it was ready (code ${child.exitCode}):\n${log}`);
-      if (Date.now() > deadline) throw new Error(`npm run serve not ready on ${url} after 60 s:\n${log}`);
-      try {
-        const r = await fetch(`${url}/cluster/node-info`, { signal: AbortSignal.timeout(1000) });
-        await r.arrayBuffer();
-        if (r.ok) break;
-      } catch {
-        /* not listening yet */
+    // A free port can be taken by someone else before workerd binds it: then start again on
+    // another. Ready means: node-info answers, from a socket of serve's own process group.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+      log = "";
+      child = spawn(process.execPath, [join(ROOT, "scripts/serve.mjs")], {
+        cwd: ROOT,
+        detached: true, // own process group: the fallback clean-up can kill serve and workerd together
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, PORT: String(port), SERVE_DIR: dir, ...(attempt > 1 ? { SERVE_BUILD: "0" } : {}) },
+      });
+      child.stdout?.on("data", (d) => (log += d));
+      child.stderr?.on("data", (d) => (log += d));
+      const deadline = Date.now() + 60_000;
+      let ready = false;
+      while (!ready) {
+        if (exited(child) || /EADDRINUSE|address already in use/i.test(log)) break;
+        if (Date.now() > deadline) throw new Error(`npm run serve not ready on ${url} after 60 s:\n${log}`);
+        try {
+          const r = await fetch(`${url}/cluster/node-info`, { signal: AbortSignal.timeout(1000) });
+          await r.arrayBuffer();
+          ready = r.ok && listenerIsOurs(port, child.pid!);
+        } catch {
+          /* not listening yet */
+        }
+        if (!ready) await new Promise((r) => setTimeout(r, 200));
       }
-      await new Promise((r) => setTimeout(r, 200));
+      if (ready) break;
+      const taken = /EADDRINUSE|address already in use/i.test(log);
+      killGroupOf(child);
+      if (!taken || attempt >= 3) throw new Error(`npm run serve exited before it was ready (code ${child.exitCode}):\n${log}`);
     }
   }, 90_000);
 

@@ -3,12 +3,16 @@
  * Starts the Worker under `wrangler dev` (local workerd, offline) for end-to-end tests in Node.
  *
  * Every server gets its own loopback port, its own inspector port and, unless told otherwise, a
- * fresh persistence directory under the OS temp dir, so test files can run side by side. `stop()`
+ * fresh persistence directory under the OS temp dir, so test files can run side by side. A port
+ * is only free when asked for: another process (another test file, another agent's server) may
+ * take it before wrangler binds it. So a server counts as ready only when the socket listening on
+ * its port belongs to its own process group (read from /proc, nothing any other server could
+ * answer), and a start that lost its port to someone else is retried on fresh ports. `stop()`
  * kills the whole process group (wrangler's node process and its workerd children) and waits until
  * none of it is left; a process-exit hook does the same for servers a crashed run did not stop.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -169,6 +173,54 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Whether the TCP socket listening on 127.0.0.1:`port` belongs to a process of group `pgid` (or a
+ * descendant of its leader): the proof that a server answering there is the one we started, not
+ * another that took the port. Reads /proc/net/tcp and the processes' file descriptors (Linux).
+ */
+export function listenerIsOurs(port: number, pgid: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode; st 0A = LISTEN
+      if (f.length > 9 && f[3] === "0A" && (f[1] === local || f[1]!.endsWith(`:${local.slice(9)}`) && f[1]!.startsWith("0000000000000000FFFF0000"))) inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return false;
+  for (const p of groupProcesses(pgid)) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${p.pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${p.pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return true;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return false;
+}
+
+/** A start that lost its port (or inspector port) to another process: retried on fresh ports. */
+class PortTaken extends Error {}
+
+const START_ATTEMPTS = 5;
+
+
+
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
 
@@ -200,6 +252,17 @@ export function killGroupOf(child: ChildProcess | undefined): void {
 }
 
 export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<WranglerDev> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt >= START_ATTEMPTS) throw err;
+      console.warn(`[wrangler-dev] attempt ${attempt}: ${err.message.split("\n")[0]}; retrying on fresh ports`);
+    }
+  }
+}
+
+async function startOnce(opts: WranglerDevOptions): Promise<WranglerDev> {
   const binDir = join(REPO_ROOT, "node_modules", ".bin");
   const wrangler = join(binDir, "wrangler");
   if (!existsSync(wrangler)) {
@@ -302,10 +365,12 @@ export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<W
     );
 
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let answeredByOther = 0;
   try {
     for (;;) {
       if (exited !== null) {
         const { code, signal } = exited as { code: number | null; signal: NodeJS.Signals | null };
+        if (/EADDRINUSE|address already in use/i.test(logs())) throw new PortTaken(`wrangler dev (${url}): port ${port} or ${inspectorPort} was taken`);
         throw failure(`exited before it was ready (code ${code}, signal ${signal}).`);
       }
       if (Date.now() > deadline) {
@@ -315,8 +380,12 @@ export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<W
         try {
           const res = await fetch(`${url}/cluster/node-info`, { signal: AbortSignal.timeout(2_000) });
           await res.arrayBuffer();
-          // 401: the server is up with authentication on (vars AUTH=on), as our tests configure it.
-          if (res.status === 200 || (res.status === 401 && opts.vars?.AUTH === "on")) break;
+          // 401: up with authentication on (vars AUTH=on), as the security tests start it.
+          if (res.status === 200 || (res.status === 401 && opts.vars?.AUTH === "on")) {
+            // Something answers: it must be our own process that listens there.
+            if (listenerIsOurs(port, pgid)) break;
+            if (++answeredByOther >= 10) throw new PortTaken(`wrangler dev (${url}): another process answers on port ${port}`);
+          }
         } catch {
           // not listening yet
         }

@@ -1,5 +1,6 @@
 // Model-based test (fast-check commands): random sequences of creates, updates, deletes, reads
 // and listings against an in-memory model of RavenDB's compare-exchange, checked step by step.
+// Writes send the current index, a stale one or a future one.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { call, freshDb } from "../helpers";
@@ -19,12 +20,35 @@ async function put(db: string, key: string, index: number, value: number) {
   return (await res.json()) as { Index: number; Value: { Object: number } | null; Successful: boolean };
 }
 
+/**
+ * Which index a write sends: the current one (0 for a missing key), a stale one (below the
+ * current index, or the index a deleted key last had), or a future one (above any index the key
+ * ever had); `offset` spreads stale and future values.
+ */
+type IndexChoice = "current" | "stale" | "future";
+
+function chooseIndex(m: Model, key: string, choice: IndexChoice, offset: number): number {
+  const current = m.items.get(lower(key));
+  const highest = m.maxIndex.get(lower(key)) ?? 0;
+  switch (choice) {
+    case "current":
+      return current?.index ?? 0;
+    case "stale":
+      // For a missing key: the index it had before its delete, or any non-zero index if it never existed.
+      return current ? Math.max(0, current.index - 1 - offset) : highest > 0 ? Math.max(1, highest - offset) : 1 + offset;
+    case "future":
+      return highest + 1 + offset;
+  }
+}
+
+const indexChoice = fc.tuple(fc.constantFrom<IndexChoice>("current", "stale", "future"), fc.nat(5));
+
 class Put implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly key: string, readonly useCurrent: boolean, readonly value: number) {}
+  constructor(readonly key: string, readonly choice: IndexChoice, readonly offset: number, readonly value: number) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const current = m.items.get(lower(this.key));
-    const index = this.useCurrent ? (current?.index ?? 0) : current ? 0 : 7;
+    const index = chooseIndex(m, this.key, this.choice, this.offset);
     const res = await put(r.db, this.key, index, this.value);
     const succeeds = current ? index === current.index : index === 0;
     expect(res.Successful).toBe(succeeds);
@@ -38,15 +62,15 @@ class Put implements fc.AsyncCommand<Model, Real> {
       expect([res.Index, res.Value]).toEqual([0, null]);
     }
   }
-  toString = () => `put(${this.key}, ${this.useCurrent ? "current" : "stale"}, ${this.value})`;
+  toString = () => `put(${this.key}, ${this.choice}+${this.offset}, ${this.value})`;
 }
 
 class Delete implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly key: string, readonly useCurrent: boolean) {}
+  constructor(readonly key: string, readonly choice: IndexChoice, readonly offset: number) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const current = m.items.get(lower(this.key));
-    const index = this.useCurrent ? (current?.index ?? 0) : (current?.index ?? 0) + 1;
+    const index = chooseIndex(m, this.key, this.choice, this.offset);
     const res = (await (await call(`/databases/${r.db}/cmpxchg?key=${encodeURIComponent(this.key)}&index=${index}`, { method: "DELETE" })).json()) as { Index: number; Successful: boolean; Value: { Object: number } | null };
     if (!current || index === current.index) {
       expect(res.Successful).toBe(true);
@@ -57,7 +81,7 @@ class Delete implements fc.AsyncCommand<Model, Real> {
       expect([res.Successful, res.Index, res.Value?.Object]).toEqual([false, current.index, current.value]);
     }
   }
-  toString = () => `delete(${this.key}, ${this.useCurrent ? "current" : "stale"})`;
+  toString = () => `delete(${this.key}, ${this.choice}+${this.offset})`;
 }
 
 class Get implements fc.AsyncCommand<Model, Real> {
@@ -88,8 +112,8 @@ describe("model-based", () => {
   it("the service behaves as the model over random command sequences", async () => {
     const key = fc.constantFrom(...KEYS, ...KEYS.map((k) => k.toUpperCase()));
     const commands = [
-      fc.tuple(key, fc.boolean(), fc.integer()).map(([k, c, v]) => new Put(k, c, v)),
-      fc.tuple(key, fc.boolean()).map(([k, c]) => new Delete(k, c)),
+      fc.tuple(key, indexChoice, fc.integer()).map(([k, [c, o], v]) => new Put(k, c, o, v)),
+      fc.tuple(key, indexChoice).map(([k, [c, o]]) => new Delete(k, c, o)),
       key.map((k) => new Get(k)),
       fc.constant(new List()),
     ];

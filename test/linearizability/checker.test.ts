@@ -292,11 +292,12 @@ describe("generated histories", () => {
 describe("the pruned search against brute force", () => {
   /**
    * Every order that respects real time and every choice of which unknown operations happened,
-   * one model state at a time: no memo, no state sets, no covering, no pass order. Exponential,
-   * so only for a handful of operations.
+   * one model state at a time: no state sets, no covering, no pruning of unknown writes, no pass
+   * order. It does remember the (operations left, state) pairs that already failed — exact, as
+   * the same remaining operations from the same state fail again — which keeps it fast enough
+   * for up to 10 operations; the state is spelled out in full (JSON), not hashed.
    */
   function bruteForce(ops: Op[]): boolean {
-    // Memoized on (operations left, the one state), with the state spelled out in full.
     const failed = new Set<string>();
     const go = (left: Op[], state: ReturnType<typeof cmpxchgModel.init>): boolean => {
       if (!left.some((op) => op.ret !== Infinity)) return true;

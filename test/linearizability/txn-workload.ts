@@ -205,19 +205,42 @@ export async function runTxnWorkload(service: TxnService, options: TxnWorkloadOp
 
 /**
  * An in-memory transactional store: checks every expected index at once, then applies the writes
- * — atomically, or (broken) one key at a time with a pause in between, so that a reader can see
- * one key of a transaction and an older version of another.
+ * — atomically, or (broken: `torn`) one key at a time, holding the gap open until a reader has
+ * been served a fractured pair: one key of the transaction new, then, in a read that started after
+ * that answer, another key still old.
+ *
+ * The gap is event-driven, not a timer: an earlier version slept 1 ms between the keys and
+ * hoped a reader's timers would land inside. Timers in workerd fire in deadline order computed
+ * from a clock that stands still while code runs, so whether a reader's 0 ms and 1 ms sleeps fell
+ * between a writer's two halves depended on how the turns were batched; on a loaded machine a
+ * run saw no fractured read at all. Now every torn commit waits until the fractured pair has been
+ * served (or no reader is reading any more).
  */
 export class FakeTxnStore implements TxnService {
   private readonly items = new Map<string, { value: string; index: number }>();
   private counter = 0;
   private readonly done = new Map<string, CommitReply>();
+  /** Order of read entries and answers, for "a read that started after that answer". */
+  private seq = 0;
+  /** The transaction applied halfway: its new and still-old keys, and when a new key was first served. */
+  private half: { applied: Set<string>; pending: Set<string>; newServedAt: number | null; fractured: boolean } | null = null;
+  /** Fractured pairs served (for the test's report). */
+  fracturedServed = 0;
 
   constructor(private readonly options: { torn?: boolean } = {}) {}
 
   async read(key: string): Promise<ReadReply> {
+    const entered = ++this.seq;
     await sleep(0);
     const item = this.items.get(key);
+    const half = this.half;
+    if (half) {
+      if (half.applied.has(key) && half.newServedAt === null) half.newServedAt = ++this.seq;
+      else if (half.pending.has(key) && half.newServedAt !== null && entered > half.newServedAt && !half.fractured) {
+        half.fractured = true;
+        this.fracturedServed++;
+      }
+    }
     return item ? { kind: "answer", ...item } : { kind: "answer", value: null, index: 0 };
   }
 
@@ -237,10 +260,22 @@ export class FakeTxnStore implements TxnService {
     const index = ++this.counter;
     const reply: CommitReply = { kind: "committed", index };
     this.done.set(requestId, reply);
-    for (const w of writes) {
-      this.items.set(w.key, { value: w.value, index });
-      if (this.options.torn) await sleep(1);
+    if (!this.options.torn || writes.length < 2 || this.half) {
+      for (const w of writes) this.items.set(w.key, { value: w.value, index });
+      return reply;
     }
+    const [first, ...rest] = writes;
+    this.items.set(first!.key, { value: first!.value, index });
+    const half = { applied: new Set([first!.key]), pending: new Set(rest.map((w) => w.key)), newServedAt: null, fractured: false };
+    this.half = half;
+    // Liveness bound: give up once no read has arrived for 20 turns (the readers have stopped).
+    for (let idle = 0, last = this.seq; idle < 20 && !half.fractured; ) {
+      await sleep(1);
+      idle = this.seq === last ? idle + 1 : 0;
+      last = this.seq;
+    }
+    for (const w of rest) this.items.set(w.key, { value: w.value, index });
+    this.half = null;
     return reply;
   }
 }
