@@ -5,6 +5,7 @@
  */
 import { badInput, ErrorTypes, RavenError } from "./errors";
 import { parseExpires } from "./expires";
+import { encodeJson, isJsonObject, type JsonNumber, type JsonValue, parseJson } from "./json";
 import { isBlank, isKeyTooBig, utf8Length } from "./keys";
 
 /**
@@ -36,20 +37,31 @@ export function requireWritableKey(raw: string | null | undefined): string {
   return key;
 }
 
+/** The index of a query string (`?index=`): required, one reading with the body's (see parseIndex). */
 export function requireIndex(raw: string | null | undefined): number {
   if (isBlank(raw)) {
     throw badInput(ErrorTypes.argument, "Query string index is mandatory, but wasn't specified.");
   }
-  const text = raw.trim();
-  if (!/^[+-]?\d+$/.test(text)) {
-    throw badInput(ErrorTypes.argument, `Could not parse header 'index' header as long, value was: ${raw}`);
-  }
-  const index = Number(text);
-  if (index < 0) throw badInput(ErrorTypes.invalidData, "Index must be a non-negative number");
-  if (index > MAX_INDEX) {
+  const index = parseIndex(raw.trim());
+  if (index === "negative") throw badInput(ErrorTypes.invalidData, "Index must be a non-negative number");
+  if (index === "malformed") {
     throw badInput(ErrorTypes.argument, `Could not parse header 'index' header as long, value was: ${raw}`);
   }
   return index;
+}
+
+/**
+ * The one reading of a compare-exchange index, wherever it comes from (a query string, a JSON
+ * number of a batch, the edge client): a whole number written in digits, 0 to 2^53 - 1 (indexes
+ * are SQLite integers read back as JS numbers, so they must stay exact). `1.0`, `1e3` and numbers
+ * past 2^53 are "malformed", as they are in a query string.
+ */
+export function parseIndex(raw: string | number | JsonNumber): number | "malformed" | "negative" {
+  const text = typeof raw === "number" ? (Number.isFinite(raw) ? JSON.stringify(raw) : "") : String(raw);
+  if (!/^[+-]?\d+$/.test(text)) return "malformed";
+  const index = Number(text);
+  if (index < 0) return "negative";
+  return index > MAX_INDEX ? "malformed" : index;
 }
 
 /** Optional non-negative integer query value (`start`, `pageSize`). */
@@ -62,19 +74,21 @@ export function optionalInt(name: string, raw: string | null | undefined): numbe
   return Number(text);
 }
 
-/** A value body, checked: `json` is the text as sent (so big numbers keep their digits). */
+/** A value body, checked: `json` is its compact text, numbers exactly as sent. */
 export interface CheckedValue {
   json: string;
   /** The instant from `@metadata["@expires"]`, ms since the epoch; null when it never expires. */
   expiresAt: number | null;
 }
 
+/** `PUT /cmpxchg`: the request body as text, parsed with the one JSON reader, then checked. */
 export function checkValueBody(text: string): CheckedValue {
   const size = utf8Length(text);
-  if (size > MAX_VALUE_BYTES) throw valueTooBig(size);
-  let parsed: unknown;
+  // Whitespace only shrinks when encoded compactly: a body over twice the limit cannot fit.
+  if (size > MAX_VALUE_BYTES * 2) throw valueTooBig(size);
+  let parsed: JsonValue;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJson(text);
   } catch (err) {
     throw badInput(
       ErrorTypes.invalidData,
@@ -83,32 +97,51 @@ export function checkValueBody(text: string): CheckedValue {
         : `The request body is not valid JSON: ${(err as Error).message}`,
     );
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+  return checkValue(parsed);
+}
+
+/**
+ * The one validator and encoder of a compare-exchange value `{"Object": …, "@metadata": {…}}`,
+ * whichever way it came: a single PUT, a batch's CompareExchangePUT, the edge client before it
+ * sends. `what` names the value in messages ("The request body", "The value of 'k'").
+ */
+export function checkValue(body: unknown, what = "The request body"): CheckedValue {
+  if (!isJsonObject(body)) {
     throw badInput(
       ErrorTypes.invalidData,
-      "The request body must be a JSON object such as {\"Object\": …, \"@metadata\": {…}}.",
+      `${what} must be a JSON object such as {\"Object\": …, \"@metadata\": {…}}.`,
     );
   }
-  const body = parsed as Record<string, unknown>;
   if (!("Object" in body)) {
     throw badInput(
       ErrorTypes.invalidData,
-      "The request body has no 'Object' property; the value is sent as {\"Object\": <value>}.",
+      `${what} has no 'Object' property; the value is sent as {\"Object\": <value>}.`,
     );
   }
-  return { json: text.trim(), expiresAt: readExpires(body["@metadata"]) };
+  const expiresAt = readExpires(body["@metadata"]);
+  const json = encodeJson(body);
+  const size = utf8Length(json);
+  if (size > MAX_VALUE_BYTES) throw valueTooBig(size);
+  return { json, expiresAt };
+}
+
+/** A value body `{"Object": value}`, plus `@metadata` when there is any: what a client sends. */
+export function valueBody(value: unknown, metadata?: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = { Object: value === undefined ? null : value };
+  if (metadata && Object.keys(metadata).length > 0) body["@metadata"] = metadata;
+  return body;
 }
 
 /** Checks `@metadata` and returns the `@expires` instant it carries, if any. */
 export function readExpires(metadata: unknown): number | null {
   if (metadata === undefined) return null;
-  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+  if (!isJsonObject(metadata)) {
     throw badInput(ErrorTypes.invalidData, "'@metadata' must be a JSON object.");
   }
   const expires = (metadata as Record<string, unknown>)["@expires"];
   if (expires === undefined) return null;
   if (typeof expires !== "string") {
-    throw badInput(ErrorTypes.format, `@expires should contain date but has: ${JSON.stringify(expires)}`);
+    throw badInput(ErrorTypes.format, `@expires should contain date but has: ${encodeJson(expires)}`);
   }
   const at = parseExpires(expires);
   if (at === null) {

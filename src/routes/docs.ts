@@ -4,14 +4,16 @@
  * official client sends back with its next cluster-wide write.
  */
 import { Hono } from "hono";
-import { parseBulkDocs } from "../core/bulk-docs";
+import { parseBatch } from "../core/bulk-docs";
 import { guardChangeVector } from "../core/change-vector";
 import { checkDatabaseName } from "../core/database";
 import { documentJson, unquoteEtag } from "../core/documents";
 import { badInput, ErrorTypes } from "../core/errors";
+import { encodeJson, type JsonValue, parseJson } from "../core/json";
 import { lowerKey } from "../core/keys";
 import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
 import { executeBatch } from "./execute";
+import { rawJson } from "./respond";
 import { shardCount, shardStub } from "./shards";
 
 export const docs = new Hono<{ Bindings: Env }>();
@@ -39,14 +41,14 @@ docs.post("/databases/:db/docs", async (c) => {
 docs.put("/databases/:db/docs", async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const id = c.req.query("id");
-  let document: unknown;
+  let document: JsonValue;
   try {
-    document = JSON.parse(await c.req.text());
+    document = parseJson(await c.req.text());
   } catch (err) {
     throw badInput(ErrorTypes.invalidData, `The document is not valid JSON: ${(err as Error).message}`);
   }
-  const command = { Type: "PUT", Id: id, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  const batch = parseBulkDocs(JSON.stringify({ Commands: [command] }), { shardCount: shardCount(c.env), atomicGuards: false });
+  const command = { Type: "PUT", Id: id ?? null, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
+  const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
   const { results } = await executeBatch(c.env, database, batch, undefined);
   const put = results[0];
   return c.json({ Id: put?.kind === "doc-put" ? put.id : id, ChangeVector: put?.kind === "doc-put" ? put.changeVector : null }, 201);
@@ -54,8 +56,8 @@ docs.put("/databases/:db/docs", async (c) => {
 
 docs.delete("/databases/:db/docs", async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
-  const command = { Type: "DELETE", Id: c.req.query("id"), ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  const batch = parseBulkDocs(JSON.stringify({ Commands: [command] }), { shardCount: shardCount(c.env), atomicGuards: false });
+  const command = { Type: "DELETE", Id: c.req.query("id") ?? null, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
+  const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
   await executeBatch(c.env, database, batch, undefined);
   return c.body(null, 204);
 });
@@ -96,5 +98,5 @@ async function load(env: Env, database: string, ids: string[], clusterWide: bool
     });
     body.CompareExchangeValueIncludes = guards;
   }
-  return Response.json(body);
+  return rawJson(encodeJson(body));
 }

@@ -5,7 +5,9 @@
 import type { Context } from "hono";
 import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes } from "../core/errors";
+import { encodeJson, parseJson } from "../core/json";
 import { markInternal } from "./auth";
+import { rawJson } from "./respond";
 
 /** At most this many inner requests per multi_get. */
 export const MAX_INNER_REQUESTS = 100;
@@ -51,12 +53,12 @@ export function multiGet(fetch: Fetch) {
         const response = await fetch(markInternal(request), c.env);
         const text = await response.text();
         return {
-          Result: text === "" ? null : (JSON.parse(text) as unknown),
+          Result: text === "" ? null : parseJson(text),
           StatusCode: response.status,
           Headers: {},
         };
       }),
     );
-    return c.json({ Results: results });
+    return rawJson(encodeJson({ Results: results }));
   };
 }

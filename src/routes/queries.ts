@@ -7,10 +7,12 @@ import { Hono } from "hono";
 import { checkDatabaseName } from "../core/database";
 import { documentJson } from "../core/documents";
 import { badInput, ErrorTypes } from "../core/errors";
+import { encodeJson, parseJson } from "../core/json";
 import { compareKeys, lowerKey } from "../core/keys";
 import { cmpxchgAsString, cmpxchgOperands, matches, parseRql, pinnedIds, type Operand } from "../core/rql";
 import { shardOf } from "../core/routing";
 import type { StoredDoc } from "../objects/shard";
+import { rawJson } from "./respond";
 import { allShards, getItems, shardCount, shardStub } from "./shards";
 
 export const queries = new Hono<{ Bindings: Env }>();
@@ -104,11 +106,11 @@ queries.post("/databases/:db/queries", async (c) => {
     response.CompareExchangeValueIncludes = Object.fromEntries(
       [...keys].flatMap((key) => {
         const item = included.get(lowerKey(key));
-        return item ? [[key, { Key: key, Index: item.index, Value: JSON.parse(item.json) as unknown }]] : [];
+        return item ? [[key, { Key: key, Index: item.index, Value: parseJson(item.json) }]] : [];
       }),
     );
   }
-  return c.json(response);
+  return rawJson(encodeJson(response));
 });
 
 /** Compare-exchange items by key, keyed by lower-cased key. */
