@@ -14,6 +14,7 @@ export { ChangeStream } from "./watch";
 export type { FetchLike } from "./transport";
 export type { BackoffOptions } from "./retry";
 export * from "./errors";
+export { encodeJson, JsonNumber, parseJson, type JsonValue } from "../core/json";
 export type * from "./types";
 export { acquireLock, withLock, type Lock, type LockOptions, type LockRecord } from "./lock";
 export {
