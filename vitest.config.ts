@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -19,7 +21,15 @@ const TEST_TOKENS = JSON.stringify([
 ]);
 const TEST_CERTIFICATES = JSON.stringify([{ sha1: "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", database: "orders", role: "write" }]);
 
+const here = dirname(fileURLToPath(import.meta.url));
+/** The client package's names resolve to its sources in the Worker tests (as in tsconfig.json). */
+const alias = {
+  "edge-cmpxchg-client/hono": resolve(here, "src/client/hono.ts"),
+  "edge-cmpxchg-client": resolve(here, "src/client/index.ts"),
+};
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     projects: [
       {

@@ -1,9 +1,9 @@
 /**
  * The HTTP client of one database. Fetch only: runs in Workers, browsers and Node 18+.
  */
-import { flattenPages, followPages, type CmpxchgApi } from "./api";
-import { ClusterTransaction } from "./transaction";
-import { Transport, type TransportOptions } from "./transport";
+import { flattenPages, followPages, type CmpxchgApi } from "./api.js";
+import { ClusterTransaction } from "./transaction.js";
+import { Transport, type TransportOptions } from "./transport.js";
 import type {
   ChangeResult,
   CompareExchangeResult,
@@ -18,16 +18,16 @@ import type {
   WatchOptions,
   WatchTarget,
   WriteOptions,
-} from "./types";
-import { ChangeStream, connectSocket, watchQuery } from "./watch";
+} from "./types.js";
+import { ChangeStream, connectSocket, watchQuery } from "./watch.js";
 import {
   readChangeResult,
   readItem,
   readResults,
   readTransactionResult,
   readWriteResult,
-} from "./wire";
-import { answerParser, encodeBatch, encodeIndex, encodeValue } from "./encode";
+} from "./wire.js";
+import { answerParser, encodeBatch, encodeIndex, encodeValue } from "./encode.js";
 
 export interface CmpxchgClientOptions extends TransportOptions {
   /** The database name (letters, digits, `_`, `-`, `.`). */

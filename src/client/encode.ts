@@ -4,12 +4,12 @@
  * before any request; numbers are written exactly (bigints, and {@link JsonNumber}s, e.g. those
  * read with `exactNumbers`, keep every digit).
  */
-import { checkValue, requireIndex, valueBody } from "../core/cmpxchg";
-import { RavenError } from "../core/errors";
-import { encodeJson, type JsonValue, parseJson } from "../core/json";
-import { errorFromResponse } from "./errors";
-import type { Metadata, TransactionCommand } from "./types";
-import { wireCommand } from "./wire";
+import { checkValue, requireIndex, valueBody } from "../core/cmpxchg.js";
+import { RavenError } from "../core/errors.js";
+import { encodeJson, type JsonValue, parseJson } from "../core/json.js";
+import { errorFromResponse } from "./errors.js";
+import type { Metadata, TransactionCommand } from "./types.js";
+import { wireCommand } from "./wire.js";
 
 /** Runs a core check; a refusal becomes the client's typed exception, as if the server answered. */
 function checked<T>(check: () => T): T {

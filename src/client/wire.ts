@@ -12,8 +12,8 @@ import type {
   Metadata,
   TransactionCommand,
   TransactionResultEntry,
-} from "./types";
-import { valueBody } from "../core/cmpxchg";
+} from "./types.js";
+import { valueBody } from "../core/cmpxchg.js";
 
 type Obj = Record<string, unknown>;
 

@@ -3,10 +3,10 @@
  * with RavenDB's exception types and wording. Pure: the routes call these before any object is
  * touched, so bad input never reaches storage.
  */
-import { badInput, ErrorTypes, RavenError } from "./errors";
-import { parseExpires } from "./expires";
-import { encodeJson, isJsonObject, type JsonNumber, type JsonValue, parseJson } from "./json";
-import { isBlank, isKeyTooBig, utf8Length } from "./keys";
+import { badInput, ErrorTypes, RavenError } from "./errors.js";
+import { parseExpires } from "./expires.js";
+import { encodeJson, isJsonObject, type JsonNumber, type JsonValue, parseJson } from "./json.js";
+import { isBlank, isKeyTooBig, utf8Length } from "./keys.js";
 
 /**
  * Largest accepted value body (the JSON of `{"Object":…,"@metadata":…}`), in UTF-8 bytes.

@@ -3,7 +3,7 @@
 import { exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { idempotency, REPLAYED_HEADER, type IdempotencyOptions } from "../../src/client";
+import { idempotency, REPLAYED_HEADER, type IdempotencyOptions } from "../../src/client/hono";
 import { clientFor, delay, freshDb } from "./support";
 
 interface Harness {

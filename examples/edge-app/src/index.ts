@@ -9,13 +9,8 @@
  * - GET  /payments           the recorded payments.
  */
 import { Hono } from "hono";
-import {
-  CmpxchgServiceClient,
-  expiresIn,
-  idempotency,
-  reserveUniqueWithDocument,
-  type CmpxchgBinding,
-} from "edge-cmpxchg/client";
+import { CmpxchgServiceClient, expiresIn, reserveUniqueWithDocument, type CmpxchgBinding } from "edge-cmpxchg-client";
+import { idempotency } from "edge-cmpxchg-client/hono";
 
 export interface AppEnv {
   /** Service Binding to the edge-cmpxchg Worker's `CmpxchgService` entrypoint. */
