@@ -35,7 +35,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: "./wrangler.toml", environment: "dev" },
             // Failpoints exist only in tests: the crash-point matrix arms them.
             miniflare: { bindings: { FAILPOINTS: "on" } },
           }),
@@ -50,7 +50,7 @@ export default defineConfig({
         // The same Worker as deployed with DATABASES = "explicit".
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: "./wrangler.toml", environment: "dev" },
             miniflare: { bindings: { DATABASES: "explicit" } },
           }),
         ],
@@ -60,7 +60,7 @@ export default defineConfig({
         // As deployed: authentication on, a write rate limit per database.
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: "./wrangler.toml", environment: "dev" },
             miniflare: {
               bindings: { AUTH: "on", AUTH_TOKENS: TEST_TOKENS, AUTH_CERTIFICATES: TEST_CERTIFICATES },
               ratelimits: { WRITE_LIMIT: { namespace_id: "1001", simple: { limit: 10, period: 60 } } },

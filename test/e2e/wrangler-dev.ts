@@ -218,6 +218,9 @@ export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<W
 
   const args = [
     "dev",
+    // wrangler.toml's local environment: no authentication, databases on first use.
+    "--env",
+    "dev",
     "--ip",
     HOST,
     "--port",
