@@ -13,6 +13,7 @@ import { cmpxchg } from "./routes/cmpxchg";
 import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
 import { multiGet } from "./routes/multi-get";
+import { openapi } from "./routes/openapi";
 import { queries } from "./routes/queries";
 import { studio } from "./routes/studio";
 import { limitBodies, limitWrites } from "./routes/limits";
@@ -36,6 +37,8 @@ app.use(async (c, next) => {
   if (c.res.headers.get("Content-Type") === "application/json") c.header("Content-Type", JSON_TYPE);
 });
 
+// The API description is public (it holds no data): answered before authentication.
+app.route("/", openapi);
 app.use(authenticate);
 app.use(limitBodies);
 
