@@ -197,6 +197,22 @@ export async function main(url: string, binding: CmpxchgBinding): Promise<string
     expect(cli(["token", "create", "--database", "shop", "--role", "root"]).code).toBe(2);
   });
 
+  test.each([
+    ["a browser bundle", { platform: "browser" as const }],
+    ["a Worker bundle", { platform: "neutral" as const, conditions: ["workerd", "worker", "browser"] }],
+  ])("the installed package goes into %s with no Node built-ins", async (_what, target) => {
+    const { build } = await import("esbuild");
+    writeFileSync(
+      join(project, "bundle-entry.mjs"),
+      `import { CmpxchgClient, CmpxchgServiceClient, acquireLock } from "edge-cmpxchg-client";\nexport { CmpxchgClient, CmpxchgServiceClient, acquireLock };\n`,
+    );
+    const result = await build({ entryPoints: [join(project, "bundle-entry.mjs")], bundle: true, format: "esm", write: false, logLevel: "silent", absWorkingDir: project, ...target });
+    expect(result.errors).toEqual([]);
+    const code = result.outputFiles[0]!.text;
+    expect(code).toContain("class CmpxchgClient");
+    expect(code).not.toMatch(/from\s+"node:|require\("node:/);
+  });
+
   test("edge-cmpxchg watch prints changes as they happen", async () => {
     const database = `watch_${Date.now()}`;
     const env = { ...process.env, EDGE_CMPXCHG_URL: server!.url, EDGE_CMPXCHG_DATABASE: database };
