@@ -99,4 +99,18 @@ describe("the OpenAPI document", () => {
     console.log(`openapi: ${exercised.length} operations exercised from their examples`);
     expect(exercised.length).toBeGreaterThanOrEqual(20);
   });
+
+  it("is readable at /docs: every operation, escaped, no script", async () => {
+    const doc = await document();
+    const res = await call("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toContain("text/html");
+    expect(res.headers.get("Content-Security-Policy")).toBe("default-src 'none'");
+    const page = await res.text();
+    expect(page).not.toContain("<script");
+    for (const [path, item] of Object.entries(doc.paths) as [string, any][]) {
+      for (const method of METHODS) if (item[method]) expect(page).toContain(`id="${item[method].operationId}"`);
+      expect(page).toContain(path);
+    }
+  });
 });

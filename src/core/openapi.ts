@@ -1,5 +1,6 @@
 /**
- * The service's API description: an OpenAPI 3.1 document, served at `GET /openapi.json`.
+ * The service's API description: an OpenAPI 3.1 document, served at `GET /openapi.json` (and as
+ * a reference page at `GET /docs`).
  *
  * Written as data here, next to the request rules it describes: every limit below is the
  * constant the validators use (value size, batch size, key bytes, largest index), so the two
@@ -359,6 +360,7 @@ const paths: Json = {
   "/cluster/node-info": { get: { operationId: "nodeInfo", summary: "Node information (also a health check)", responses: { "200": okJson("Node", { type: "object" }) } } },
   "/studio": { get: { operationId: "studio", summary: "The Studio: a management page for compare-exchange items (HTML)", responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } } } },
   "/openapi.json": { get: { operationId: "openapi", summary: "This document", responses: { "200": okJson("OpenAPI 3.1", { type: "object" }) } } },
+  "/docs": { get: { operationId: "docs", summary: "This document as a reference page (HTML)", responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } } } },
 };
 
 /** The document. `serverUrl`: the origin it is served from, listed as the server. */
