@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -21,13 +23,21 @@ const TEST_TOKENS = JSON.stringify([
 ]);
 const TEST_CERTIFICATES = JSON.stringify([{ sha1: "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", database: "orders", role: "write" }]);
 
+const here = dirname(fileURLToPath(import.meta.url));
+/** The client package's names resolve to its sources in the Worker tests (as in tsconfig.json). */
+const alias = {
+  "edge-cmpxchg-client/hono": resolve(here, "src/client/hono.ts"),
+  "edge-cmpxchg-client": resolve(here, "src/client/index.ts"),
+};
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     projects: [
       {
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: "./wrangler.toml", environment: "dev" },
             // Failpoints exist only in tests: the crash-point matrix arms them.
             miniflare: { bindings: { FAILPOINTS: "on" } },
           }),
@@ -42,7 +52,7 @@ export default defineConfig({
         // The same Worker as deployed with DATABASES = "explicit".
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: "./wrangler.toml", environment: "dev" },
             miniflare: { bindings: { DATABASES: "explicit" } },
           }),
         ],
@@ -52,7 +62,7 @@ export default defineConfig({
         // As deployed: authentication on, a write rate limit per database.
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: "./wrangler.toml", environment: "dev" },
             miniflare: {
               bindings: { AUTH: "on", AUTH_TOKENS: TEST_TOKENS, AUTH_CERTIFICATES: TEST_CERTIFICATES, PUBLIC_URL: "https://cmpxchg.example.com" },
               ratelimits: { WRITE_LIMIT: { namespace_id: "1001", simple: { limit: 10, period: 60 } } },

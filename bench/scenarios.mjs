@@ -38,7 +38,7 @@ async function startService() {
   const entry = spawnTracked(
     "wrangler dev",
     wrangler,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--show-interactive-dev-session=false", "--persist-to", path.join(persist, "state")],
+    ["dev", "--env", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--show-interactive-dev-session=false", "--persist-to", path.join(persist, "state")],
     { cwd: ROOT, stdio: ["ignore", fd, fd], env: wranglerEnv() },
   );
   fs.closeSync(fd);

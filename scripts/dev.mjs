@@ -9,7 +9,7 @@
  * trivial requests at 64 connections. The level also hides the Worker's console.log (its
  * console.warn/error still show). `DEV_LOG_LEVEL=info npm run dev` brings the lines back.
  *
- * Env: PORT (8787), DEV_LOG_LEVEL (warn). Extra arguments go to `wrangler dev` (e.g.
+ * Env: PORT (8787), DEV_LOG_LEVEL (warn), DEV_ENV (dev: wrangler.toml's [env.dev]). Extra arguments go to `wrangler dev` (e.g.
  * `npm run dev -- --persist-to /tmp/state`). SIGINT/SIGTERM are forwarded; the exit code is
  * wrangler's.
  */
@@ -27,7 +27,10 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 const level = process.env.DEV_LOG_LEVEL || "warn";
 const quiet = !["info", "log", "debug"].includes(level);
 
-const args = ["dev", "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false", "--log-level", level, ...process.argv.slice(2)];
+// [env.dev] of wrangler.toml: no authentication, databases on first use (the top level is what
+// `wrangler deploy` publishes, with both on). DEV_ENV="" runs the top level instead.
+const devEnv = process.env.DEV_ENV ?? "dev";
+const args = ["dev", "--env", devEnv, "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false", "--log-level", level, ...process.argv.slice(2)];
 const env = {
   // Offline and without telemetry (no account needed), and without the local trace store.
   CLOUDFLARE_CF_FETCH_ENABLED: "false",

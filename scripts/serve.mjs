@@ -8,7 +8,8 @@
  *
  * Env: PORT (8787), SERVE_DIR (.wrangler/serve: dist/, config.capnp and storage/ go there),
  * SERVE_STORAGE (<SERVE_DIR>/storage), SERVE_WORKERD (another workerd binary), SERVE_BUILD=0 (reuse
- * the existing build). SIGINT/SIGTERM are forwarded to workerd; the exit code is workerd's.
+ * the existing build), SERVE_ENV (dev: wrangler.toml's [env.dev]; "" for the top level, as deployed).
+ * SIGINT/SIGTERM are forwarded to workerd; the exit code is workerd's.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -25,7 +26,9 @@ function main() {
   if (!workerd) throw new Error("no workerd binary found under node_modules (it comes with wrangler): run `npm install` first.");
 
   console.log(`serve: building the Worker (wrangler deploy --dry-run --outdir ${path.relative(ROOT, path.join(dir, "dist")) || "."})`);
-  const { config, toml } = prepareServer({ appDir: ROOT, dir, port, storage, host: HOST, build: process.env.SERVE_BUILD !== "0" });
+  const env = process.env.SERVE_ENV ?? "dev";
+  const { config, toml } = prepareServer({ appDir: ROOT, dir, port, storage, host: HOST, build: process.env.SERVE_BUILD !== "0", env: env || null });
+  console.log(`serve: wrangler.toml ${toml.env ? `[env.${toml.env}]` : "top level"}: AUTH=${toml.vars.AUTH ?? "(unset)"}, DATABASES=${toml.vars.DATABASES ?? "(unset)"}`);
   for (const w of toml.warnings) console.warn(`serve: ${w}`);
   console.log(`serve: ${path.relative(ROOT, workerd)} ${workerdServeArgs(config).join(" ")}  (config ${config}, storage ${storage})`);
 

@@ -2,19 +2,23 @@
  * The production-like local server, shared by `npm run serve` (scripts/serve.mjs) and the
  * benchmark's "direct" mode (bench/lib/servers/ours.mjs): one implementation of
  *   1. building the Worker as it would be deployed (`wrangler deploy --dry-run --outdir <dir>/dist`),
- *   2. generating a workerd config for it from bench/workerd.capnp.template and wrangler.toml
- *      (compatibility date and flags, [vars], every Durable Object binding, SQLite for the classes
- *      in `new_sqlite_classes`, on-disk Durable Object storage),
+ *   2. generating a workerd config for it from bench/workerd.capnp.template and wrangler.toml,
+ *      read by wrangler's own config reader for one environment ([env.dev] by default: the local
+ *      one; compatibility date and flags, vars, every Durable Object binding, SQLite for the
+ *      classes in `new_sqlite_classes`, on-disk Durable Object storage),
  *   3. finding the workerd binary bundled with wrangler (the same runtime as `wrangler dev`).
- * Plain Node ESM without dependencies; wrangler itself needs Node >= 22.12 (the project's Node 24).
+ * Plain Node ESM; its only dependency is wrangler, which needs Node >= 22.12 (the project's Node 24).
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const TEMPLATE = path.join(ROOT, "bench/workerd.capnp.template");
+/** The environment of wrangler.toml that local servers use: no authentication, implicit databases. */
+export const LOCAL_ENV = "dev";
 
 /** The workerd binary: `override` if given (must exist), else the one bundled with wrangler. */
 export function findWorkerd(override = null) {
@@ -57,11 +61,11 @@ export function wranglerEnv() {
  * `wrangler deploy --dry-run --outdir <outDir>` in `appDir` (a directory holding src/ and
  * wrangler.toml; node_modules reachable from it). Returns the build log; throws with its tail.
  */
-export function buildWorker(appDir, outDir) {
+export function buildWorker(appDir, outDir, env = null) {
   const wranglerJs = checkToolchain();
   fs.rmSync(outDir, { recursive: true, force: true });
-  // --env "" = the top-level environment (the one `wrangler dev` uses), said explicitly.
-  const build = spawnSync(process.execPath, [wranglerJs, "deploy", "--dry-run", "--env", "", "--outdir", outDir], {
+  // --env "" = the top-level environment, said explicitly.
+  const build = spawnSync(process.execPath, [wranglerJs, "deploy", "--dry-run", "--env", env ?? "", "--outdir", outDir], {
     cwd: appDir, env: wranglerEnv(), encoding: "utf8", timeout: 180_000,
   });
   const log = `${build.stdout ?? ""}${build.stderr ?? ""}`;
@@ -72,48 +76,44 @@ export function buildWorker(appDir, outDir) {
 }
 
 /**
- * The little of wrangler.toml the workerd config needs. A minimal reader for this project's flat
- * file (top-level keys, [vars], [[durable_objects.bindings]], [[migrations]]); [env.*] is ignored.
+ * What the workerd config needs from `appDir`/wrangler.toml, read by wrangler's own reader
+ * (`unstable_readConfig`: TOML parsed for real, environment inheritance as `wrangler deploy --env`
+ * applies it) for environment `env`. A wrangler.toml without that environment (an older commit
+ * checked out by the benchmark) is read at its top level, with a warning. `name` is the top-level
+ * name, so the Durable Objects' storage keys do not change with the environment.
  */
-export function readWranglerToml(appDir) {
-  const text = fs.readFileSync(path.join(appDir, "wrangler.toml"), "utf8");
-  const str = (v) => /^"((?:[^"\\]|\\.)*)"/.exec(v)?.[1];
-  const arr = (v) => [...(/^\[(.*)\]/.exec(v)?.[1] ?? "").matchAll(/"([^"]*)"/g)].map((m) => m[1]);
-  const out = { name: null, compatibilityDate: null, compatibilityFlags: [], vars: {}, durableObjects: [], sqliteClasses: new Set(), warnings: [] };
-  let section = "";
-  let current = null;
-  for (const raw of text.split("\n")) {
-    const line = raw.replace(/\s+#.*$/, "").trim();
-    if (!line || line.startsWith("#")) continue;
-    const table = /^\[\[?([^\]]+)\]\]?$/.exec(line);
-    if (table) {
-      section = table[1].trim();
-      current = {};
-      if (section === "durable_objects.bindings") out.durableObjects.push(current);
-      continue;
-    }
-    const kv = /^([A-Za-z0-9_]+)\s*=\s*(.*)$/.exec(line);
-    if (!kv) continue;
-    const [, key, value] = kv;
-    if (section === "") {
-      if (key === "name") out.name = str(value);
-      if (key === "compatibility_date") out.compatibilityDate = str(value);
-      if (key === "compatibility_flags") out.compatibilityFlags = arr(value);
-    } else if (section === "vars") {
-      if (str(value) !== undefined) out.vars[key] = str(value);
-      else out.warnings.push(`wrangler.toml [vars] ${key} is not a string: left out of the workerd config`);
-    } else if (section === "durable_objects.bindings") {
-      current[key] = str(value);
-    } else if (section === "migrations" && key === "new_sqlite_classes") {
-      for (const c of arr(value)) out.sqliteClasses.add(c);
-    }
+export function readWranglerToml(appDir, env = LOCAL_ENV) {
+  checkToolchain();
+  const wrangler = createRequire(import.meta.url)("wrangler");
+  const configPath = path.join(appDir, "wrangler.toml");
+  const raw = wrangler.experimental_readRawConfig({ config: configPath }).rawConfig;
+  const warnings = [];
+  const useEnv = env && raw.env && Object.hasOwn(raw.env, env) ? env : null;
+  if (env && !useEnv) warnings.push(`wrangler.toml has no [env.${env}]: its top level is used`);
+  const config = wrangler.unstable_readConfig({ config: configPath, env: useEnv ?? undefined }, { hideWarnings: true });
+  const vars = {};
+  for (const [key, value] of Object.entries(config.vars ?? {})) {
+    if (typeof value === "string") vars[key] = value;
+    else warnings.push(`wrangler.toml vars.${key} is not a string: left out of the workerd config`);
   }
-  if (!out.compatibilityDate) throw new Error("compatibility_date not found in wrangler.toml");
-  for (const d of out.durableObjects) {
+  const sqlite = wrangler.unstable_getDurableObjectClassNameToUseSQLiteMap(config.migrations ?? []);
+  const durableObjects = (config.durable_objects?.bindings ?? []).map((d) => ({ ...d }));
+  if (!config.compatibility_date) throw new Error("compatibility_date not found in wrangler.toml");
+  for (const d of durableObjects) {
     if (!d.name || !d.class_name) throw new Error("wrangler.toml: durable object binding without name/class_name");
     if (d.script_name) throw new Error(`wrangler.toml: binding ${d.name} uses script_name; not supported by the workerd config`);
   }
-  return out;
+  if ((config.ratelimits ?? []).length > 0) warnings.push("wrangler.toml ratelimits are not emulated by the workerd config (no write limit)");
+  return {
+    name: raw.name ?? config.name ?? null,
+    env: useEnv,
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags ?? [],
+    vars,
+    durableObjects,
+    sqliteClasses: new Set([...sqlite].filter(([, on]) => on).map(([c]) => c)),
+    warnings,
+  };
 }
 
 /**
@@ -143,16 +143,16 @@ export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", v
 }
 
 /**
- * Builds the Worker of `appDir` into `<dir>/dist` (unless `build` is false and it exists) and writes
+ * Builds the Worker of `appDir` for environment `env` into `<dir>/dist` (unless `build` is false and it exists) and writes
  * `<dir>/<configName>` serving it on host:port with Durable Object storage in `storage`
  * (created if missing). Returns { config, dist, storage, toml, buildLog }.
  */
-export function prepareServer({ appDir = ROOT, dir, port, storage = path.join(dir, "storage"), host = "127.0.0.1", vars = {}, build = true, configName = "config.capnp" }) {
+export function prepareServer({ appDir = ROOT, dir, port, storage = path.join(dir, "storage"), host = "127.0.0.1", vars = {}, build = true, configName = "config.capnp", env = LOCAL_ENV }) {
   fs.mkdirSync(dir, { recursive: true });
   const dist = path.join(dir, "dist");
-  const buildLog = build || !fs.existsSync(path.join(dist, "index.js")) ? buildWorker(appDir, dist) : null;
+  const toml = readWranglerToml(appDir, env);
+  const buildLog = build || !fs.existsSync(path.join(dist, "index.js")) ? buildWorker(appDir, dist, toml.env) : null;
   fs.mkdirSync(storage, { recursive: true });
-  const toml = readWranglerToml(appDir);
   const config = path.join(dir, configName);
   fs.writeFileSync(config, renderWorkerdConfig(toml, { port, storage: path.resolve(storage), host, vars }));
   return { config, dist, storage, toml, buildLog };

@@ -14,6 +14,7 @@ import { cmpxchg } from "./routes/cmpxchg";
 import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
 import { multiGet } from "./routes/multi-get";
+import { openapi } from "./routes/openapi";
 import { queries } from "./routes/queries";
 import { studio } from "./routes/studio";
 import { access, isAnonymous, unauthenticated } from "./middleware/access";
@@ -52,6 +53,7 @@ app.route("/", bulkDocs);
 app.route("/", hilo);
 app.route("/", queries);
 app.route("/", studio);
+app.route("/", openapi);
 app.post("/databases/:db/multi_get", access.read, multiGet((request, env) => app.fetch(request, env)));
 
 const pathAndQuery = (url: string) => {

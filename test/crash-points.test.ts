@@ -1,4 +1,4 @@
-// The crash-point matrix of the transaction protocol (reliability.md §4.3): a failure injected at
+// The crash-point matrix of the transaction protocol: a failure injected at
 // every step — a crash (ctx.abort(), which also drops writes not yet flushed), a thrown error, or
 // a reply lost after the work — then the alarms run, and the invariants must hold: no locks left,
 // a committed transaction fully visible, an aborted one visible nowhere, late messages no-ops.

@@ -3,7 +3,7 @@
  * Two implementations: {@link CmpxchgClient} over HTTP and {@link CmpxchgServiceClient} over a
  * Service Binding's RPC, so every helper works with either.
  */
-import type { ClusterTransaction } from "./transaction";
+import type { ClusterTransaction } from "./transaction.js";
 import type {
   ChangeResult,
   CompareExchangeResult,
@@ -16,7 +16,7 @@ import type {
   TransactionResult,
   WaitOptions,
   WriteOptions,
-} from "./types";
+} from "./types.js";
 
 export interface CmpxchgApi {
   /** The item, or null when it does not exist (or has expired). */

@@ -1,9 +1,9 @@
 /**
  * The HTTP client of one database. Fetch only: runs in Workers, browsers and Node 18+.
  */
-import { flattenPages, followPages, type CmpxchgApi } from "./api";
-import { ClusterTransaction } from "./transaction";
-import { Transport, type TransportOptions } from "./transport";
+import { flattenPages, followPages, type CmpxchgApi } from "./api.js";
+import { ClusterTransaction } from "./transaction.js";
+import { Transport, type TransportOptions } from "./transport.js";
 import type {
   ChangeResult,
   CompareExchangeResult,
@@ -18,21 +18,25 @@ import type {
   WatchOptions,
   WatchTarget,
   WriteOptions,
-} from "./types";
-import { ChangeStream, connectSocket, watchQuery } from "./watch";
+} from "./types.js";
+import { ChangeStream, connectSocket, watchQuery } from "./watch.js";
 import {
   readChangeResult,
   readItem,
   readResults,
   readTransactionResult,
   readWriteResult,
-  valueBody,
-  wireCommand,
-} from "./wire";
+} from "./wire.js";
+import { answerParser, encodeBatch, encodeIndex, encodeValue } from "./encode.js";
 
 export interface CmpxchgClientOptions extends TransportOptions {
   /** The database name (letters, digits, `_`, `-`, `.`). */
   database: string;
+  /**
+   * Read numbers exactly: a number a double would change (past 2^53, or `1.50`) is returned as a
+   * `JsonNumber` holding its text, and written back as it was. Off: numbers are JS numbers.
+   */
+  exactNumbers?: boolean;
 }
 
 /** The server's long-poll limits. */
@@ -54,11 +58,13 @@ export class CmpxchgClient implements CmpxchgApi {
   readonly database: string;
   private readonly transport: Transport;
   private readonly root: string;
+  private readonly parse: (text: string) => unknown;
 
   constructor(options: CmpxchgClientOptions) {
     this.database = options.database;
     this.transport = new Transport(options);
     this.root = `/databases/${encodeURIComponent(options.database)}`;
+    this.parse = answerParser(options.exactNumbers);
   }
 
   async get<T = unknown>(key: string, options: ReadOptions = {}): Promise<CompareExchangeValue<T> | null> {
@@ -69,7 +75,7 @@ export class CmpxchgClient implements CmpxchgApi {
       signal: options.signal,
     });
     if (answer.status === 404) return null;
-    return readItem<T>(readResults(JSON.parse(answer.text))[0]);
+    return readItem<T>(readResults(this.parse(answer.text))[0]);
   }
 
   async getMany<T = unknown>(keys: string[], options: ReadOptions = {}): Promise<(CompareExchangeValue<T> | null)[]> {
@@ -82,7 +88,7 @@ export class CmpxchgClient implements CmpxchgApi {
       }
       const query = chunk.map((key) => `key=${encodeURIComponent(key)}`).join("&");
       const answer = await this.transport.send({ method: "GET", path: `${this.root}/cmpxchg?${query}`, signal: options.signal });
-      const results = readResults(JSON.parse(answer.text));
+      const results = readResults(this.parse(answer.text));
       chunk.forEach((_, i) => out.push(readItem<T>(results[i])));
     }
     return out;
@@ -92,7 +98,7 @@ export class CmpxchgClient implements CmpxchgApi {
     const params = new URLSearchParams({ startsWith: prefix, pageSize: String(options.pageSize ?? 100) });
     if (options.continuationToken) params.set("continuationToken", options.continuationToken);
     const answer = await this.transport.send({ method: "GET", path: `${this.root}/cmpxchg?${params}`, signal: options.signal });
-    const json = JSON.parse(answer.text) as { ContinuationToken?: string | null };
+    const json = this.parse(answer.text) as { ContinuationToken?: string | null };
     const items = readResults(json).map((entry) => readItem<T>(entry)).filter((item) => item !== null);
     return { items, continuationToken: json.ContinuationToken ?? null };
   }
@@ -114,12 +120,12 @@ export class CmpxchgClient implements CmpxchgApi {
   ): Promise<CompareExchangeResult<T>> {
     const answer = await this.transport.send({
       method: "PUT",
-      path: `${this.root}/cmpxchg?key=${encodeURIComponent(key)}&index=${index}&${requestIdParam(options)}`,
-      body: JSON.stringify(valueBody(value, metadata)),
+      path: `${this.root}/cmpxchg?key=${encodeURIComponent(key)}&index=${encodeIndex(index)}&${requestIdParam(options)}`,
+      body: encodeValue(value, metadata),
       headers: JSON_HEADERS,
       signal: options.signal,
     });
-    return readWriteResult<T>(JSON.parse(answer.text));
+    return readWriteResult<T>(this.parse(answer.text));
   }
 
   create<T = unknown>(key: string, value: T, metadata?: Metadata, options: WriteOptions = {}): Promise<CompareExchangeResult<T>> {
@@ -129,10 +135,10 @@ export class CmpxchgClient implements CmpxchgApi {
   async delete<T = unknown>(key: string, index: number, options: WriteOptions = {}): Promise<CompareExchangeResult<T>> {
     const answer = await this.transport.send({
       method: "DELETE",
-      path: `${this.root}/cmpxchg?key=${encodeURIComponent(key)}&index=${index}&${requestIdParam(options)}`,
+      path: `${this.root}/cmpxchg?key=${encodeURIComponent(key)}&index=${encodeIndex(index)}&${requestIdParam(options)}`,
       signal: options.signal,
     });
-    return readWriteResult<T>(JSON.parse(answer.text));
+    return readWriteResult<T>(this.parse(answer.text));
   }
 
   transaction(): ClusterTransaction {
@@ -143,11 +149,11 @@ export class CmpxchgClient implements CmpxchgApi {
     const answer = await this.transport.send({
       method: "POST",
       path: `${this.root}/bulk_docs?${requestIdParam(options)}`,
-      body: JSON.stringify({ Commands: commands.map(wireCommand), TransactionMode: "ClusterWide" }),
+      body: encodeBatch(commands),
       headers: { ...JSON_HEADERS, "Raven-Client-Version": CLIENT_VERSION },
       signal: options.signal,
     });
-    return readTransactionResult(JSON.parse(answer.text));
+    return readTransactionResult(this.parse(answer.text));
   }
 
   async waitForChange<T = unknown>(key: string, index: number, options: WaitOptions = {}): Promise<ChangeResult<T>> {
@@ -159,7 +165,7 @@ export class CmpxchgClient implements CmpxchgApi {
       timeoutMs: timeout + this.transport.timeoutMs,
       signal: options.signal,
     });
-    return readChangeResult<T>(JSON.parse(answer.text));
+    return readChangeResult<T>(this.parse(answer.text));
   }
 
   /**

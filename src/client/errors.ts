@@ -3,7 +3,7 @@
  * the same. The server answers `{Url, Type, Message, Error}`; the class is chosen by the last
  * dotted segment of `Type` (as the official client does), else by the HTTP status.
  */
-import type { ConcurrencyViolation } from "./types";
+import type { ConcurrencyViolation } from "./types.js";
 
 /** What an error carries besides its message. All own, plain properties: they survive RPC. */
 export interface ErrorDetails {

@@ -35,9 +35,9 @@
  * its effect. Set `storeServerErrors` to replay them instead, as Stripe does.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { expiresIn, type CmpxchgApi } from "./api";
-import type { CmpxchgBinding } from "./service-api";
-import { CmpxchgServiceClient } from "./service-client";
+import { expiresIn, type CmpxchgApi } from "./api.js";
+import type { CmpxchgBinding } from "./service-api.js";
+import { CmpxchgServiceClient } from "./service-client.js";
 
 type AnyContext = Context<any, any, any>;
 
@@ -266,7 +266,7 @@ function replay(stored: StoredResponse): Response {
   const headers = new Headers(stored.headers);
   headers.set(REPLAYED_HEADER, "true");
   const body = nullBodyStatus(stored.status) ? null : decodeBody(stored);
-  return new Response(body, { status: stored.status, headers });
+  return new Response(body as BodyInit | null, { status: stored.status, headers });
 }
 
 function problem(status: number, title: string, detail: string, headers: Record<string, string> = {}): Response {

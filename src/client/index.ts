@@ -1,35 +1,27 @@
 /**
  * edge-cmpxchg's client: typed compare-exchange calls over HTTP (`CmpxchgClient`) or a Service
  * Binding (`CmpxchgServiceClient`), and the helpers built on them: locks with fencing tokens,
- * unique values, idempotency keys for Hono. Fetch only; no runtime dependencies.
+ * unique values. Fetch only; no runtime dependencies. The idempotency middleware for Hono is in
+ * ./hono.ts (`edge-cmpxchg-client/hono`), so that this entry needs nothing from Hono.
  *
- * Import as `edge-cmpxchg/client`.
+ * Published as the npm package `edge-cmpxchg-client` (packages/client).
  */
-export { CmpxchgClient, type CmpxchgClientOptions } from "./client";
-export { CmpxchgServiceClient, type ServiceClientOptions } from "./service-client";
-export type * from "./service-api";
-export { expiresIn, expiryOf, type CmpxchgApi } from "./api";
-export { ClusterTransaction, type DocumentOptions } from "./transaction";
-export { ChangeStream } from "./watch";
-export type { FetchLike } from "./transport";
-export type { BackoffOptions } from "./retry";
-export * from "./errors";
-export type * from "./types";
-export { acquireLock, withLock, type Lock, type LockOptions, type LockRecord } from "./lock";
+export { CmpxchgClient, type CmpxchgClientOptions } from "./client.js";
+export { CmpxchgServiceClient, type ServiceClientOptions } from "./service-client.js";
+export type * from "./service-api.js";
+export { expiresIn, expiryOf, type CmpxchgApi } from "./api.js";
+export { ClusterTransaction, type DocumentOptions } from "./transaction.js";
+export { ChangeStream } from "./watch.js";
+export type { FetchLike } from "./transport.js";
+export type { BackoffOptions } from "./retry.js";
+export * from "./errors.js";
+export { encodeJson, JsonNumber, parseJson, type JsonValue } from "../core/json.js";
+export type * from "./types.js";
+export { acquireLock, withLock, type Lock, type LockOptions, type LockRecord } from "./lock.js";
 export {
   releaseUnique,
   reserveUnique,
   reserveUniqueWithDocument,
   type UniqueDocumentReservation,
   type UniqueReservation,
-} from "./unique";
-export {
-  defaultFingerprint,
-  idempotency,
-  recordKey,
-  REPLAYED_HEADER,
-  scopeFromHeader,
-  type IdempotencyOptions,
-  type IdempotencyRecord,
-  type StoredResponse,
-} from "./idempotency";
+} from "./unique.js";

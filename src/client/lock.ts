@@ -7,8 +7,8 @@
  * delete and re-create, so every later holder gets a larger token: a resource that remembers the
  * largest token it saw can refuse a stale holder that still believes it owns the lock.
  */
-import { expiresIn, expiryOf, type CmpxchgApi } from "./api";
-import { LockLostException, LockTimeoutException } from "./errors";
+import { expiresIn, expiryOf, type CmpxchgApi } from "./api.js";
+import { LockLostException, LockTimeoutException } from "./errors.js";
 
 export interface LockOptions {
   /** Lease length: the lock frees itself this long after the last acquire or renew. */

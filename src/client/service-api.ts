@@ -6,7 +6,7 @@
  * Every method takes the database first: one binding serves every database. Options carry no
  * AbortSignal (signals do not cross RPC).
  */
-import type { ConcurrencyViolation, Metadata, TransactionCommand, TransactionResult } from "./types";
+import type { ConcurrencyViolation, Metadata, TransactionCommand, TransactionResult } from "./types.js";
 
 /**
  * A JSON value over RPC, typed loosely on purpose: the runtime types a binding's results by

@@ -2,11 +2,11 @@
  * {@link CmpxchgApi} over a Service Binding to `CmpxchgService`: the same calls as the HTTP
  * client, without an HTTP hop, from any Worker of the same account.
  */
-import { flattenPages, followPages, type CmpxchgApi } from "./api";
-import { ClusterTransactionConcurrencyException, reviveError } from "./errors";
-import { backoffDelay, sleep } from "./retry";
-import type { CmpxchgBinding, RpcTransactionOutcome } from "./service-api";
-import { ClusterTransaction } from "./transaction";
+import { flattenPages, followPages, type CmpxchgApi } from "./api.js";
+import { ClusterTransactionConcurrencyException, reviveError } from "./errors.js";
+import { backoffDelay, sleep } from "./retry.js";
+import type { CmpxchgBinding, RpcTransactionOutcome } from "./service-api.js";
+import { ClusterTransaction } from "./transaction.js";
 import type {
   ChangeResult,
   CompareExchangeResult,
@@ -19,7 +19,7 @@ import type {
   TransactionResult,
   WaitOptions,
   WriteOptions,
-} from "./types";
+} from "./types.js";
 
 export interface ServiceClientOptions {
   /** Retries of a call the runtime marked `retryable` (a lost connection), default 2. */

@@ -2,7 +2,7 @@
  * A cluster-wide transaction builder: compare-exchange items and documents, committed all or
  * nothing in one request (RavenDB's `TransactionMode: ClusterWide` batch).
  */
-import type { Metadata, TransactionCommand, TransactionResult, WriteOptions } from "./types";
+import type { Metadata, TransactionCommand, TransactionResult, WriteOptions } from "./types.js";
 
 export type Committer = (commands: TransactionCommand[], options?: WriteOptions) => Promise<TransactionResult>;
 

@@ -4,8 +4,8 @@
  * (method, path, body); every attempt of one call is byte-for-byte the same request, which is
  * what makes retrying a write safe (its `raft-request-id` is in the path).
  */
-import { errorFromResponse, NetworkException, RavenException } from "./errors";
-import { backoffDelay, DEFAULT_BACKOFF, isRetryableStatus, retryAfterMs, sleep, type BackoffOptions } from "./retry";
+import { errorFromResponse, NetworkException, RavenException } from "./errors.js";
+import { backoffDelay, DEFAULT_BACKOFF, isRetryableStatus, retryAfterMs, sleep, type BackoffOptions } from "./retry.js";
 
 /** The one thing the client needs from its platform. A Service Binding's `fetch` fits. */
 export type FetchLike = (request: Request) => Promise<Response>;

@@ -6,9 +6,9 @@
  * then store the user, and roll back by hand if the store fails) in one cluster-wide transaction:
  * the reservation and the document commit together or not at all.
  */
-import type { CmpxchgApi } from "./api";
-import { ClusterTransactionConcurrencyException } from "./errors";
-import type { ConcurrencyViolation, Metadata } from "./types";
+import type { CmpxchgApi } from "./api.js";
+import { ClusterTransactionConcurrencyException } from "./errors.js";
+import type { ConcurrencyViolation, Metadata } from "./types.js";
 
 export interface UniqueReservation {
   /** True when `owner` holds the key now (also when it already held it before this call). */

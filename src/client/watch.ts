@@ -6,10 +6,10 @@
  * are not delivered. A stream that closes abnormally therefore ends with an error (the caller
  * re-reads current state and watches again) rather than reconnecting silently.
  */
-import { errorFromResponse, NetworkException } from "./errors";
-import type { Transport } from "./transport";
-import type { ChangeEvent, WatchOptions, WatchTarget } from "./types";
-import { readChangeEvent } from "./wire";
+import { errorFromResponse, NetworkException } from "./errors.js";
+import type { Transport } from "./transport.js";
+import type { ChangeEvent, WatchOptions, WatchTarget } from "./types.js";
+import { readChangeEvent } from "./wire.js";
 
 /** The query of a watch request. */
 export function watchQuery(target: WatchTarget): string {
@@ -25,7 +25,10 @@ export function watchQuery(target: WatchTarget): string {
  */
 export async function connectSocket(transport: Transport, path: string, timeoutMs: number): Promise<WebSocket> {
   if (typeof (globalThis as { WebSocketPair?: unknown }).WebSocketPair !== "undefined") {
-    const response = await withTimeout(transport.open(path, { Upgrade: "websocket" }), timeoutMs, path);
+    // Typed here, not from the Workers types, so the client also compiles for Node and browsers.
+    const response = (await withTimeout(transport.open(path, { Upgrade: "websocket" }), timeoutMs, path)) as Response & {
+      webSocket?: (WebSocket & { accept(): void }) | null;
+    };
     const socket = response.webSocket;
     if (response.status !== 101 || !socket) {
       throw errorFromResponse(response.status, await response.text(), response.headers.has("Database-Missing"));

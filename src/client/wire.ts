@@ -12,18 +12,13 @@ import type {
   Metadata,
   TransactionCommand,
   TransactionResultEntry,
-} from "./types";
+} from "./types.js";
+import { valueBody } from "../core/cmpxchg.js";
 
 type Obj = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Obj => typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** The body of a put: `{"Object": value}` plus `@metadata` when there is any. */
-export function valueBody(value: unknown, metadata?: Metadata): Obj {
-  const body: Obj = { Object: value === undefined ? null : value };
-  if (metadata && Object.keys(metadata).length > 0) body["@metadata"] = metadata;
-  return body;
-}
 
 /** Splits a stored body into value and metadata. */
 export function readBody<T>(body: unknown): { value: T | null; metadata: Metadata } {

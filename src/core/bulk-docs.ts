@@ -6,7 +6,8 @@
  */
 import { ATOMIC_GUARD_PREFIX, shardOf } from "./routing";
 import { badInput, echo, ErrorTypes, RavenError } from "./errors";
-import { MAX_VALUE_BYTES, readExpires, requireWellFormed, tooDeep } from "./cmpxchg";
+import { checkValue, MAX_VALUE_BYTES, parseIndex, readExpires, requireWellFormed, tooDeep, valueBody } from "./cmpxchg";
+import { encodeJson, isJsonObject, JsonNumber, type JsonValue, parseJson } from "./json";
 import { isBlank, isKeyTooBig, lowerKey, utf8Length } from "./keys";
 import { trxnEtag } from "./change-vector";
 import { nestsDeeperThan } from "./json-depth";
@@ -34,18 +35,28 @@ export interface BatchOptions {
 
 type Json = Record<string, unknown>;
 
+/** The request body of `bulk_docs` as text, read with the one JSON reader (numbers kept exact). */
 export function parseBulkDocs(text: string, options: BatchOptions): ParsedBatch {
   if (utf8Length(text) > MAX_BATCH_BYTES) {
     throw new RavenError(413, ErrorTypes.argument, `The batch is larger than ${MAX_BATCH_BYTES} bytes.`);
   }
-  // Commands → command → Document: three levels above the value itself.
+  // Commands → command → Document: three levels above the value itself; checked before the
+  // reader (and every later writer) recurses into it.
   if (nestsDeeperThan(text, MAX_JSON_DEPTH + 3)) throw tooDeep("The batch");
-  let body: unknown;
+  let body: JsonValue;
   try {
-    body = JSON.parse(text);
+    body = parseJson(text);
   } catch (err) {
     throw badInput(ErrorTypes.invalidData, `The batch is not valid JSON: ${(err as Error).message}`);
   }
+  return parseBatch(body, options);
+}
+
+/**
+ * A batch already parsed by {@link parseJson} (or built by a route, e.g. `PUT /docs`): checked
+ * into transaction ops. Values and documents are encoded here, by the one encoder.
+ */
+export function parseBatch(body: JsonValue, options: BatchOptions): ParsedBatch {
   if (!isObject(body) || !Array.isArray(body.Commands)) {
     throw badInput(ErrorTypes.invalidData, "The batch must be a JSON object with a 'Commands' array.");
   }
@@ -83,13 +94,12 @@ export function parseBulkDocs(text: string, options: BatchOptions): ParsedBatch 
           docs.push({ kind: "doc-put", shard: shard(key), key, id, json, collection, expectedChangeVector });
           if (mode === "ClusterWide" && options.atomicGuards) {
             const name = ATOMIC_GUARD_PREFIX + id;
-            const guardBody: Json = { Object: { Id: id } };
-            if (expiresAt !== undefined) guardBody["@metadata"] = { "@expires": expiresAt };
+            const guard = checkValue(valueBody({ Id: id }, expiresAt === undefined ? undefined : { "@expires": expiresAt }));
             guards.push({
               kind: "cmpxchg-put", shard: shard(key), key: lowerKey(name), name,
               expectedIndex: trxnEtag(original ?? changeVector),
-              json: JSON.stringify(guardBody),
-              expiresAt: expiresAt === undefined ? null : readExpires({ "@expires": expiresAt }),
+              json: guard.json,
+              expiresAt: guard.expiresAt,
               guardOf: id,
             });
           }
@@ -117,15 +127,8 @@ export function parseBulkDocs(text: string, options: BatchOptions): ParsedBatch 
         once("cmpxchg", key, name);
         const expectedIndex = checkIndex(command.Index, name);
         if (type === "CompareExchangePUT") {
-          const document = command.Document;
-          if (!isObject(document) || !("Object" in document)) {
-            throw badInput(ErrorTypes.invalidData, `CompareExchangePUT of '${echo(name)}' needs a Document of the form {"Object": …}.`);
-          }
-          const json = JSON.stringify(document);
-          if (utf8Length(json) > MAX_VALUE_BYTES) {
-            throw new RavenError(413, ErrorTypes.argument, `The value of '${echo(name)}' is larger than ${MAX_VALUE_BYTES} bytes.`);
-          }
-          cmpxchg.push({ kind: "cmpxchg-put", shard: shard(key), key, name, expectedIndex, json, expiresAt: readExpires(document["@metadata"]) });
+          const { json, expiresAt } = checkValue(command.Document, `The Document of CompareExchangePUT '${echo(name)}'`);
+          cmpxchg.push({ kind: "cmpxchg-put", shard: shard(key), key, name, expectedIndex, json, expiresAt });
         } else {
           cmpxchg.push({ kind: "cmpxchg-delete", shard: shard(key), key, name, expectedIndex });
         }
@@ -177,11 +180,12 @@ function checkCmpxchgKey(raw: unknown, atomicGuards: boolean): string {
 }
 
 function checkIndex(raw: unknown, key: string): number {
-  if (typeof raw !== "number" || !Number.isSafeInteger(raw)) {
-    throw badInput(ErrorTypes.invalidData, `Expected Integer for the Index of '${echo(key)}', but got ${echo(JSON.stringify(raw) ?? String(raw))}.`);
+  const index = typeof raw === "number" || raw instanceof JsonNumber ? parseIndex(raw) : "malformed";
+  if (index === "malformed") {
+    throw badInput(ErrorTypes.invalidData, `Expected Integer for the Index of '${echo(key)}', but got ${echo(encodeJson(raw ?? null))}.`);
   }
-  if (raw < 0) throw badInput(ErrorTypes.invalidData, "Index must be a non-negative number");
-  return raw;
+  if (index === "negative") throw badInput(ErrorTypes.invalidData, "Index must be a non-negative number");
+  return index;
 }
 
 function checkDocument(id: string, raw: unknown, mode: TxMode) {
@@ -203,7 +207,7 @@ function checkDocument(id: string, raw: unknown, mode: TxMode) {
   if (expires !== undefined) readExpires({ "@expires": expires });
   const stored: Json = { ...raw, "@metadata": { ...metadata } };
   for (const field of SERVER_METADATA) delete (stored["@metadata"] as Json)[field];
-  const json = JSON.stringify(stored);
+  const json = encodeJson(stored);
   if (utf8Length(json) > MAX_VALUE_BYTES) {
     throw new RavenError(413, ErrorTypes.argument, `Document '${id}' is larger than ${MAX_VALUE_BYTES} bytes.`);
   }
@@ -216,6 +220,4 @@ function optionalString(raw: unknown, name: string): string | null {
   return raw;
 }
 
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
+const isObject = (value: unknown): value is Json => isJsonObject(value);

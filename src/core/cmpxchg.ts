@@ -3,11 +3,12 @@
  * with RavenDB's exception types and wording. Pure: the routes call these before any object is
  * touched, so bad input never reaches storage.
  */
-import { badInput, echo, ErrorTypes, RavenError } from "./errors";
-import { parseExpires } from "./expires";
-import { nestsDeeperThan } from "./json-depth";
-import { MAX_JSON_DEPTH } from "./limits";
-import { isBlank, isKeyTooBig, isWellFormed, utf8Length } from "./keys";
+import { badInput, echo, ErrorTypes, RavenError } from "./errors.js";
+import { parseExpires } from "./expires.js";
+import { nestsDeeperThan } from "./json-depth.js";
+import { encodeJson, isJsonObject, type JsonNumber, type JsonValue, parseJson } from "./json.js";
+import { isBlank, isKeyTooBig, isWellFormed, utf8Length } from "./keys.js";
+import { MAX_JSON_DEPTH } from "./limits.js";
 
 /**
  * Largest accepted value body (the JSON of `{"Object":…,"@metadata":…}`), in UTF-8 bytes.
@@ -46,20 +47,31 @@ export function requireWritableKey(raw: string | null | undefined): string {
   return key;
 }
 
+/** The index of a query string (`?index=`): required, one reading with the body's (see parseIndex). */
 export function requireIndex(raw: string | null | undefined): number {
   if (isBlank(raw)) {
     throw badInput(ErrorTypes.argument, "Query string index is mandatory, but wasn't specified.");
   }
-  const text = raw.trim();
-  if (!/^[+-]?\d+$/.test(text)) {
-    throw badInput(ErrorTypes.argument, `Could not parse header 'index' header as long, value was: ${echo(raw)}`);
-  }
-  const index = Number(text);
-  if (index < 0) throw badInput(ErrorTypes.invalidData, "Index must be a non-negative number");
-  if (index > MAX_INDEX) {
+  const index = parseIndex(raw.trim());
+  if (index === "negative") throw badInput(ErrorTypes.invalidData, "Index must be a non-negative number");
+  if (index === "malformed") {
     throw badInput(ErrorTypes.argument, `Could not parse header 'index' header as long, value was: ${echo(raw)}`);
   }
   return index;
+}
+
+/**
+ * The one reading of a compare-exchange index, wherever it comes from (a query string, a JSON
+ * number of a batch, the edge client): a whole number written in digits, 0 to 2^53 - 1 (indexes
+ * are SQLite integers read back as JS numbers, so they must stay exact). `1.0`, `1e3` and numbers
+ * past 2^53 are "malformed", as they are in a query string.
+ */
+export function parseIndex(raw: string | number | JsonNumber): number | "malformed" | "negative" {
+  const text = typeof raw === "number" ? (Number.isFinite(raw) ? JSON.stringify(raw) : "") : String(raw);
+  if (!/^[+-]?\d+$/.test(text)) return "malformed";
+  const index = Number(text);
+  if (index < 0) return "negative";
+  return index > MAX_INDEX ? "malformed" : index;
 }
 
 /** Optional non-negative integer query value (`start`, `pageSize`). */
@@ -72,20 +84,23 @@ export function optionalInt(name: string, raw: string | null | undefined): numbe
   return Number(text);
 }
 
-/** A value body, checked: `json` is the text as sent (so big numbers keep their digits). */
+/** A value body, checked: `json` is its compact text, numbers exactly as sent. */
 export interface CheckedValue {
   json: string;
   /** The instant from `@metadata["@expires"]`, ms since the epoch; null when it never expires. */
   expiresAt: number | null;
 }
 
+/** `PUT /cmpxchg`: the request body as text, parsed with the one JSON reader, then checked. */
 export function checkValueBody(text: string): CheckedValue {
   const size = utf8Length(text);
-  if (size > MAX_VALUE_BYTES) throw valueTooBig(size);
+  // Whitespace only shrinks when encoded compactly: a body over twice the limit cannot fit.
+  if (size > MAX_VALUE_BYTES * 2) throw valueTooBig(size);
+  // Before any parse: the reader and every later writer recurse (see json-depth.ts).
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw tooDeep("The value");
-  let parsed: unknown;
+  let parsed: JsonValue;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJson(text);
   } catch (err) {
     throw badInput(
       ErrorTypes.invalidData,
@@ -94,38 +109,57 @@ export function checkValueBody(text: string): CheckedValue {
         : `The request body is not valid JSON: ${(err as Error).message}`,
     );
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+  return checkValue(parsed);
+}
+
+/**
+ * The one validator and encoder of a compare-exchange value `{"Object": …, "@metadata": {…}}`,
+ * whichever way it came: a single PUT, a batch's CompareExchangePUT, the edge client before it
+ * sends. `what` names the value in messages ("The request body", "The value of 'k'").
+ */
+export function checkValue(body: unknown, what = "The request body"): CheckedValue {
+  if (!isJsonObject(body)) {
     throw badInput(
       ErrorTypes.invalidData,
-      "The request body must be a JSON object such as {\"Object\": …, \"@metadata\": {…}}.",
+      `${what} must be a JSON object such as {\"Object\": …, \"@metadata\": {…}}.`,
     );
   }
-  const body = parsed as Record<string, unknown>;
   if (!("Object" in body)) {
     throw badInput(
       ErrorTypes.invalidData,
-      "The request body has no 'Object' property; the value is sent as {\"Object\": <value>}.",
+      `${what} has no 'Object' property; the value is sent as {\"Object\": <value>}.`,
     );
   }
-  return { json: text.trim(), expiresAt: readExpires(body["@metadata"]) };
+  const expiresAt = readExpires(body["@metadata"]);
+  const json = encodeJson(body);
+  const size = utf8Length(json);
+  if (size > MAX_VALUE_BYTES) throw valueTooBig(size);
+  return { json, expiresAt };
+}
+
+/** A value body `{"Object": value}`, plus `@metadata` when there is any: what a client sends. */
+export function valueBody(value: unknown, metadata?: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = { Object: value === undefined ? null : value };
+  if (metadata && Object.keys(metadata).length > 0) body["@metadata"] = metadata;
+  return body;
 }
 
 /** Checks `@metadata` and returns the `@expires` instant it carries, if any. */
 export function readExpires(metadata: unknown): number | null {
   if (metadata === undefined) return null;
-  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+  if (!isJsonObject(metadata)) {
     throw badInput(ErrorTypes.invalidData, "'@metadata' must be a JSON object.");
   }
   const expires = (metadata as Record<string, unknown>)["@expires"];
   if (expires === undefined) return null;
   if (typeof expires !== "string") {
-    throw badInput(ErrorTypes.format, `@expires should contain date but has: ${JSON.stringify(expires)}`);
+    throw badInput(ErrorTypes.format, `@expires should contain date but has: ${echo(encodeJson(expires))}`);
   }
   const at = parseExpires(expires);
   if (at === null) {
     throw badInput(
       ErrorTypes.format,
-      `@expires should contain date but has: '${expires}'. Use ISO-8601, e.g. 2030-01-01T00:00:00.0000000Z.`,
+      `@expires should contain date but has: '${echo(expires)}'. Use ISO-8601, e.g. 2030-01-01T00:00:00.0000000Z.`,
     );
   }
   return at;

@@ -1,3 +1,5 @@
+import { isJsonObject, type JsonObject, parseJson } from "./json";
+
 /**
  * Documents as RavenDB serves them: the stored JSON with the server-owned metadata written back
  * into `@metadata` (`@id`, `@change-vector`, `@last-modified`, `@flags`).
@@ -11,9 +13,11 @@ export interface DocumentView {
   fromCluster: boolean;
 }
 
-export function documentJson(doc: DocumentView): Record<string, unknown> {
-  const body = JSON.parse(doc.body) as Record<string, unknown>;
-  const metadata = { ...((body["@metadata"] as Record<string, unknown> | undefined) ?? {}) };
+/** The document with its metadata, numbers exact: send it with `encodeJson`, not `JSON.stringify`. */
+export function documentJson(doc: DocumentView): JsonObject {
+  const body = parseJson(doc.body) as JsonObject;
+  const stored = body["@metadata"];
+  const metadata: JsonObject = { ...(isJsonObject(stored) ? stored : {}) };
   metadata["@id"] = doc.id;
   metadata["@change-vector"] = doc.changeVector;
   metadata["@last-modified"] = doc.lastModified;

@@ -1,7 +1,7 @@
 /**
  * CoordinatorObject: one per database, the log leader for transactions that span keys.
  *
- * Protocol (ARCHITECTURE.md §4, reliability.md §4.2): record the transaction durably as
+ * Protocol: record the transaction durably as
  * `preparing` before any message leaves; one participant → one-phase commit at that shard;
  * several → prepare everywhere (locks), then one durable write of the decision — the commit
  * point — with the Lamport commit index max(own last index, every participant's counter) + 1;

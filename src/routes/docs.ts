@@ -6,18 +6,20 @@
 import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { parseBulkDocs } from "../core/bulk-docs";
+import { parseBatch } from "../core/bulk-docs";
 import { guardChangeVector } from "../core/change-vector";
 import { checkDatabaseName } from "../core/database";
 import { documentJson, unquoteEtag } from "../core/documents";
 import { tooDeep } from "../core/cmpxchg";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
+import { encodeJson, type JsonValue, parseJson } from "../core/json";
 import { nestsDeeperThan } from "../core/json-depth";
 import { MAX_JSON_DEPTH, MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../core/limits";
 import type { StoredDoc } from "../objects/shard";
 import { lowerKey } from "../core/keys";
 import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
 import { executeBatch } from "./execute";
+import { rawJson } from "./respond";
 import { shardCount, shardStub } from "./shards";
 
 export const docs = new Hono<AppEnv>();
@@ -47,14 +49,14 @@ docs.put("/databases/:db/docs", access.write, async (c) => {
   const id = c.req.query("id");
   const text = await c.req.text();
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw tooDeep("The document");
-  let document: unknown;
+  let document: JsonValue;
   try {
-    document = JSON.parse(text);
+    document = parseJson(text);
   } catch (err) {
     throw badInput(ErrorTypes.invalidData, `The document is not valid JSON: ${(err as Error).message}`);
   }
-  const command = { Type: "PUT", Id: id, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  const batch = parseBulkDocs(JSON.stringify({ Commands: [command] }), { shardCount: shardCount(c.env), atomicGuards: false });
+  const command = { Type: "PUT", Id: id ?? null, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
+  const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
   const { results } = await executeBatch(c.env, database, batch, undefined);
   const put = results[0];
   return c.json({ Id: put?.kind === "doc-put" ? put.id : id, ChangeVector: put?.kind === "doc-put" ? put.changeVector : null }, 201);
@@ -62,8 +64,8 @@ docs.put("/databases/:db/docs", access.write, async (c) => {
 
 docs.delete("/databases/:db/docs", access.write, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
-  const command = { Type: "DELETE", Id: c.req.query("id"), ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  const batch = parseBulkDocs(JSON.stringify({ Commands: [command] }), { shardCount: shardCount(c.env), atomicGuards: false });
+  const command = { Type: "DELETE", Id: c.req.query("id") ?? null, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
+  const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
   await executeBatch(c.env, database, batch, undefined);
   return c.body(null, 204);
 });
@@ -112,5 +114,5 @@ async function load(env: Env, database: string, ids: string[], clusterWide: bool
     });
     body.CompareExchangeValueIncludes = guards;
   }
-  return Response.json(body);
+  return rawJson(encodeJson(body));
 }

@@ -9,11 +9,13 @@ import type { AppEnv } from "../middleware/env";
 import { checkDatabaseName } from "../core/database";
 import { documentJson } from "../core/documents";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
+import { encodeJson, parseJson } from "../core/json";
 import { MAX_PAGE_SIZE, MAX_QUERY_WINDOW, MAX_RESPONSE_BYTES, MAX_SCANNED_DOCS } from "../core/limits";
 import { compareKeys, lowerKey } from "../core/keys";
 import { cmpxchgAsString, cmpxchgOperands, matches, parseRql, pinnedIds, type Operand } from "../core/rql";
 import { shardOf } from "../core/routing";
 import type { StoredDoc } from "../objects/shard";
+import { rawJson } from "./respond";
 import { allShards, getItems, shardCount, shardStub } from "./shards";
 
 export const queries = new Hono<AppEnv>();
@@ -115,11 +117,11 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
     response.CompareExchangeValueIncludes = Object.fromEntries(
       [...keys].flatMap((key) => {
         const item = included.get(lowerKey(key));
-        return item ? [[key, { Key: key, Index: item.index, Value: JSON.parse(item.json) as unknown }]] : [];
+        return item ? [[key, { Key: key, Index: item.index, Value: parseJson(item.json) }]] : [];
       }),
     );
   }
-  return c.json(response);
+  return rawJson(encodeJson(response));
 });
 
 /** Compare-exchange items by key, keyed by lower-cased key. */

@@ -140,7 +140,12 @@ export const STUDIO_SCRIPT = String.raw`
         }
       }
       var missing = res.status === 404 && method === "GET" && !text;
-      if (!res.ok && !missing) throw new Error(describeError(res.status, json, text));
+      if (!res.ok && !missing) {
+        var failure = new Error(describeError(res.status, json, text));
+        failure.status = res.status;
+        failure.serverMessage = json && typeof json.Message === "string" ? json.Message : "";
+        throw failure;
+      }
       return { status: res.status, json: json, text: text };
     }
   }
@@ -419,18 +424,11 @@ export const STUDIO_SCRIPT = String.raw`
         "The metadata is not valid JSON (" + (e && e.message ? e.message : e) + "). Nothing was sent.");
       return null;
     }
-    if (!isPlainObject(meta)) {
-      fieldError(el.edMeta, el.edMetaErr, "The metadata must be a JSON object, such as {}. Nothing was sent.");
-      return null;
-    }
-    if ("@expires" in meta && typeof meta["@expires"] !== "string") {
-      fieldError(el.edMeta, el.edMetaErr,
-        "@expires must be a date string, such as \"2030-01-01T00:00:00.0000000Z\". Nothing was sent.");
-      return null;
-    }
-    // The user's own text goes out as typed (checked above), so numbers keep their digits.
+    // The user's own text goes out as typed, so numbers keep their digits. The rules of a value
+    // (metadata an object, @expires a date, the size) are the server's one validator's: the page
+    // only checks that each field is JSON, and shows the server's refusal under the field.
     var body = "{\"Object\":" + valueText;
-    if (Object.keys(meta).length > 0) body += ",\"@metadata\":" + metaText;
+    if (!(isPlainObject(meta) && Object.keys(meta).length === 0)) body += ",\"@metadata\":" + metaText;
     return { key: key, body: body + "}" };
   }
 
@@ -488,7 +486,16 @@ export const STUDIO_SCRIPT = String.raw`
         showConflict(creating ? "create" : "save", key, loadedIndex, result);
       }
     } catch (err) {
-      editorError(err && err.message ? err.message : String(err));
+      var message = err && err.message ? err.message : String(err);
+      if (err && err.status === 400 && /@metadata|@expires/.test(err.serverMessage)) {
+        fieldError(el.edMeta, el.edMetaErr, err.serverMessage + " Nothing was saved.");
+      } else if (err && err.status === 400 && /key/i.test(err.serverMessage)) {
+        fieldError(el.edKey, el.edKeyErr, err.serverMessage + " Nothing was saved.");
+      } else if (err && (err.status === 400 || err.status === 413) && /body|value|Object/i.test(err.serverMessage)) {
+        fieldError(el.edValue, el.edValueErr, err.serverMessage + " Nothing was saved.");
+      } else {
+        editorError(message);
+      }
     } finally {
       el.edSave.disabled = false;
     }

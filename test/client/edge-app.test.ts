@@ -117,4 +117,21 @@ describe("examples/edge-app through the Service Binding", { timeout: 60_000 }, (
     expect((await call("GET", "/payments")).status).toBe(401);
     expect((await call("GET", "/payments", undefined, ALICE)).json.count).toBe(0);
   });
+
+  it("answers malformed or non-object JSON with 400 problem+json, never 500", async () => {
+    const { env } = await edgeApp();
+    for (const [path, body] of [["/signup", '{"email": '], ["/jobs/1/claim", "not json"], ["/signup", "[1]"], ["/payments", "{"]] as const) {
+      const res = await app.fetch(
+        new Request(`http://edge-app.test${path}`, {
+          method: "POST",
+          headers: { ...ALICE, "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
+          body,
+        }),
+        env,
+      );
+      expect([path, body, res.status]).toEqual([path, body, 400]);
+      expect(res.headers.get("Content-Type")).toContain("application/problem+json");
+      expect(((await res.json()) as { status: number }).status).toBe(400);
+    }
+  });
 });

@@ -4,7 +4,7 @@
 import { exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { idempotency, recordKey, REPLAYED_HEADER, scopeFromHeader, type IdempotencyOptions } from "../../src/client";
+import { idempotency, recordKey, REPLAYED_HEADER, scopeFromHeader, type IdempotencyOptions } from "../../src/client/hono";
 import { clientFor, delay, freshDb } from "./support";
 
 interface SendInit {

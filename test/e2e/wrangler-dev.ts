@@ -281,6 +281,9 @@ async function startOnce(opts: WranglerDevOptions): Promise<WranglerDev> {
 
   const args = [
     "dev",
+    // wrangler.toml's local environment: no authentication, databases on first use.
+    "--env",
+    "dev",
     "--ip",
     HOST,
     "--port",

@@ -1,5 +1,5 @@
 /**
- * A linearizability checker (reliability.md §2): Wing & Gong's search with Lowe's memoization
+ * A linearizability checker: Wing & Gong's search with Lowe's memoization
  * ("WGL", as in Porcupine and Knossos), run per key (P-compositionality), against a sequential
  * model. Pure TypeScript: no Workers API and no Node API, so it runs in workerd and in Node alike.
  *

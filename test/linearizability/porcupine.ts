@@ -1,6 +1,6 @@
 /**
  * Parsers for Porcupine's test vectors (github.com/anishathalye/porcupine, MIT; a copy with its
- * LICENSE is in ../shared/testdata/porcupine): Jepsen etcd CAS-register logs and kv histories.
+ * LICENSE and SOURCE.md are in ./vectors): Jepsen etcd CAS-register logs and kv histories.
  * Times are line numbers, as Porcupine orders its events by position in the file.
  */
 import type { KvInput, KvOutput, Operation, RegisterInput, RegisterOutput } from "./checker";

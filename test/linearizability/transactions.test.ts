@@ -1,4 +1,4 @@
-// Cluster-wide transactions, checked for strict serializability (reliability.md §2.5): the
+// Cluster-wide transactions, checked for strict serializability: the
 // atomic-pair workload (writers compare-and-set 2–3 keys on different shards to one unique token
 // in one transaction; readers read the keys one after another) through the Worker, while a
 // nemesis arms the two-phase-commit failpoints and resets every Durable Object; then the

@@ -1,5 +1,5 @@
 /**
- * A checker for multi-key transactions (reliability.md §2.5): Elle's dependency-graph method for
+ * A checker for multi-key transactions: Elle's dependency-graph method for
  * registers whose version order is known. Every item version carries its index, and a cluster-wide
  * transaction gives all of its items one index (the TransactionIndex), so the version order of a
  * key is its index order; values are unique per transaction, so a read names its writer.

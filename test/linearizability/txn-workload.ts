@@ -1,5 +1,5 @@
 /**
- * The atomic-pair workload for cluster-wide transactions (reliability.md §2.5): writers read every
+ * The atomic-pair workload for cluster-wide transactions: writers read every
  * key, then commit one transaction that compare-and-sets 2–3 of them to one unique token; readers
  * read the keys one after another (and sometimes all at once with a multi-key GET, which is not a
  * snapshot, so its answers count as separate reads). Everything goes on one logical clock for

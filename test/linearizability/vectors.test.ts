@@ -1,15 +1,15 @@
 /// <reference types="vite/client" />
 // The checker against known answers: every Jepsen etcd history Porcupine ships (a CAS register
 // with timeouts, 102 histories, answers from porcupine_test.go) and its kv histories, checked by
-// the same WGL engine that checks our service. The files are read from ../shared (beside the
-// repository) at build time.
+// the same WGL engine that checks our service. The files are in ./vectors (MIT, see
+// vectors/SOURCE.md and vectors/LICENSE), read at build time.
 import { describe, expect, it } from "vitest";
 import { casRegisterModel, check, kvModel } from "./checker";
 import { parseJepsenLog, parseKvLog } from "./porcupine";
-import expectedText from "../../../shared/testdata/porcupine/jepsen/expected.txt?raw";
+import expectedText from "./vectors/jepsen/expected.txt?raw";
 
-const jepsen = import.meta.glob<string>("../../../shared/testdata/porcupine/jepsen/etcd_*.log", { query: "?raw", import: "default", eager: true });
-const kv = import.meta.glob<string>("../../../shared/testdata/porcupine/kv/*.txt", { query: "?raw", import: "default", eager: true });
+const jepsen = import.meta.glob<string>("./vectors/jepsen/etcd_*.log", { query: "?raw", import: "default", eager: true });
+const kv = import.meta.glob<string>("./vectors/kv/*.txt", { query: "?raw", import: "default", eager: true });
 
 const expected = new Map(
   expectedText
@@ -22,7 +22,7 @@ const expected = new Map(
 describe("Porcupine's Jepsen etcd vectors (CAS register)", () => {
   it("has every vector with a known answer", () => {
     expect(expected.size).toBe(102);
-    for (const n of expected.keys()) expect(jepsen[`../../../shared/testdata/porcupine/jepsen/etcd_${String(n).padStart(3, "0")}.log`]).toBeTypeOf("string");
+    for (const n of expected.keys()) expect(jepsen[`./vectors/jepsen/etcd_${String(n).padStart(3, "0")}.log`]).toBeTypeOf("string");
   });
 
   it("agrees with the expected answer on all of them", { timeout: 60_000 }, () => {
@@ -32,7 +32,7 @@ describe("Porcupine's Jepsen etcd vectors (CAS register)", () => {
     let slowest = { n: -1, ms: 0 };
     const started = performance.now();
     for (const [n, linearizable] of expected) {
-      const history = parseJepsenLog(jepsen[`../../../shared/testdata/porcupine/jepsen/etcd_${String(n).padStart(3, "0")}.log`]!);
+      const history = parseJepsenLog(jepsen[`./vectors/jepsen/etcd_${String(n).padStart(3, "0")}.log`]!);
       const result = check(casRegisterModel, history, { timeoutMs: 20_000 });
       ops += history.length;
       if (result.verdict === "illegal") illegal++;

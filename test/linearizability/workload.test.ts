@@ -1,4 +1,4 @@
-// Linearizability of single-key compare-exchange under faults (reliability.md §2, §3.3): 12
+// Linearizability of single-key compare-exchange under faults: 12
 // clients on 3 hot keys through the Worker, while a nemesis arms the shard write failpoints
 // (crash before/after the write, throw, drop the reply), evicts shards and resets every Durable
 // Object; lost answers are retried with the same raft-request-id. The whole history — final reads

@@ -1,5 +1,5 @@
 /**
- * The single-key workload (reliability.md §2.2, §3.3): concurrent clients on a few hot keys doing
+ * The single-key workload: concurrent clients on a few hot keys doing
  * create / update (read, then compare-and-set on the index read) / delete / get with a unique
  * value per write, recording every operation on one logical clock. An operation whose answer is
  * lost (503, a thrown error) is retried with the same raft-request-id; a retry that gets a definite

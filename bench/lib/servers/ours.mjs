@@ -23,7 +23,7 @@ export async function startDev({ wranglerJs, app, tmpRoot, kind }) {
   const persist = fs.mkdtempSync(path.join(tmpRoot, `persist-${kind}-`));
   const logFile = path.join(tmpRoot, `${kind}.log`);
   const fd = fs.openSync(logFile, "a");
-  const args = [wranglerJs, "dev", "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false", "--persist-to", persist];
+  const args = [wranglerJs, "dev", "--env", "dev", "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false", "--persist-to", persist];
   const env = wranglerEnv();
   if (kind === "dev-noobs") env.X_LOCAL_OBSERVABILITY = "false";
   const entry = spawnTracked(`wrangler dev (${kind})`, process.execPath, args, { cwd: app, env, stdio: ["ignore", fd, fd] });

@@ -12,14 +12,10 @@
  * account, and the account scopes both the payments and the Idempotency-Keys, so one caller's
  * `order-1001` is never another caller's.
  */
-import { Hono, type MiddlewareHandler } from "hono";
-import {
-  CmpxchgServiceClient,
-  expiresIn,
-  idempotency,
-  reserveUniqueWithDocument,
-  type CmpxchgBinding,
-} from "edge-cmpxchg/client";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { CmpxchgServiceClient, expiresIn, reserveUniqueWithDocument, type CmpxchgBinding } from "edge-cmpxchg-client";
+import { idempotency } from "edge-cmpxchg-client/hono";
 
 export interface AppEnv {
   /** Service Binding to the edge-cmpxchg Worker's `CmpxchgService` entrypoint. */
@@ -33,25 +29,57 @@ export interface AppEnv {
 type App = { Bindings: AppEnv; Variables: { account: string } };
 
 const app = new Hono<App>();
+
+/**
+ * A JSON object body, or a 400 problem+json (RFC 9457) when the body is not JSON or not an object:
+ * malformed input is the caller's error, never a 500.
+ */
+async function jsonBody(c: Context<App>): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch (err) {
+    throw problem(400, "Malformed JSON", `The request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw problem(400, "Invalid body", "The request body must be a JSON object.");
+  }
+  return body as Record<string, unknown>;
+}
+
+function problem(status: 400 | 409 | 422, title: string, detail: string): HTTPException {
+  const res = new Response(JSON.stringify({ type: "about:blank", title, status, detail }), {
+    status,
+    headers: { "Content-Type": "application/problem+json" },
+  });
+  return new HTTPException(status, { res });
+}
+
+app.onError((err, c) => {
+  if (err instanceof HTTPException) return err.getResponse();
+  console.error("edge-app: unhandled error", err);
+  return c.json({ type: "about:blank", title: "Internal error", status: 500 }, 500);
+});
 const cmpxchg = (env: AppEnv) => new CmpxchgServiceClient(env.CMPXCHG, env.DATABASE);
 
 app.post("/signup", async (c) => {
-  const { email, name } = await c.req.json<{ email?: string; name?: string }>();
-  if (!email || !email.includes("@")) return c.json({ error: "a valid email is required" }, 400);
+  const { email, name } = (await jsonBody(c)) as { email?: unknown; name?: unknown };
+  if (typeof email !== "string" || !email.includes("@")) return c.json({ error: "a valid email is required" }, 400);
   const userId = `users/${crypto.randomUUID()}`;
   // Keys are case-insensitive on the server; normalizing here also makes " Ada@X.com" the same.
   const key = `emails/${email.trim().toLowerCase()}`;
-  const result = await reserveUniqueWithDocument(cmpxchg(c.env), key, userId, userId, { email: email.trim(), name: name ?? null }, "Users");
+  const result = await reserveUniqueWithDocument(cmpxchg(c.env), key, userId, userId, { email: email.trim(), name: typeof name === "string" ? name : null }, "Users");
   if (!result.reserved) return c.json({ error: "this email is already registered" }, 409);
   return c.json({ id: userId, email: email.trim() }, 201);
 });
 
 app.post("/jobs/:id/claim", async (c) => {
-  const { worker, leaseMs } = await c.req.json<{ worker?: string; leaseMs?: number }>();
-  if (!worker) return c.json({ error: "worker is required" }, 400);
+  const { worker, leaseMs } = (await jsonBody(c)) as { worker?: unknown; leaseMs?: unknown };
+  if (typeof worker !== "string" || worker === "") return c.json({ error: "worker is required" }, 400);
+  if (leaseMs !== undefined && (typeof leaseMs !== "number" || !(leaseMs > 0))) return c.json({ error: "leaseMs must be a positive number" }, 400);
   const key = `jobs/${c.req.param("id")}/claim`;
   // Create-only: exactly one claim succeeds. With a lease, a worker that dies frees the job.
-  const metadata = leaseMs ? expiresIn(leaseMs) : undefined;
+  const metadata = typeof leaseMs === "number" ? expiresIn(leaseMs) : undefined;
   const claim = await cmpxchg(c.env).create(key, { worker, claimedAt: new Date().toISOString() }, metadata);
   if (!claim.successful) {
     return c.json({ claimed: false, by: (claim.value as { worker?: string } | null)?.worker ?? null }, 409);
@@ -105,7 +133,9 @@ app.use(
 );
 
 app.post("/payments", async (c) => {
-  const { amount, currency } = await c.req.json<{ amount?: number; currency?: string }>();
+  const { amount, currency: given } = (await jsonBody(c)) as { amount?: unknown; currency?: unknown };
+  if (given !== undefined && typeof given !== "string") return c.json({ error: "currency must be a string" }, 400);
+  const currency = given as string | undefined;
   if (typeof amount !== "number" || amount <= 0) return c.json({ error: "amount must be a positive number" }, 400);
   const id = `pay_${crypto.randomUUID()}`;
   // The side effect a retry must not repeat: recording (in real life, charging) the payment.
