@@ -38,6 +38,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { expiresIn, type CmpxchgApi } from "./api.js";
 import type { CmpxchgBinding } from "./service-api.js";
 import { CmpxchgServiceClient } from "./service-client.js";
+import { isWellFormed } from "../core/keys.js";
 
 type AnyContext = Context<any, any, any>;
 
@@ -209,7 +210,7 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
  * under the prefix) are not read: a retry spanning that upgrade runs its handler again.
  */
 export async function recordKey(scope: string, key: string, prefix = "idempotency/"): Promise<string> {
-  if (!scope.isWellFormed()) throw new TypeError("idempotency: the scope is not well-formed UTF-16");
+  if (!isWellFormed(scope)) throw new TypeError("idempotency: the scope is not well-formed UTF-16");
   const scopeHash = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(scope)));
   return `${prefix}${scopeHash}/${base32(new TextEncoder().encode(key))}`;
 }

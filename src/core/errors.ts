@@ -4,7 +4,7 @@
  * uses `Error` as its message (for 409 it uses `Message`), so both are always filled.
  */
 
-import { MAX_ECHO_CHARS } from "./limits";
+import { MAX_ECHO_CHARS } from "./limits.js";
 
 export const ErrorTypes = {
   argument: "System.ArgumentException",
