@@ -19,6 +19,7 @@ import { lowerKey } from "../core/keys";
 import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
 import { parseIncludePath } from "../core/includes";
 import { executeBatch } from "./execute";
+import { resolveServerIds } from "./identities";
 import { gatherIncludes } from "./includes";
 import { shardCount, shardStub } from "./shards";
 
@@ -57,7 +58,9 @@ docs.put("/databases/:db/docs", access.write, async (c) => {
     throw badInput(ErrorTypes.invalidData, `The document is not valid JSON: ${(err as Error).message}`);
   }
   const command = { Type: "PUT", Id: id, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  const batch = parseBulkDocs(JSON.stringify({ Commands: [command] }), { shardCount: shardCount(c.env), atomicGuards: false });
+  // `people|` and `people/` get their server-side id first (routes/identities.ts).
+  const batchText = await resolveServerIds(c.env, database, JSON.stringify({ Commands: [command] }));
+  const batch = parseBulkDocs(batchText, { shardCount: shardCount(c.env), atomicGuards: false });
   const { results } = await executeBatch(c.env, database, batch, undefined);
   const put = results[0];
   return c.json({ Id: put?.kind === "doc-put" ? put.id : id, ChangeVector: put?.kind === "doc-put" ? put.changeVector : null }, 201);
