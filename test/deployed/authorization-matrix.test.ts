@@ -150,7 +150,7 @@ describe("authorization matrix (from the app's route list)", () => {
       }
     }
     expect(failures).toEqual([]);
-  });
+  }, 60_000); // one request per route × role × spelling: slower than the default 5 s on a shared machine
 
   it("authorizes each multi_get inner request as the caller, route by route", async () => {
     const failures: string[] = [];
