@@ -65,11 +65,14 @@ export async function resolveServerIds(env: Env, database: string, text: string)
     return text;
   }
   if (body === null || typeof body !== "object" || !Array.isArray(body.Commands) || body.Commands.length > MAX_BATCH_COMMANDS) return text;
+  // RavenDB refuses `people/` in a cluster-wide transaction (its etag is not known before the
+  // commit); the batch parser says so. `people|` is resolved there too.
+  const clusterWide = (body as { TransactionMode?: unknown }).TransactionMode === "ClusterWide";
   const wanted = (body.Commands as unknown[]).flatMap((command) => {
     if (command === null || typeof command !== "object") return [];
     const c = command as { Type?: unknown; Id?: unknown };
     const kind = c.Type === "PUT" ? serverIdKind(c.Id) : null;
-    return kind ? [{ command: c as { Id: string }, kind }] : [];
+    return kind && !(kind === "unique" && clusterWide) ? [{ command: c as { Id: string }, kind }] : [];
   });
   if (wanted.length === 0) return text;
 
