@@ -212,4 +212,31 @@ describe("queries", () => {
     expect(json.CompareExchangeValueIncludes["owners/ann"]).toMatchObject({ Index: expect.any(Number), Value: { Object: "ann@example.com" } });
     expect(json.CompareExchangeValueIncludes["owners/bob"]).toEqual({ Key: "owners/bob", Index: -1, Value: null, ChangeVector: null });
   });
+
+  it("answers with an ETag, 304 to If-None-Match while nothing it returns changed, a new one after a change", async () => {
+    const db = freshDb();
+    await bulk(db, [docPut("orders/1", { owner: "owners/ann" }, "Orders"), cmpPut("owners/ann", 0, "Ann")]);
+    const ask = (etag?: string) =>
+      call(`/databases/${db}/queries?queryHash=etag`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...(etag ? { "If-None-Match": etag } : {}) },
+        body: JSON.stringify({ Query: "from Orders include cmpxchg(owner)" }),
+      });
+    const first = await ask();
+    const etag = first.headers.get("ETag")!;
+    const body = (await first.json()) as any;
+    expect(etag).toBe(`"${body.ResultEtag}"`);
+    expect(body.ResultEtag).toBeGreaterThan(0);
+    const again = await ask(etag);
+    expect([again.status, await again.text(), again.headers.get("ETag")]).toEqual([304, "", etag]);
+
+    const item = (await (await call(`/databases/${db}/cmpxchg?key=owners/ann`)).json()) as any;
+    await putItem(db, "owners/ann", item.Results[0].Index, "Annie");
+    const afterItem = await ask(etag);
+    expect(afterItem.status).toBe(200);
+    const etag2 = afterItem.headers.get("ETag")!;
+    expect(etag2).not.toBe(etag);
+    await bulk(db, [docPut("orders/2", { owner: "owners/bob" }, "Orders")]);
+    expect((await ask(etag2)).status).toBe(200);
+  });
 });

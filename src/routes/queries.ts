@@ -30,6 +30,7 @@ import {
 import { shardOf } from "../core/routing";
 import type { StoredDoc } from "../objects/shard";
 import { gatherIncludes, includedDocuments } from "./includes";
+import { matchesEtag, resultEtag } from "./query-etag";
 import { allShards, getItems, shardCount, shardStub } from "./shards";
 
 export const queries = new Hono<AppEnv>();
@@ -141,11 +142,14 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
     IndexTimestamp: new Date().toISOString(),
     LastQueryTime: new Date().toISOString(),
     IsStale: false,
-    ResultEtag: 0,
+    ResultEtag: 0, // set below
     NodeTag: "A",
   };
   if (included.CompareExchangeValueIncludes) response.CompareExchangeValueIncludes = included.CompareExchangeValueIncludes;
-  return c.json(response);
+  const etag = await resultEtag(JSON.stringify([total, skip, take, results, included]));
+  response.ResultEtag = etag;
+  if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, { ETag: `"${etag}"` });
+  return c.json(response, 200, { ETag: `"${etag}"` });
 });
 
 /**

@@ -153,6 +153,40 @@ describe("compare-exchange and document includes", () => {
   });
 });
 
+describe("query result ETags", () => {
+  test("a repeated query is answered from the client's cache (304); after an included value changes it is not", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const run = async () => {
+      const session = clusterSession(store);
+      let stats: { durationInMs: number; resultEtag: number } | undefined;
+      const companies = await session
+        .query(Company)
+        .include((b) => b.includeCompareExchangeValue("externalId"))
+        .whereEquals("name", "Acme")
+        .statistics((s) => (stats = s))
+        .all();
+      const requests = session.advanced.numberOfRequests;
+      const item = await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/acme");
+      expect(session.advanced.numberOfRequests).toBe(requests); // served from the include, cached or not
+      return { names: companies.map((c) => c.name), stats: stats!, item: item! };
+    };
+    const first = await run();
+    expect(first.names).toEqual(["Acme"]);
+    expect(first.stats.durationInMs).toBeGreaterThanOrEqual(0);
+    const second = await run();
+    expect(second.stats.durationInMs).toBe(-1); // the client marks an answer from its cache so
+    expect(second.stats.resultEtag).toBe(first.stats.resultEtag);
+    expect(second.item.value).toEqual({ country: "NO" });
+
+    await store.operations.send(new PutCompareExchangeValueOperation("ext/acme", { country: "DK" }, first.item.index));
+    const third = await run();
+    expect(third.stats.durationInMs).toBeGreaterThanOrEqual(0);
+    expect(third.stats.resultEtag).not.toBe(first.stats.resultEtag);
+    expect(third.item.value).toEqual({ country: "DK" });
+  });
+});
+
 describe("query builder", () => {
   test("take/skip in a cluster-wide session (limit $p0, $p1), order by strings, numbers and desc", async () => {
     const store = openStore();
