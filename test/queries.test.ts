@@ -97,6 +97,8 @@ describe("queries", () => {
     expect([bad.status, bad.json.Message]).toEqual([400, expect.stringContaining("whole number")]);
     const tooFar = await query(db, "from Pages limit $p0, $p1", { p0: 100_000, p1: 10 });
     expect([tooFar.status, tooFar.json.Message]).toEqual([400, expect.stringContaining("offset plus page size")]);
+    const longList = await query(db, "from Pages where n in ($p0)", { p0: Array.from({ length: 5000 }, (_, i) => i) });
+    expect([longList.status, longList.json.Message]).toEqual([400, expect.stringContaining("'in' lists")]);
   });
 
   it("orders by strings (case-insensitive), numbers (as long/double), alphaNumeric, desc and several terms", async () => {

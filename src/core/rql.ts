@@ -503,6 +503,25 @@ export function pinnedIds(expr: Expr | null, value: (o: Operand) => unknown): st
 
 const flatValues = (v: unknown): unknown[] => (Array.isArray(v) ? v.flatMap(flatValues) : [v]);
 
+/**
+ * The values `in (…)` lists compare with, counting a $param's array as its items: bounded like
+ * conditions (MAX_QUERY_CONDITIONS), since each is compared with every scanned document.
+ */
+export function inListSize(expr: Expr | null, value: (o: Operand) => unknown): number {
+  if (!expr) return 0;
+  switch (expr.kind) {
+    case "and":
+    case "or":
+      return inListSize(expr.left, value) + inListSize(expr.right, value);
+    case "not":
+      return inListSize(expr.inner, value);
+    case "in":
+      return expr.values.reduce((sum, o) => sum + (o.kind === "param" ? flatValues(value(o)).length : 1), 0);
+    default:
+      return 0;
+  }
+}
+
 export interface EvalContext {
   /** Resolves a param or a literal or a cmpxchg() to its value. */
   value(o: Operand): unknown;

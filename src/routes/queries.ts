@@ -11,12 +11,13 @@ import { checkDatabaseName } from "../core/database";
 import { documentJson } from "../core/documents";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
 import { parseIncludePath } from "../core/includes";
-import { MAX_KEYS_PER_REQUEST, MAX_PAGE_SIZE, MAX_QUERY_WINDOW, MAX_RESPONSE_BYTES, MAX_SCANNED_DOCS } from "../core/limits";
+import { MAX_KEYS_PER_REQUEST, MAX_PAGE_SIZE, MAX_QUERY_CONDITIONS, MAX_QUERY_WINDOW, MAX_RESPONSE_BYTES, MAX_SCANNED_DOCS } from "../core/limits";
 import { compareKeys, lowerKey } from "../core/keys";
 import { sortKeyOf, TopWindow, type Ranked } from "../core/query-order";
 import {
   cmpxchgAsString,
   cmpxchgOperands,
+  inListSize,
   matches,
   parseRql,
   pinnedIds,
@@ -82,6 +83,9 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
         return undefined;
     }
   };
+  if (inListSize(query.where, value) > MAX_QUERY_CONDITIONS) {
+    throw badInput(ErrorTypes.invalidQuery, `The 'in' lists of the query hold more than ${MAX_QUERY_CONDITIONS} values.`);
+  }
   /** limit/offset: a whole number, literal or $parameter; a null parameter means none. */
   const countOf = (operand: Operand | null, clause: string): number | null => {
     if (operand === null) return null;
