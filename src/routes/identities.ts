@@ -47,6 +47,8 @@ identities.get("/databases/:db/debug/identities", access.read, async (c) => {
   return c.json(Object.fromEntries(all.slice(0, MAX_PAGE_SIZE).map(({ name, value }) => [name, value])));
 });
 
+const SERVER_SIDE_ID = /"Id"\s*:\s*"(?:[^"\\]|\\.)*[|/]"/;
+
 /**
  * A bulk_docs body with its server-side ids replaced: each PUT whose id ends in `|` gets the next
  * identity of its prefix (consecutive values for one prefix, in command order), each ending in `/`
@@ -55,8 +57,8 @@ identities.get("/databases/:db/debug/identities", access.read, async (c) => {
  * batch parser to refuse with its own error.
  */
 export async function resolveServerIds(env: Env, database: string, text: string): Promise<string> {
-  // Cheap first: no id can end in '|' or '/' unless one of these appears.
-  if (!text.includes('|"') && !text.includes('/"')) return text;
+  // Cheap first: only a body with an "Id" string ending in '|' or '/' is parsed again.
+  if (!SERVER_SIDE_ID.test(text)) return text;
   if (utf8Length(text) > MAX_BATCH_BYTES || nestsDeeperThan(text, MAX_JSON_DEPTH + 3)) return text;
   let body: { Commands?: unknown };
   try {
