@@ -108,7 +108,8 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
   }
   const parsedIfMatch = (doc: StoredDoc): Record<string, unknown> | null => {
     if (query.collection !== null && (doc.collection ?? "").toLowerCase() !== query.collection.toLowerCase()) return null;
-    const parsed = JSON.parse(doc.body) as Record<string, unknown>;
+    // With the server-owned metadata, so that `order by @metadata.@last-modified` and the like work.
+    const parsed = documentJson(doc);
     return matches(query.where, parsed, doc.id, { value }) ? parsed : null;
   };
   const rank: Matcher = (doc) => {
