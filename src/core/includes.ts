@@ -4,7 +4,7 @@
  * path in a document (arrays walked) are the ids or compare-exchange keys to include.
  */
 import { badInput, ErrorTypes } from "./errors";
-import { valuesAt } from "./rql";
+import { valuesAt } from "./rql-eval";
 
 /** `Lines[].Product` → ["Lines", "Product"]; an alias prefix (`c.Company`) is the caller's to drop. */
 export function parseIncludePath(text: string): string[] {

@@ -5,7 +5,8 @@
  * matches while a scan runs, so memory stays bounded however many documents match.
  */
 import { compareKeys } from "./keys";
-import { valuesAt, type OrderBy } from "./rql";
+import type { OrderBy } from "./rql";
+import { valuesAt } from "./rql-eval";
 
 /** A string sort key is cut to this many characters: the collector holds `2 × window` keys at most. */
 export const MAX_SORT_KEY_CHARS = 1024;

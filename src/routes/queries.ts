@@ -14,20 +14,8 @@ import { parseIncludePath } from "../core/includes";
 import { MAX_KEYS_PER_REQUEST, MAX_PAGE_SIZE, MAX_QUERY_CONDITIONS, MAX_QUERY_WINDOW, MAX_RESPONSE_BYTES, MAX_SCANNED_DOCS } from "../core/limits";
 import { compareKeys, lowerKey } from "../core/keys";
 import { sortKeyOf, TopWindow, type Ranked } from "../core/query-order";
-import {
-  cmpxchgAsString,
-  cmpxchgOperands,
-  inListSize,
-  matches,
-  parseRql,
-  pinnedIds,
-  unsupported,
-  valueAt,
-  valuesAt,
-  type Operand,
-  type OrderBy,
-  type Query,
-} from "../core/rql";
+import { parseRql, unsupported, type Operand, type OrderBy, type Query } from "../core/rql";
+import { cmpxchgAsString, cmpxchgOperands, inListSize, matches, pinnedIds, valueAt, valuesAt } from "../core/rql-eval";
 import { shardOf } from "../core/routing";
 import type { StoredDoc } from "../objects/shard";
 import { gatherIncludes, includedDocuments } from "./includes";

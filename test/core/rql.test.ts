@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RavenError } from "../../src/core/errors";
-import { matches, parseRql, pinnedIds } from "../../src/core/rql";
+import { parseRql } from "../../src/core/rql";
+import { matches, pinnedIds } from "../../src/core/rql-eval";
 
 function refusal(text: string): RavenError {
   try {
