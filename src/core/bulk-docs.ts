@@ -156,7 +156,7 @@ function checkId(raw: unknown, mode: TxMode): string {
       ErrorTypes.notSupported,
       mode === "ClusterWide"
         ? `Document id ${echo(raw)} cannot end with '|' or '/' as part of cluster transaction`
-        : `Document id ${echo(raw)} ends with '|' or '/': server-generated ids are not supported; let the client assign ids (HiLo).`,
+        : `Document id ${echo(raw)} ends with '|' or '/' but has no prefix before it (server-side ids are assigned to 'prefix|' and 'prefix/').`,
     );
   }
   if (isKeyTooBig(raw)) throw badInput(ErrorTypes.argument, `Document id '${raw.slice(0, 64)}…' is longer than 512 bytes.`);

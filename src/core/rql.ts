@@ -1,44 +1,80 @@
 /**
- * The RQL subset edge-cmpxchg answers, parsed into a small AST:
+ * The RQL subset edge-cmpxchg answers, parsed into a small AST. The clauses come in RavenDB's order:
  *
- *   from <Collection> | from '<Collection>' | from @all_docs
- *   [where <expr>]            expr: cond (and|or cond)*, parentheses; cond: operand (==|=|!=) operand
- *                             operand: id() | field.path | 'string' | "string" | number | true |
- *                                      false | null | $param | cmpxchg(<string or $param>)
- *   [limit <n> [offset <m>] | limit <skip>, <take>] [offset <m>]
- *   [include cmpxchg(<field.path or string>)[, …]]
+ *   from <Collection> | from '<Collection>' | from @all_docs      [as <alias>]
+ *   [where <expr>]     expr: cond (and|or cond)*, `not`, parentheses; cond is one of
+ *                        operand (=|==|!=|<|<=|>|>=) operand
+ *                        operand [all] in (<value>, …)       a $param holding an array counts as its items
+ *                        operand between <value> and <value>
+ *                        startsWith(field, v) | endsWith(field, v) | exists(field) | true
+ *                      operand: id() | field.path (`[]` allowed) | 'string' | number | true | false |
+ *                               null | $param | cmpxchg(<string or $param>)
+ *   [order by <field|id()> [as long|double|alphaNumeric|string] [asc|desc], …]
+ *   [load <alias.path> as <name>, …]
+ *   [select <field|id()> [as <name>], …]
+ *   [include <path>|cmpxchg(<path>), …]
+ *   [limit <n> [offset <m>] | limit <skip>, <take>] [offset <m>]      (numbers or $params)
  *
- * Anything else is refused with an error that names the construct: a wrong answer would be worse
- * than none.
+ * Anything else is refused with an InvalidQueryException that names the construct: a wrong answer
+ * would be worse than none. Evaluation is in core/rql-eval.ts.
  */
 import { badInput, ErrorTypes, RavenError } from "./errors";
 import { MAX_QUERY_CONDITIONS, MAX_QUERY_LENGTH, MAX_QUERY_NESTING } from "./limits";
 
 export type Operand =
   | { kind: "id" }
-  | { kind: "field"; path: string[] }
+  /** `source` is a `load … as <name>` alias when the path starts with one (null: the document). */
+  | { kind: "field"; path: string[]; source: string | null }
   | { kind: "literal"; value: string | number | boolean | null }
   | { kind: "param"; name: string }
   | { kind: "cmpxchg"; key: Operand };
 
+export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
+
 export type Expr =
-  | { kind: "compare"; op: "==" | "!="; left: Operand; right: Operand }
+  | { kind: "true" }
+  | { kind: "compare"; op: CompareOp; left: Operand; right: Operand }
+  | { kind: "in"; left: Operand; values: Operand[]; all: boolean }
+  | { kind: "between"; left: Operand; low: Operand; high: Operand }
+  | { kind: "startsWith" | "endsWith"; field: Operand; value: Operand }
+  | { kind: "exists"; field: Operand }
+  | { kind: "not"; inner: Expr }
   | { kind: "and" | "or"; left: Expr; right: Expr };
+
+export type Ordering = "string" | "long" | "double" | "alphanumeric";
+export interface OrderBy {
+  operand: Operand;
+  ordering: Ordering;
+  desc: boolean;
+}
+export interface Projection {
+  operand: Operand;
+  /** The property name in the result. */
+  name: string;
+}
 
 export interface Query {
   /** null for @all_docs. */
   collection: string | null;
   where: Expr | null;
-  skip: number;
-  take: number | null;
-  /** include cmpxchg(...) arguments. */
+  orderBy: OrderBy[];
+  /** `load <path> as <alias>`: the alias names the document whose id the path holds. */
+  loads: { path: string[]; alias: string }[];
+  /** null: whole documents. */
+  select: Projection[] | null;
+  /** Literal numbers or $params (resolved by the caller); null when absent. */
+  skip: Operand | null;
+  take: Operand | null;
+  /** `include cmpxchg(<path>)`: paths in each result whose values are compare-exchange keys. */
   includeCmpxchg: Operand[];
+  /** `include <path>`: paths in each result whose values are document ids. */
+  includeDocs: Operand[];
 }
 
 type Token = { type: "word" | "string" | "number" | "param" | "punct"; text: string; at: number };
 
 const invalid = (message: string) => badInput(ErrorTypes.invalidQuery, message);
-const unsupported = (construct: string) =>
+export const unsupported = (construct: string) =>
   new RavenError(400, ErrorTypes.invalidQuery, `${construct} is not supported by this server's RQL subset (see README: Queries).`);
 
 function tokenize(text: string): Token[] {
@@ -59,21 +95,22 @@ function tokenize(text: string): Token[] {
       tokens.push({ type: "string", text: value, at: i });
       i = j + 1;
     } else if (c === "$") {
-      const match = /^\$[A-Za-z_][\w]*/.exec(text.slice(i));
+      const match = /^\$[A-Za-z_][\w]*/.exec(text.slice(i, i + 256));
       if (!match) throw invalid(`Expected a parameter name after '$' at position ${i}.`);
       tokens.push({ type: "param", text: match[0].slice(1), at: i });
       i += match[0].length;
-    } else if (/[-\d]/.test(c) && /^-?\d/.test(text.slice(i))) {
-      const match = /^-?\d+(\.\d+)?/.exec(text.slice(i))!;
+    } else if (/[-\d]/.test(c) && /^-?\d/.test(text.slice(i, i + 2))) {
+      const match = /^-?\d+(\.\d+)?/.exec(text.slice(i, i + 64))!;
       tokens.push({ type: "number", text: match[0], at: i });
       i += match[0].length;
     } else if (/[A-Za-z_@]/.test(c)) {
-      const match = /^[@A-Za-z_][\w]*/.exec(text.slice(i))!;
+      // Metadata names may hold dashes: @metadata.@nested-object-types, @last-modified.
+      const match = (c === "@" ? /^@[\w-]*/ : /^[A-Za-z_][\w]*/).exec(text.slice(i, i + 1024))!;
       tokens.push({ type: "word", text: match[0], at: i });
       i += match[0].length;
     } else {
       const two = text.slice(i, i + 2);
-      const op = ["==", "!=", "<=", ">="].includes(two) ? two : c;
+      const op = ["==", "!=", "<=", ">=", "[]"].includes(two) ? two : c;
       tokens.push({ type: "punct", text: op, at: i });
       i += op.length;
     }
@@ -89,39 +126,81 @@ export function parseRql(text: string): Query {
   let conditions = 0;
   let nesting = 0;
   let pos = 0;
-  const peek = () => tokens[pos];
-  const isWord = (word: string) => peek()?.type === "word" && peek()!.text.toLowerCase() === word;
-  const isPunct = (p: string) => peek()?.type === "punct" && peek()!.text === p;
+  const peek = (ahead = 0) => tokens[pos + ahead];
+  const isWord = (word: string, ahead = 0) => peek(ahead)?.type === "word" && peek(ahead)!.text.toLowerCase() === word;
+  const isPunct = (p: string, ahead = 0) => peek(ahead)?.type === "punct" && peek(ahead)!.text === p;
+  const where = () => (peek() ? `position ${peek()!.at} ('${peek()!.text}')` : "the end of the query");
   const expectPunct = (p: string) => {
     if (!isPunct(p)) throw invalid(`Expected '${p}' at ${where()}.`);
     pos++;
   };
-  const where = () => (peek() ? `position ${peek()!.at} ('${peek()!.text}')` : "the end of the query");
+  const expectWord = (w: string) => {
+    if (!isWord(w)) throw invalid(`Expected '${w}' at ${where()}.`);
+    pos++;
+  };
+  const name = (what: string): string => {
+    const t = peek();
+    if (!t || (t.type !== "word" && t.type !== "string")) throw invalid(`Expected ${what} at ${where()}.`);
+    pos++;
+    return t.text;
+  };
 
-  if (isWord("declare")) throw unsupported("'declare function'");
+  if (isWord("declare")) throw unsupported("JavaScript functions ('declare function')");
   if (!isWord("from")) throw invalid(`A query starts with 'from', found ${where()}.`);
   pos++;
   if (isWord("index")) throw unsupported("'from index' (static indexes)");
   const source = peek();
-  if (!source || (source.type !== "word" && source.type !== "string")) {
-    throw invalid("Expected a collection name after 'from'.");
-  }
+  if (!source || (source.type !== "word" && source.type !== "string")) throw invalid("Expected a collection name after 'from'.");
   pos++;
   const collection = source.type === "word" && source.text.toLowerCase() === "@all_docs" ? null : source.text;
-  if (isWord("as")) throw unsupported("Collection aliases ('as')");
+  let alias: string | null = null;
+  if (isWord("as")) {
+    pos++;
+    alias = name("an alias after 'as'");
+  }
+  const loadAliases = new Set<string>();
+
+  /** A field path; the document's alias is dropped, a load alias becomes the source. */
+  const fieldPath = (first: string): Operand => {
+    const path = [first];
+    for (;;) {
+      if (isPunct("[]")) {
+        pos++;
+        continue;
+      }
+      if (isPunct("[")) throw unsupported("Array indexing in field paths ('[n]')");
+      if (!isPunct(".")) break;
+      pos++;
+      const part = peek();
+      if (part?.type !== "word" && part?.type !== "string") throw invalid(`Expected a field name after '.' at ${where()}.`);
+      path.push(part.text);
+      pos++;
+    }
+    if (alias !== null && path.length > 1 && path[0] === alias) return { kind: "field", path: path.slice(1), source: null };
+    if (path.length > 1 && loadAliases.has(path[0]!)) return { kind: "field", path: path.slice(1), source: path[0]! };
+    if (alias !== null && path.length === 1 && path[0] === alias) throw unsupported(`Projecting the whole document alias '${alias}'`);
+    return { kind: "field", path, source: null };
+  };
 
   const operand = (): Operand => {
     const t = peek();
     if (!t) throw invalid("The query ends where a value was expected.");
-    if (t.type === "string") return pos++, { kind: "literal", value: t.text };
+    if (t.type === "string") {
+      pos++;
+      // A quoted name followed by '.' is a field path ('Address'.City), as RavenDB reads it.
+      return isPunct(".") ? fieldPath(t.text) : { kind: "literal", value: t.text };
+    }
     if (t.type === "number") return pos++, { kind: "literal", value: Number(t.text) };
     if (t.type === "param") return pos++, { kind: "param", name: t.text };
     if (t.type === "word") {
       const lower = t.text.toLowerCase();
-      const next = tokens[pos + 1];
-      if (next?.type === "punct" && next.text === "(") {
+      if (isPunct("(", 1)) {
         pos += 2;
         if (lower === "id") {
+          if (!isPunct(")")) {
+            const arg = name("an alias inside id()");
+            if (arg !== alias) throw invalid(`id(${arg}): '${arg}' is not the query's alias.`);
+          }
           expectPunct(")");
           return { kind: "id" };
         }
@@ -135,44 +214,94 @@ export function parseRql(text: string): Query {
       pos++;
       if (lower === "true" || lower === "false") return { kind: "literal", value: lower === "true" };
       if (lower === "null") return { kind: "literal", value: null };
-      const path = [t.text];
-      while (isPunct(".")) {
-        pos++;
-        const part = peek();
-        if (part?.type !== "word") throw invalid(`Expected a field name after '.' at ${where()}.`);
-        path.push(part.text);
-        pos++;
-      }
-      if (isPunct("[")) throw unsupported("Array indexing in field paths");
-      return { kind: "field", path };
+      return fieldPath(t.text);
     }
+    if (t.type === "punct" && t.text === "{") throw unsupported("JavaScript object literals ('{ … }')");
     throw invalid(`Unexpected ${where()}.`);
   };
 
-  const condition = (): Expr => {
-    if (isPunct("(")) {
-      if (++nesting > MAX_QUERY_NESTING) throw invalid(`The query nests parentheses deeper than ${MAX_QUERY_NESTING} levels.`);
-      pos++;
-      const inner = orExpr();
-      expectPunct(")");
-      nesting--;
-      return inner;
-    }
+  const counted = () => {
     if (++conditions > MAX_QUERY_CONDITIONS) throw invalid(`The where clause has more than ${MAX_QUERY_CONDITIONS} conditions.`);
-    if (isWord("not")) throw unsupported("'not'");
-    const left = operand();
+  };
+  const nest = <T>(inner: () => T): T => {
+    if (++nesting > MAX_QUERY_NESTING) throw invalid(`The query nests parentheses deeper than ${MAX_QUERY_NESTING} levels.`);
+    const result = inner();
+    nesting--;
+    return result;
+  };
+  const requireField = (o: Operand, method: string): Operand => {
+    if (o.kind !== "field" && o.kind !== "id") throw invalid(`${method}() takes a field as its first argument.`);
+    return o;
+  };
+
+  const condition = (): Expr => {
+    if (isWord("not")) {
+      pos++;
+      return nest(() => ({ kind: "not", inner: condition() }));
+    }
+    if (isPunct("(")) {
+      return nest(() => {
+        pos++;
+        const inner = orExpr();
+        expectPunct(")");
+        return inner;
+      });
+    }
+    counted();
     const t = peek();
-    if (t?.type === "punct" && (t.text === "==" || t.text === "=" || t.text === "!=")) {
+    if (t?.type === "word" && isPunct("(", 1)) {
+      const method = t.text.toLowerCase();
+      if (method === "startswith" || method === "endswith" || method === "exists") {
+        pos += 2;
+        const field = requireField(operand(), t.text);
+        if (method === "exists") {
+          expectPunct(")");
+          return { kind: "exists", field };
+        }
+        expectPunct(",");
+        const value = operand();
+        expectPunct(")");
+        return { kind: method === "startswith" ? "startsWith" : "endsWith", field, value };
+      }
+      if (method !== "id" && method !== "cmpxchg") throw unsupported(`The method '${t.text}()'`);
+    }
+    if (t?.type === "word" && t.text.toLowerCase() === "true" && !isPunct("=", 1) && !isPunct("==", 1) && !isPunct("!=", 1)) {
+      pos++;
+      return { kind: "true" };
+    }
+    const left = operand();
+    const op = peek();
+    if (op?.type === "punct" && ["==", "=", "!=", "<", "<=", ">", ">="].includes(op.text)) {
       pos++;
       const right = operand();
       if (left.kind === "cmpxchg" && right.kind === "cmpxchg") throw unsupported("Comparing cmpxchg() with cmpxchg()");
-      return { kind: "compare", op: t.text === "!=" ? "!=" : "==", left, right };
+      return { kind: "compare", op: (op.text === "=" ? "==" : op.text) as CompareOp, left, right };
+    }
+    if (isWord("in") || (isWord("all") && isWord("in", 1))) {
+      const all = isWord("all");
+      pos += all ? 2 : 1;
+      expectPunct("(");
+      const values: Operand[] = [];
+      if (!isPunct(")")) {
+        values.push(operand());
+        while (isPunct(",")) {
+          pos++;
+          counted();
+          values.push(operand());
+        }
+      }
+      expectPunct(")");
+      return { kind: "in", left, values, all };
+    }
+    if (isWord("between")) {
+      pos++;
+      const low = operand();
+      expectWord("and");
+      return { kind: "between", left, low, high: operand() };
     }
     if (left.kind === "cmpxchg" || left.kind === "id") {
       throw invalid(`${left.kind}() cannot be the whole condition; compare it with a value.`);
     }
-    if (t?.type === "word" && ["in", "between", "all"].includes(t.text.toLowerCase())) throw unsupported(`'${t.text}'`);
-    if (t?.type === "punct" && ["<", ">", "<=", ">="].includes(t.text)) throw unsupported(`The range operator '${t.text}'`);
     throw invalid(`Expected a comparison at ${where()}.`);
   };
   const andExpr = (): Expr => {
@@ -191,117 +320,137 @@ export function parseRql(text: string): Query {
     }
     return left;
   };
+  const commaList = <T>(item: () => T): T[] => {
+    const items = [item()];
+    while (isPunct(",")) {
+      pos++;
+      items.push(item());
+    }
+    return items;
+  };
 
   let whereExpr: Expr | null = null;
+  if (isWord("group")) throw unsupported("'group by'");
   if (isWord("where")) {
     pos++;
     whereExpr = orExpr();
   }
-  let skip = 0;
-  let take: number | null = null;
-  const integer = () => {
-    const t = peek();
-    if (t?.type !== "number" || !/^\d+$/.test(t.text)) throw invalid(`Expected a whole number at ${where()}.`);
+
+  const orderBy: OrderBy[] = [];
+  if (isWord("order")) {
     pos++;
-    return Number(t.text);
+    expectWord("by");
+    orderBy.push(
+      ...commaList((): OrderBy => {
+        const t = peek();
+        if (t?.type === "word" && isPunct("(", 1) && t.text.toLowerCase() !== "id") throw unsupported(`'order by ${t.text}()'`);
+        const target = operand();
+        if (target.kind !== "field" && target.kind !== "id") throw invalid(`'order by' takes a field or id(), found ${target.kind}.`);
+        let ordering: Ordering = "string";
+        if (isWord("as")) {
+          pos++;
+          const kind = name("an ordering after 'as'").toLowerCase();
+          if (kind !== "string" && kind !== "long" && kind !== "double" && kind !== "alphanumeric") {
+            throw unsupported(`'order by … as ${kind}'`);
+          }
+          ordering = kind;
+        }
+        let desc = false;
+        if (isWord("desc") || isWord("descending")) (desc = true), pos++;
+        else if (isWord("asc") || isWord("ascending")) pos++;
+        return { operand: target, ordering, desc };
+      }),
+    );
+  }
+
+  const loads: { path: string[]; alias: string }[] = [];
+  if (isWord("load")) {
+    pos++;
+    loads.push(
+      ...commaList(() => {
+        const target = operand();
+        if (target.kind !== "field" || target.source !== null) throw unsupported("'load' of anything but a field path of the document");
+        expectWord("as");
+        const as = name("an alias after 'as'");
+        loadAliases.add(as);
+        return { path: target.path, alias: as };
+      }),
+    );
+  }
+
+  let select: Projection[] | null = null;
+  if (isWord("select")) {
+    pos++;
+    if (isWord("distinct")) throw unsupported("'select distinct'");
+    if (isPunct("{")) throw unsupported("JavaScript projections ('select { … }')");
+    select = commaList((): Projection => {
+      const t = peek();
+      const target = operand();
+      if (target.kind !== "field" && target.kind !== "id") throw unsupported(`Projecting ${t?.text ?? "this"} (only fields and id())`);
+      let as = target.kind === "id" ? "id()" : target.path.join(".");
+      if (isWord("as")) {
+        pos++;
+        as = name("a name after 'as'");
+      }
+      return { operand: target, name: as };
+    });
+  }
+
+  let skip: Operand | null = null;
+  let take: Operand | null = null;
+  const count = (): Operand => {
+    const t = peek();
+    if (t?.type === "param") return pos++, { kind: "param", name: t.text };
+    if (t?.type !== "number" || !/^\d+$/.test(t.text)) throw invalid(`Expected a whole number or a $parameter at ${where()}.`);
+    pos++;
+    return { kind: "literal", value: Number(t.text) };
   };
-  const includes: Operand[] = [];
+  const includeCmpxchg: Operand[] = [];
+  const includeDocs: Operand[] = [];
   for (;;) {
     if (isWord("limit")) {
       pos++;
-      const first = integer();
+      const first = count();
       if (isPunct(",")) {
         pos++;
         skip = first;
-        take = integer();
+        take = count();
       } else take = first;
     } else if (isWord("offset")) {
       pos++;
-      skip = integer();
+      skip = count();
     } else if (isWord("include")) {
       pos++;
-      do {
-        if (includes.length) pos++;
+      commaList(() => {
         const t = peek();
-        if (!(t?.type === "word" && t.text.toLowerCase() === "cmpxchg")) throw unsupported(`'include ${t?.text ?? ""}' (only include cmpxchg(...))`);
+        if (t?.type === "word" && isPunct("(", 1)) {
+          if (t.text.toLowerCase() !== "cmpxchg") throw unsupported(`'include ${t.text}(…)' (counters, time series, revisions, highlights, timings, explanations)`);
+          pos += 2;
+          const arg = operand();
+          expectPunct(")");
+          if (arg.kind === "field" && arg.source !== null) throw unsupported("Including through a load alias");
+          includeCmpxchg.push(arg);
+          return;
+        }
         const arg = operand();
-        if (arg.kind !== "cmpxchg") throw unsupported("This include");
-        includes.push(arg.key);
-      } while (isPunct(","));
+        if ((arg.kind !== "field" || arg.source !== null) && arg.kind !== "literal" && arg.kind !== "param") throw unsupported("This include");
+        includeDocs.push(arg);
+      });
     } else break;
   }
   if (peek()) {
     const word = peek()!.text.toLowerCase();
-    const names: Record<string, string> = { order: "'order by'", select: "'select'", group: "'group by'", load: "'load'", update: "'update'" };
+    const names: Record<string, string> = {
+      order: "'order by' after other clauses",
+      select: "'select' here",
+      group: "'group by'",
+      load: "'load' here",
+      update: "'update'",
+      filter: "'filter'",
+      filter_limit: "'filter_limit'",
+      where: "'where' here",
+    };
     throw names[word] ? unsupported(names[word]!) : invalid(`Unexpected ${where()}.`);
   }
-  return { collection, where: whereExpr, skip, take, includeCmpxchg: includes };
-}
-
-/** Every cmpxchg(...) key operand in the where clause. */
-export function cmpxchgOperands(expr: Expr | null): Operand[] {
-  if (!expr) return [];
-  if (expr.kind !== "compare") return [...cmpxchgOperands(expr.left), ...cmpxchgOperands(expr.right)];
-  return [expr.left, expr.right].flatMap((o) => (o.kind === "cmpxchg" ? [o.key] : []));
-}
-
-/** The ids a where clause pins the result to (`id() == x` joined by `or`), or null to scan. */
-export function pinnedIds(expr: Expr | null, value: (o: Operand) => unknown): string[] | null {
-  if (!expr) return null;
-  if (expr.kind !== "compare") {
-    const left = pinnedIds(expr.left, value);
-    const right = pinnedIds(expr.right, value);
-    if (expr.kind === "and") return left ?? right;
-    return left && right ? [...left, ...right] : null;
-  }
-  if (expr.op !== "==") return null;
-  const other = expr.left.kind === "id" ? expr.right : expr.right.kind === "id" ? expr.left : null;
-  if (!other || other.kind === "id" || other.kind === "field") return null;
-  const v = value(other);
-  return typeof v === "string" ? [v] : [];
-}
-
-export interface EvalContext {
-  /** Resolves a param or a literal or a cmpxchg() to its value. */
-  value(o: Operand): unknown;
-}
-
-/** Does the document (with its id) match? Strings compare case-insensitively, as RavenDB's auto indexes do. */
-export function matches(expr: Expr | null, doc: Record<string, unknown>, id: string, ctx: EvalContext): boolean {
-  if (!expr) return true;
-  if (expr.kind !== "compare") {
-    return expr.kind === "and"
-      ? matches(expr.left, doc, id, ctx) && matches(expr.right, doc, id, ctx)
-      : matches(expr.left, doc, id, ctx) || matches(expr.right, doc, id, ctx);
-  }
-  const read = (o: Operand): unknown => {
-    if (o.kind === "id") return id;
-    if (o.kind === "field") {
-      let current: unknown = doc;
-      for (const part of o.path) {
-        if (current === null || typeof current !== "object") return null;
-        current = (current as Record<string, unknown>)[part];
-      }
-      return current ?? null;
-    }
-    return ctx.value(o);
-  };
-  const equal = sameValue(read(expr.left), read(expr.right));
-  return expr.op === "==" ? equal : !equal;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === null || a === undefined || b === null || b === undefined) return (a ?? null) === (b ?? null);
-  if (typeof a === "string" && typeof b === "string") return a.toLowerCase() === b.toLowerCase();
-  if (typeof a === "number" || typeof b === "number") return Number(a) === Number(b) && String(a) !== "" && String(b) !== "";
-  if (Array.isArray(a)) return a.some((item) => sameValue(item, b));
-  return JSON.stringify(a) === JSON.stringify(b) || String(a) === String(b);
-}
-
-/** RavenDB evaluates cmpxchg() in where clauses to the item's Object as a string, null when missing. */
-export function cmpxchgAsString(json: string | null): string | null {
-  if (json === null) return null;
-  const object = (JSON.parse(json) as { Object?: unknown }).Object;
-  if (object === null || object === undefined) return null;
-  return typeof object === "string" ? object : typeof object === "object" ? JSON.stringify(object) : String(object);
+  return { collection, where: whereExpr, orderBy, loads, select, skip, take, includeCmpxchg, includeDocs };
 }

@@ -2,7 +2,8 @@ import type { Migration } from "./migrations";
 
 /**
  * Tables of a shard: its compare-exchange items, its index counter, its request log (1); its
- * documents and the state of the transactions it takes part in (2).
+ * documents and the state of the transactions it takes part in (2); the identities of the
+ * prefixes it owns (4).
  */
 export const SHARD_MIGRATIONS: readonly Migration[] = [
   {
@@ -65,6 +66,17 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
     sql: `
       DROP INDEX docs_by_collection;
       CREATE INDEX docs_by_collection ON docs (collection COLLATE NOCASE, key);
+    `,
+  },
+  {
+    id: 4,
+    description: "identities (ids ending in '|') and the counter of server-generated ids (ending in '/')",
+    sql: `
+      CREATE TABLE identities (
+        name TEXT PRIMARY KEY,         -- lower-cased prefix with its '|' (RavenDB's identity name)
+        value INTEGER NOT NULL         -- the last value handed out or seeded
+      ) WITHOUT ROWID;
+      INSERT INTO counters (name, value) VALUES ('server-ids', 0);
     `,
   },
 ];

@@ -15,6 +15,7 @@ import type { OpResult, TxMode, TxOp, TxOutcome, Violation } from "../core/trans
 import { Failpoints, type FailAction } from "./failpoints";
 import { GroupCommit } from "./group-commit";
 import { migrate } from "./migrations";
+import * as identityStore from "./shard-identities";
 import { SHARD_MIGRATIONS } from "./shard-schema";
 import { eventsOf, ShardWatch, type ChangeEvent } from "./shard-watch";
 import { applyOps, blockingTxns, findViolations, lockKey, readDoc, readItem, writeItem, type DocRow } from "./shard-tx";
@@ -393,15 +394,16 @@ export class ShardObject extends DurableObject<Env> {
   }
 
   /** Counts for database statistics: live items, documents. */
-  async stats(): Promise<{ items: number; documents: number }> {
-    return this.read<{ items: number; documents: number }>(() => {
+  async stats(): Promise<{ items: number; documents: number; identities: number }> {
+    return this.read<{ items: number; documents: number; identities: number }>(() => {
       const blocked = this.sql.exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks").toArray().map((r) => r.txn_id);
       if (blocked.length) return { blocked };
       return {
         done: this.sql
-          .exec<{ items: number; documents: number }>(
+          .exec<{ items: number; documents: number; identities: number }>(
             `SELECT (SELECT COUNT(*) FROM items WHERE expires_at IS NULL OR expires_at > ?) AS items,
-                    (SELECT COUNT(*) FROM docs) AS documents`,
+                    (SELECT COUNT(*) FROM docs) AS documents,
+                    (SELECT COUNT(*) FROM identities) AS identities`,
             Date.now(),
           )
           .one(),
@@ -413,9 +415,29 @@ export class ShardObject extends DurableObject<Env> {
    * Deletes the shard's data when its database is deleted. The index counter stays, so a database
    * created again under the same name never hands out an index a client may still hold.
    */
+  // ── identities (shard-identities.ts) ──────────────────────────────────────────────────────
+
+  /** Reserves `count` consecutive values of the identity `name` (lower-cased, ending in '|'); returns the last. */
+  async nextIdentities(name: string, count: number): Promise<number> {
+    return this.sync(() => identityStore.nextIdentities(this.sql, name, count));
+  }
+
+  async seedIdentity(name: string, value: number, force: boolean): Promise<number> {
+    return this.sync(() => identityStore.seedIdentity(this.sql, name, value, force));
+  }
+
+  async identities(limit: number): Promise<{ name: string; value: number }[]> {
+    return identityStore.listIdentities(this.sql, limit);
+  }
+
+  /** Reserves `count` numbers for server-generated ids (ids ending in '/'); returns the last. */
+  async nextServerIds(count: number): Promise<number> {
+    return this.sync(() => identityStore.nextServerIds(this.sql, count));
+  }
+
   async destroy(): Promise<void> {
     this.sync(() => {
-      for (const table of ["items", "docs", "prepared", "locks", "outcomes", "requests"]) this.sql.exec(`DELETE FROM ${table}`);
+      for (const table of ["items", "docs", "prepared", "locks", "outcomes", "requests", "identities"]) this.sql.exec(`DELETE FROM ${table}`);
     });
     await this.ctx.storage.deleteAlarm();
     this.alarmAt = null;

@@ -122,7 +122,7 @@ async function statistics(env: Env, name: string, detailed: boolean) {
     NumberOfTransactionMergerQueueOperations: 0,
   };
   if (detailed) {
-    stats.CountOfIdentities = 0;
+    stats.CountOfIdentities = counts.reduce((sum, s) => sum + s.identities, 0);
     stats.CountOfCompareExchange = counts.reduce((sum, s) => sum + s.items, 0);
     stats.CountOfCompareExchangeTombstones = 0;
     stats.CountOfTimeSeriesDeletedRanges = 0;

@@ -10,6 +10,7 @@ import { parseBulkDocs } from "../core/bulk-docs";
 import { checkDatabaseName } from "../core/database";
 import { clientSupportsAtomicGuards } from "../core/documents";
 import { executeBatch } from "./execute";
+import { resolveServerIds } from "./identities";
 import { shardCount } from "./shards";
 
 export const bulkDocs = new Hono<AppEnv>();
@@ -19,7 +20,8 @@ bulkDocs.post("/databases/:db/bulk_docs", access.write, async (c) => {
   const atomicGuards =
     c.req.query("disableAtomicDocumentWrites") !== "true" &&
     clientSupportsAtomicGuards(c.req.header("Raven-Client-Version"));
-  const batch = parseBulkDocs(await c.req.text(), { shardCount: shardCount(c.env), atomicGuards });
+  const text = await resolveServerIds(c.env, database, await c.req.text());
+  const batch = parseBulkDocs(text, { shardCount: shardCount(c.env), atomicGuards });
   const { body } = await executeBatch(c.env, database, batch, c.req.query("raft-request-id") || undefined);
   return c.json(body, 201);
 });

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { parseBatch } from "../core/bulk-docs";
+import { parseBatch, parseBulkDocs } from "../core/bulk-docs";
 import { guardChangeVector } from "../core/change-vector";
 import { checkDatabaseName } from "../core/database";
 import { documentJson, unquoteEtag } from "../core/documents";
@@ -18,8 +18,11 @@ import { MAX_JSON_DEPTH, MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../cor
 import type { StoredDoc } from "../objects/shard";
 import { lowerKey } from "../core/keys";
 import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
+import { parseIncludePath } from "../core/includes";
 import { executeBatch } from "./execute";
 import { rawJson } from "./respond";
+import { resolveServerIds } from "./identities";
+import { gatherIncludes } from "./includes";
 import { shardCount, shardStub } from "./shards";
 
 export const docs = new Hono<AppEnv>();
@@ -27,7 +30,7 @@ export const docs = new Hono<AppEnv>();
 docs.get("/databases/:db/docs", access.read, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const params = new URL(c.req.url).searchParams;
-  return load(c.env, database, params.getAll("id"), params.get("txMode") === "ClusterWide");
+  return load(c.env, database, params.getAll("id"), params.get("txMode") === "ClusterWide", includesOf(params));
 });
 
 docs.post("/databases/:db/docs", access.read, async (c) => {
@@ -41,7 +44,8 @@ docs.post("/databases/:db/docs", access.read, async (c) => {
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
     throw badInput(ErrorTypes.invalidData, 'The body must be {"Ids": [ … ]} with string ids.');
   }
-  return load(c.env, database, ids as string[], c.req.query("txMode") === "ClusterWide");
+  const params = new URL(c.req.url).searchParams;
+  return load(c.env, database, ids as string[], params.get("txMode") === "ClusterWide", includesOf(params));
 });
 
 docs.put("/databases/:db/docs", access.write, async (c) => {
@@ -56,7 +60,9 @@ docs.put("/databases/:db/docs", access.write, async (c) => {
     throw badInput(ErrorTypes.invalidData, `The document is not valid JSON: ${(err as Error).message}`);
   }
   const command = { Type: "PUT", Id: id ?? null, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
+  // `people|` and `people/` get their server-side id first (routes/identities.ts).
+  const batchText = await resolveServerIds(c.env, database, encodeJson({ Commands: [command] }));
+  const batch = parseBulkDocs(batchText, { shardCount: shardCount(c.env), atomicGuards: false });
   const { results } = await executeBatch(c.env, database, batch, undefined);
   const put = results[0];
   return c.json({ Id: put?.kind === "doc-put" ? put.id : id, ChangeVector: put?.kind === "doc-put" ? put.changeVector : null }, 201);
@@ -70,7 +76,18 @@ docs.delete("/databases/:db/docs", access.write, async (c) => {
   return c.body(null, 204);
 });
 
-async function load(env: Env, database: string, ids: string[], clusterWide: boolean): Promise<Response> {
+/** `include=<path>` (documents) and `cmpxchg=<path>` (compare-exchange values) of a load. */
+function includesOf(params: URLSearchParams) {
+  return { documents: params.getAll("include").map(parseIncludePath), cmpxchg: params.getAll("cmpxchg").map(parseIncludePath) };
+}
+
+async function load(
+  env: Env,
+  database: string,
+  ids: string[],
+  clusterWide: boolean,
+  includes: { documents: string[][]; cmpxchg: string[][] },
+): Promise<Response> {
   if (ids.length === 0) throw badInput(ErrorTypes.argument, "Query string id is mandatory, but wasn't specified.");
   if (ids.length > MAX_KEYS_PER_REQUEST) {
     throw new RavenError(413, ErrorTypes.argument, `At most ${MAX_KEYS_PER_REQUEST} documents can be loaded in one request, got ${ids.length}.`);
@@ -98,13 +115,13 @@ async function load(env: Env, database: string, ids: string[], clusterWide: bool
     }),
   );
   if (ids.length === 1 && !found[0]?.doc) return new Response(null, { status: 404 });
-  const body: Record<string, unknown> = {
-    Results: found.map((row) => (row?.doc ? documentJson(row.doc) : null)),
-    Includes: {},
-  };
+  const results = found.map((row) => (row?.doc ? documentJson(row.doc) : null));
+  const included = await gatherIncludes(env, database, results, includes.documents, includes.cmpxchg);
+  const body: Record<string, unknown> = { Results: results, Includes: included.Includes };
+  if (included.CompareExchangeValueIncludes) body.CompareExchangeValueIncludes = included.CompareExchangeValueIncludes;
   if (clusterWide) {
     // The guard of each id, existing document or not, with the change vector the client echoes.
-    const guards: Record<string, unknown> = {};
+    const guards: Record<string, unknown> = { ...included.CompareExchangeValueIncludes };
     ids.forEach((id, i) => {
       const guardIndex = found[i]?.guardIndex ?? 0;
       if (guardIndex > 0) {

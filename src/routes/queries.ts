@@ -1,7 +1,8 @@
 /**
  * `POST /databases/<db>/queries`: the RQL subset of core/rql.ts over the documents of a database,
  * with `cmpxchg()` evaluated once per query (RavenDB's semantics: the item's Object as a string,
- * null when missing) and `include cmpxchg(...)`.
+ * null when missing), `order by` kept bounded while scanning (core/query-order.ts), `select`
+ * projections with `load`, and `include <path>` / `include cmpxchg(<path>)` (routes/includes.ts).
  */
 import { Hono } from "hono";
 import { access } from "../middleware/access";
@@ -10,12 +11,17 @@ import { checkDatabaseName } from "../core/database";
 import { documentJson } from "../core/documents";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
 import { encodeJson, parseJson } from "../core/json";
-import { MAX_PAGE_SIZE, MAX_QUERY_WINDOW, MAX_RESPONSE_BYTES, MAX_SCANNED_DOCS } from "../core/limits";
+import { parseIncludePath } from "../core/includes";
+import { MAX_KEYS_PER_REQUEST, MAX_PAGE_SIZE, MAX_QUERY_CONDITIONS, MAX_QUERY_WINDOW, MAX_RESPONSE_BYTES, MAX_SCANNED_DOCS } from "../core/limits";
 import { compareKeys, lowerKey } from "../core/keys";
-import { cmpxchgAsString, cmpxchgOperands, matches, parseRql, pinnedIds, type Operand } from "../core/rql";
+import { sortKeyOf, TopWindow, type Ranked } from "../core/query-order";
+import { parseRql, unsupported, type Operand, type OrderBy, type Query } from "../core/rql";
+import { cmpxchgAsString, cmpxchgOperands, inListSize, matches, pinnedIds, valueAt, valuesAt } from "../core/rql-eval";
 import { shardOf } from "../core/routing";
 import type { StoredDoc } from "../objects/shard";
 import { rawJson } from "./respond";
+import { gatherIncludes, includedDocuments } from "./includes";
+import { matchesEtag, resultEtag } from "./query-etag";
 import { allShards, getItems, shardCount, shardStub } from "./shards";
 
 export const queries = new Hono<AppEnv>();
@@ -41,10 +47,11 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
   const query = parseRql(body.Query);
 
   const param = (name: string) => {
-    if (!(name in params)) throw badInput(ErrorTypes.invalidQuery, `The query uses $${name}, but QueryParameters has no '${name}'.`);
+    if (!Object.hasOwn(params, name)) throw badInput(ErrorTypes.invalidQuery, `The query uses $${name}, but QueryParameters has no '${name}'.`);
     return params[name];
   };
   const keyOf = (operand: Operand): string => {
+    if (operand.kind === "field" || operand.kind === "id") throw unsupported("cmpxchg() of a field in a where clause (use a string or a $parameter)");
     const value = operand.kind === "literal" ? operand.value : operand.kind === "param" ? param(operand.name) : undefined;
     if (typeof value !== "string") {
       throw badInput(ErrorTypes.invalidQuery, `Expected value of type string, but got: ${value === null ? "null" : typeof value}`);
@@ -66,28 +73,58 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
         return undefined;
     }
   };
+  if (inListSize(query.where, value) > MAX_QUERY_CONDITIONS) {
+    throw badInput(ErrorTypes.invalidQuery, `The 'in' lists of the query hold more than ${MAX_QUERY_CONDITIONS} values.`);
+  }
+  /** limit/offset: a whole number, literal or $parameter; a null parameter means none. */
+  const countOf = (operand: Operand | null, clause: string): number | null => {
+    if (operand === null) return null;
+    const v = value(operand);
+    if (v === null) return null;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+      throw badInput(ErrorTypes.invalidQuery, `Expected a whole number for ${clause}, got ${JSON.stringify(v)?.slice(0, 50)}.`);
+    }
+    return v;
+  };
 
   const start = typeof body.Start === "number" && body.Start > 0 ? body.Start : 0;
   const pageSize = typeof body.PageSize === "number" && body.PageSize >= 0 ? body.PageSize : null;
-  const skip = query.skip + start;
+  const skip = (countOf(query.skip, "offset") ?? 0) + start;
   // Without a limit, RavenDB answers every match; here that is one page of MAX_PAGE_SIZE (TotalResults tells the rest).
-  const take = Math.min(query.take ?? Infinity, pageSize ?? Infinity);
+  const take = Math.min(countOf(query.take, "limit") ?? Infinity, pageSize ?? Infinity);
   const window = skip + (Number.isFinite(take) ? take : MAX_PAGE_SIZE);
   if (window > MAX_QUERY_WINDOW) {
     throw badInput(ErrorTypes.invalidQuery, `A query's offset plus page size is at most ${MAX_QUERY_WINDOW}; narrow the query instead.`);
   }
-  const isMatch = (doc: StoredDoc) =>
-    (query.collection === null || (doc.collection ?? "").toLowerCase() === query.collection.toLowerCase()) &&
-    matches(query.where, JSON.parse(doc.body) as Record<string, unknown>, doc.id, { value });
+  const parsedIfMatch = (doc: StoredDoc): Record<string, unknown> | null => {
+    if (query.collection !== null && (doc.collection ?? "").toLowerCase() !== query.collection.toLowerCase()) return null;
+    // With the server-owned metadata, so that `order by @metadata.@last-modified` and the like work.
+    const parsed = documentJson(doc);
+    return matches(query.where, parsed, doc.id, { value }) ? parsed : null;
+  };
+  const rank: Matcher = (doc) => {
+    const parsed = parsedIfMatch(doc);
+    return parsed && { key: lowerKey(doc.id), sort: sortKeyOf(query.orderBy, parsed, doc.id) };
+  };
 
-  // First pass: which documents match (only their keys are kept), then the page's bodies.
+  // First pass: which documents match (only their keys and sort keys are kept), then the page's bodies.
   const ids = pinnedIds(query.where, value);
-  const { total, keys } = ids
-    ? await matchPinned(c.env, database, ids, isMatch, window)
-    : await matchScanned(c.env, database, query.collection, isMatch, window);
-  const pageKeys = keys.slice(skip, window);
-  const page = (await loadPage(c.env, database, pageKeys)).filter(isMatch);
-  const results = page.map(documentJson);
+  const { total, ranked } =
+    ids && ids.length <= MAX_KEYS_PER_REQUEST
+      ? await matchPinned(c.env, database, ids, rank, query.orderBy, window)
+      : await matchScanned(c.env, database, query.collection, rank, query.orderBy, window);
+  const pageKeys = ranked.slice(skip, window).map((r) => r.key);
+  const page = (await loadPage(c.env, database, pageKeys)).filter((doc) => parsedIfMatch(doc) !== null);
+  const documents = page.map(documentJson);
+
+  const results = query.select ? await project(c.env, database, query, page, documents) : documents;
+  const includePath = (operand: Operand): string[] => {
+    if (operand.kind === "field") return operand.path;
+    const v = value(operand);
+    if (typeof v !== "string") throw badInput(ErrorTypes.invalidQuery, "An include path must be a string.");
+    return parseIncludePath(v);
+  };
+  const included = await gatherIncludes(c.env, database, documents, query.includeDocs.map(includePath), query.includeCmpxchg.map(includePath));
 
   const response: Record<string, unknown> = {
     TotalResults: total,
@@ -96,33 +133,45 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
     IncludedPaths: null,
     IndexName: query.collection === null ? "AllDocs" : `collection/${query.collection}`,
     Results: results,
-    Includes: {},
+    Includes: included.Includes,
     IndexTimestamp: new Date().toISOString(),
     LastQueryTime: new Date().toISOString(),
     IsStale: false,
-    ResultEtag: 0,
+    ResultEtag: 0, // set below
     NodeTag: "A",
   };
-  if (query.includeCmpxchg.length) {
-    const keys = new Set<string>();
-    for (const operand of query.includeCmpxchg) {
-      if (operand.kind === "field") {
-        for (const doc of results) {
-          const v = operand.path.reduce<unknown>((at, part) => (at && typeof at === "object" ? (at as Record<string, unknown>)[part] : undefined), doc);
-          for (const key of Array.isArray(v) ? v : [v]) if (typeof key === "string" && key !== "") keys.add(key);
-        }
-      } else keys.add(keyOf(operand));
-    }
-    const included = await fetchItems(c.env, database, [...keys]);
-    response.CompareExchangeValueIncludes = Object.fromEntries(
-      [...keys].flatMap((key) => {
-        const item = included.get(lowerKey(key));
-        return item ? [[key, { Key: key, Index: item.index, Value: parseJson(item.json) }]] : [];
-      }),
-    );
-  }
-  return rawJson(encodeJson(response));
+  if (included.CompareExchangeValueIncludes) response.CompareExchangeValueIncludes = included.CompareExchangeValueIncludes;
+  const etag = await resultEtag(encodeJson([total, skip, take, results, included]));
+  response.ResultEtag = etag;
+  if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, { ETag: `"${etag}"` });
+  return rawJson(encodeJson(response), 200, { ETag: `"${etag}"` });
 });
+
+/**
+ * `select` (with `load`): each result becomes an object of the projected fields, with the
+ * metadata RavenDB gives projections (`@projection`, `@id`, …). Loaded documents are read in one
+ * bounded batch per query page.
+ */
+async function project(env: Env, database: string, query: Query, page: StoredDoc[], documents: Record<string, unknown>[]) {
+  const loadIds = query.loads.map((load) => documents.map((doc) => valuesAt(doc, load.path).find((v): v is string => typeof v === "string") ?? null));
+  const wanted = [...new Set(loadIds.flat().filter((id): id is string => id !== null))];
+  const loaded = new Map(Object.entries(await includedDocuments(env, database, wanted)).map(([id, doc]) => [lowerKey(id), doc]));
+  return documents.map((doc, at) => {
+    const sources = new Map(query.loads.map((load, l) => [load.alias, loaded.get(lowerKey(loadIds[l]![at] ?? "")) ?? null]));
+    const out: Record<string, unknown> = {};
+    for (const { operand, name } of query.select!) {
+      if (operand.kind === "id") out[name] = page[at]!.id;
+      else if (operand.kind === "field") {
+        // A field the document does not have is left out, as RavenDB leaves it out.
+        const v = valueAt(operand.source === null ? doc : sources.get(operand.source), operand.path);
+        if (v !== undefined) out[name] = v;
+      }
+    }
+    const metadata = doc["@metadata"] as Record<string, unknown>;
+    out["@metadata"] = { "@projection": true, "@id": page[at]!.id, "@change-vector": metadata["@change-vector"], "@last-modified": metadata["@last-modified"], ...(metadata["@flags"] ? { "@flags": metadata["@flags"] } : {}) };
+    return out;
+  });
+}
 
 /** Compare-exchange items by key, keyed by lower-cased key. */
 async function fetchItems(env: Env, database: string, keys: string[]) {
@@ -135,35 +184,37 @@ async function fetchItems(env: Env, database: string, keys: string[]) {
   return found;
 }
 
-type Matcher = (doc: StoredDoc) => boolean;
+/** A matching document's key and sort key, or null when it does not match. */
+type Matcher = (doc: StoredDoc) => Ranked | null;
 
-/** Matches among pinned ids (`id() == …`): their count, and the first `window` keys in id order. */
-async function matchPinned(env: Env, database: string, ids: string[], isMatch: Matcher, window: number) {
+/** Matches among pinned ids (`id() == …`, `id() in (…)`): their count, and the best `window` in order. */
+async function matchPinned(env: Env, database: string, ids: string[], rank: Matcher, orderBy: OrderBy[], window: number) {
   const unique = [...new Set(ids.map(lowerKey))].sort(compareKeys);
   let total = 0;
-  const keys: string[] = [];
-  // One document at a time: each may be a megabyte, and only its key is kept.
+  const best = new TopWindow(orderBy, window);
+  // One document at a time: each may be a megabyte, and only its key and sort key are kept.
   for (const key of unique) {
     const doc = (await shardStub(env, database, shardOf(key, shardCount(env))).getDocs([key]))[0]?.doc ?? null;
-    if (doc && isMatch(doc)) {
+    const ranked = doc && rank(doc);
+    if (ranked) {
       total++;
-      if (keys.length < window) keys.push(key);
+      best.add(ranked);
     }
   }
-  return { total, keys };
+  return { total, ranked: best.result() };
 }
 
 /**
  * Matches among every document of the collection on every shard, page by bounded page: their
- * count, and the first `window` keys in id order. Memory is bounded by the page budget per shard
- * and `window` keys per shard, however many documents there are.
+ * count, and the best `window` (by `order by`, then id). Memory is bounded by the page budget per
+ * shard and 2 × `window` sort keys per shard (TopWindow), however many documents there are.
  */
-async function matchScanned(env: Env, database: string, collection: string | null, isMatch: Matcher, window: number) {
+async function matchScanned(env: Env, database: string, collection: string | null, rank: Matcher, orderBy: OrderBy[], window: number) {
   let scanned = 0;
   let total = 0;
   const perShard = await Promise.all(
     allShards(env, database).map(async (stub) => {
-      const keys: string[] = [];
+      const best = new TopWindow(orderBy, window);
       for (let after: string | undefined; ; ) {
         const page = await stub.scanDocs({ collection, after, limit: SCAN_PAGE, maxBytes: SCAN_PAGE_BYTES });
         scanned += page.length;
@@ -171,16 +222,17 @@ async function matchScanned(env: Env, database: string, collection: string | nul
           throw badInput(ErrorTypes.invalidQuery, `The query would scan more than ${MAX_SCANNED_DOCS} documents; narrow it with id() == …`);
         }
         for (const doc of page) {
-          if (!isMatch(doc)) continue;
+          const ranked = rank(doc);
+          if (!ranked) continue;
           total++;
-          if (keys.length < window) keys.push(doc.key);
+          best.add(ranked);
         }
-        if (page.length === 0) return keys;
+        if (page.length === 0) return best.result();
         after = page[page.length - 1]!.key;
       }
     }),
   );
-  return { total, keys: perShard.flat().sort(compareKeys).slice(0, window) };
+  return { total, ranked: TopWindow.merge(orderBy, window, perShard) };
 }
 
 /** The page's documents in key order, within the response's byte budget (413 past it). */

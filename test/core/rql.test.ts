@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RavenError } from "../../src/core/errors";
-import { matches, parseRql, pinnedIds } from "../../src/core/rql";
+import { parseRql } from "../../src/core/rql";
+import { matches, pinnedIds } from "../../src/core/rql-eval";
 
 function refusal(text: string): RavenError {
   try {
@@ -17,9 +18,13 @@ describe("parseRql", () => {
     expect(parseRql('from Users where id() == cmpxchg("emails/x")')).toEqual({
       collection: "Users",
       where: { kind: "compare", op: "==", left: { kind: "id" }, right: { kind: "cmpxchg", key: { kind: "literal", value: "emails/x" } } },
-      skip: 0,
+      orderBy: [],
+      loads: [],
+      select: null,
+      skip: null,
       take: null,
       includeCmpxchg: [],
+      includeDocs: [],
     });
     const built = parseRql("from 'Users' where name = cmpxchg($p0) and lastName = cmpxchg($p1)");
     expect(built.collection).toBe("Users");
@@ -29,21 +34,47 @@ describe("parseRql", () => {
   it("reads @all_docs, paging, nesting, literals and includes", () => {
     const q = parseRql("FROM @all_docs WHERE (a.b = 1 OR c != 'x') AND d == true LIMIT 5 OFFSET 10 include cmpxchg(Email), cmpxchg('k')");
     expect(q.collection).toBeNull();
-    expect([q.skip, q.take]).toEqual([10, 5]);
-    expect(q.includeCmpxchg).toEqual([{ kind: "field", path: ["Email"] }, { kind: "literal", value: "k" }]);
-    expect(parseRql("from Users limit 2, 3")).toMatchObject({ skip: 2, take: 3 });
+    expect([q.skip, q.take]).toEqual([
+      { kind: "literal", value: 10 },
+      { kind: "literal", value: 5 },
+    ]);
+    expect(q.includeCmpxchg).toEqual([{ kind: "field", path: ["Email"], source: null }, { kind: "literal", value: "k" }]);
+    expect(parseRql("from Users limit 2, 3")).toMatchObject({ skip: { value: 2 }, take: { value: 3 } });
+    expect(parseRql("from Users limit $p0, $p1")).toMatchObject({ skip: { kind: "param", name: "p0" }, take: { kind: "param", name: "p1" } });
+  });
+
+  it("reads what the query builder emits: aliases, order by, load, select, include", () => {
+    const q = parseRql(
+      "from 'Orders' as o where o.Freight > $p0 and startsWith(o.Name, $p1) order by o.Freight as double desc, id() " +
+        "load o.Company as c select o.Name as Name, c.Name as Company include Company,cmpxchg('Owner') limit $p2, $p3",
+    );
+    expect(q.where).toMatchObject({ kind: "and", left: { kind: "compare", op: ">", left: { path: ["Freight"] } }, right: { kind: "startsWith" } });
+    expect(q.orderBy).toEqual([
+      { operand: { kind: "field", path: ["Freight"], source: null }, ordering: "double", desc: true },
+      { operand: { kind: "id" }, ordering: "string", desc: false },
+    ]);
+    expect(q.loads).toEqual([{ path: ["Company"], alias: "c" }]);
+    expect(q.select).toEqual([
+      { operand: { kind: "field", path: ["Name"], source: null }, name: "Name" },
+      { operand: { kind: "field", path: ["Name"], source: "c" }, name: "Company" },
+    ]);
+    expect(q.includeDocs).toEqual([{ kind: "field", path: ["Company"], source: null }]);
+    expect(q.includeCmpxchg).toEqual([{ kind: "literal", value: "Owner" }]);
   });
 
   it.each([
-    ["from Users order by name", "'order by'"],
-    ["from Users select name", "'select'"],
+    ["from Users order by random()", "random()"],
+    ["from Users as u select { Name: u.Name }", "JavaScript projections"],
     ["from index 'Users/ByName'", "'from index'"],
-    ["from Users where startsWith(name, 'a')", "'startsWith()'"],
-    ["from Users where age > 3", "'>'"],
-    ["from Users where name in ('a')", "'in'"],
-    ["from Users as u", "aliases"],
+    ["from Users where search(name, 'a')", "'search()'"],
+    ["from Users where regex(name, 'a')", "'regex()'"],
+    ["from Users select distinct name", "'select distinct'"],
+    ["from Users where tags[0] = 'a'", "Array indexing"],
     ["from Users group by name", "'group by'"],
+    ["from Users include counters()", "counters"],
+    ["from Users where a = 1 filter b = 2", "'filter'"],
     ["declare function f() {} from Users", "'declare function'"],
+    ["from Users update { this.a = 1 }", "'update'"],
   ])("refuses %j naming the construct", (text, construct) => {
     const err = refusal(text);
     expect(err.type).toBe("Raven.Client.Exceptions.InvalidQueryException");

@@ -38,6 +38,8 @@ const SAMPLES: Record<string, { query?: string; body?: string }> = {
   "POST /databases/:db/multi_get": { body: '{"Requests":[]}' },
   "GET /databases/:db/hilo/next": { query: "?tag=matrix" },
   "PUT /databases/:db/hilo/return": { query: "?tag=matrix&end=1&last=1" },
+  "POST /databases/:db/identity/next": { query: "?name=matrix" },
+  "POST /databases/:db/identity/seed": { query: "?name=matrix&value=5" },
   "GET /topology": { query: `?name=${DB}` },
   "PUT /admin/databases": { query: "?name=matrix-created" },
   "DELETE /admin/databases": { body: '{"DatabaseNames":["matrix-doomed"]}' },

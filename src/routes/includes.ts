@@ -1,0 +1,65 @@
+/**
+ * What loads and queries send back beside their results: included documents (`Includes`, by id) and
+ * included compare-exchange values (`CompareExchangeValueIncludes`, by key, missing ones with index
+ * -1 as RavenDB sends them) so that the client's session answers later reads without a request.
+ */
+import { parseJson } from "../core/json";
+import { documentJson } from "../core/documents";
+import { ErrorTypes, RavenError } from "../core/errors";
+import { includedKeys } from "../core/includes";
+import { lowerKey } from "../core/keys";
+import { MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../core/limits";
+import { shardOf } from "../core/routing";
+import { getItems, shardCount, shardStub } from "./shards";
+
+/** Documents with these ids, found ones only, keyed by their stored id (bounded like a load). */
+export async function includedDocuments(env: Env, database: string, ids: string[]): Promise<Record<string, unknown>> {
+  if (ids.length === 0) return {};
+  if (ids.length > MAX_KEYS_PER_REQUEST) {
+    throw new RavenError(413, ErrorTypes.argument, `At most ${MAX_KEYS_PER_REQUEST} documents can be included in one response, got ${ids.length}.`);
+  }
+  const count = shardCount(env);
+  const byShard = Map.groupBy(ids.map(lowerKey), (key) => shardOf(key, count));
+  const budget = Math.floor(MAX_RESPONSE_BYTES / Math.max(1, byShard.size));
+  const out: Record<string, unknown> = {};
+  await Promise.all(
+    [...byShard].map(async ([shard, keys]) => {
+      const result = await shardStub(env, database, shard).getDocsWithin(keys, budget);
+      if (!("docs" in result)) {
+        throw new RavenError(413, ErrorTypes.argument, `The included documents exceed ${MAX_RESPONSE_BYTES} bytes; include fewer.`);
+      }
+      for (const row of result.docs) if (row.doc) out[row.doc.id] = documentJson(row.doc);
+    }),
+  );
+  return out;
+}
+
+/** Compare-exchange values by key as RavenDB's `CompareExchangeValueIncludes`. */
+export async function includedCmpxchg(env: Env, database: string, keys: string[]): Promise<Record<string, unknown>> {
+  if (keys.length === 0) return {};
+  const items = await getItems(env, database, keys);
+  return Object.fromEntries(
+    keys.map((key, i) => {
+      const item = items[i];
+      return [key, item ? { Key: key, Index: item.index, Value: parseJson(item.json), ChangeVector: null } : { Key: key, Index: -1, Value: null, ChangeVector: null }];
+    }),
+  );
+}
+
+/** Both kinds of includes for a set of result documents. */
+export async function gatherIncludes(
+  env: Env,
+  database: string,
+  results: readonly unknown[],
+  documentPaths: string[][],
+  cmpxchgPaths: string[][],
+  extraCmpxchgKeys: string[] = [],
+): Promise<{ Includes: Record<string, unknown>; CompareExchangeValueIncludes: Record<string, unknown> | null }> {
+  const [Includes, cmpxchg] = await Promise.all([
+    documentPaths.length ? includedDocuments(env, database, includedKeys(results, documentPaths)) : Promise.resolve({}),
+    cmpxchgPaths.length || extraCmpxchgKeys.length
+      ? includedCmpxchg(env, database, [...new Set([...includedKeys(results, cmpxchgPaths), ...extraCmpxchgKeys])])
+      : Promise.resolve(null),
+  ]);
+  return { Includes, CompareExchangeValueIncludes: cmpxchg };
+}

@@ -1,0 +1,299 @@
+/// <reference types="node" />
+/**
+ * The session surface around compare-exchange, through the unmodified official client (`ravendb`
+ * 7.2.2) against one `wrangler dev`, written the way RavenDB's documentation shows: includes of
+ * compare-exchange values and documents on loads and queries (served from the session afterwards:
+ * the client's request count does not grow), the query builder's clauses (parameters everywhere,
+ * order by, projections, ranges, in, not, startsWith) and server-side identities. Every test uses
+ * its own database.
+ */
+import {
+  DocumentStore,
+  GetIdentitiesOperation,
+  GetDetailedStatisticsOperation,
+  NextIdentityForOperation,
+  PutCompareExchangeValueOperation,
+  SeedIdentityForOperation,
+  type IDocumentSession,
+} from "ravendb";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { printServerLogsOnFailure, startWranglerDev, type WranglerDev } from "./wrangler-dev";
+
+let server: WranglerDev | undefined;
+const openStores: DocumentStore[] = [];
+let dbCounter = 0;
+
+beforeAll(async () => {
+  server = await startWranglerDev();
+});
+printServerLogsOnFailure(() => server);
+afterEach(() => {
+  for (const store of openStores.splice(0)) store.dispose();
+});
+afterAll(async () => {
+  for (const store of openStores.splice(0)) store.dispose();
+  await server?.stop();
+});
+
+function openStore(): DocumentStore {
+  if (!server) throw new Error("wrangler dev did not start");
+  const store = new DocumentStore(server.url, `e2e_ss_${Date.now()}_${process.pid}_${++dbCounter}`);
+  store.initialize();
+  openStores.push(store);
+  return store;
+}
+
+const clusterSession = (store: DocumentStore): IDocumentSession => store.openSession({ transactionMode: "ClusterWide" });
+
+class Company {
+  public id?: string;
+  constructor(
+    public name = "",
+    public externalId = "",
+    public employees = 0,
+    public city = "",
+    public parentId = "",
+  ) {}
+}
+
+class Person {
+  public id?: string;
+  constructor(public name = "") {}
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected the promise to reject, but it resolved");
+}
+
+/** Companies with external ids reserved as compare-exchange items (the docs' include example). */
+async function seedCompanies(store: DocumentStore): Promise<void> {
+  const session = clusterSession(store);
+  session.advanced.clusterTransaction.createCompareExchangeValue("ext/acme", { country: "NO" });
+  session.advanced.clusterTransaction.createCompareExchangeValue("ext/globex", { country: "US" });
+  await session.store(new Company("Acme", "ext/acme", 50, "Oslo", "companies/globex"), "companies/acme");
+  await session.store(new Company("Globex", "ext/globex", 1200, "Springfield"), "companies/globex");
+  await session.store(new Company("Initech", "ext/none", 7, "austin"), "companies/initech");
+  await session.store(new Company("Hooli", "ext/none", 300, "Palo Alto"), "companies/hooli");
+  await session.saveChanges();
+}
+
+describe("compare-exchange and document includes", () => {
+  test("load with includeCompareExchangeValue: getCompareExchangeValue is served from the session", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = clusterSession(store);
+    const company = await session.load<Company>("companies/acme", {
+      documentType: Company,
+      includes: (b) => b.includeCompareExchangeValue("externalId"),
+    });
+    expect(company!.name).toBe("Acme");
+    const requests = session.advanced.numberOfRequests;
+    const value = await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>(company!.externalId);
+    expect(value!.value).toEqual({ country: "NO" });
+    expect(value!.index).toBeGreaterThan(0);
+    expect(session.advanced.numberOfRequests).toBe(requests);
+
+    // A missing item is included too (index -1): null, still without a request.
+    const initech = await session.load<Company>("companies/initech", { documentType: Company, includes: (b) => b.includeCompareExchangeValue("externalId") });
+    const before = session.advanced.numberOfRequests;
+    expect(await session.advanced.clusterTransaction.getCompareExchangeValue(initech!.externalId)).toBeNull();
+    expect(session.advanced.numberOfRequests).toBe(before);
+
+    // The included value can be updated in the same session (its index came with the include).
+    value!.value = { country: "SE" };
+    await session.saveChanges();
+    const reader = clusterSession(store);
+    expect((await reader.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/acme"))!.value).toEqual({ country: "SE" });
+  });
+
+  test("load with includeDocuments: the included document loads without a request", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = store.openSession();
+    const acme = await session.include("parentId").load<Company>("companies/acme", Company);
+    const requests = session.advanced.numberOfRequests;
+    const parent = await session.load<Company>(acme!.parentId, Company);
+    expect(parent!.name).toBe("Globex");
+    expect(session.advanced.numberOfRequests).toBe(requests);
+  });
+
+  test("query with include(b => b.includeCompareExchangeValue(…)) and includeDocuments: one request", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = clusterSession(store);
+    const companies = await session
+      .query(Company)
+      .include((b) => b.includeCompareExchangeValue("externalId").includeDocuments("parentId"))
+      .whereEquals("name", "Acme")
+      .all();
+    expect(companies.map((c) => c.name)).toEqual(["Acme"]);
+    const requests = session.advanced.numberOfRequests;
+    expect((await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/acme"))!.value).toEqual({ country: "NO" });
+    expect((await session.load<Company>("companies/globex", Company))!.name).toBe("Globex");
+    expect(session.advanced.numberOfRequests).toBe(requests);
+  });
+
+  test("raw RQL: include cmpxchg(c.externalId) with an alias", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = clusterSession(store);
+    const companies = await session.advanced
+      .rawQuery<Company>("from Companies as c where c.employees >= $min include cmpxchg(c.externalId)", Company)
+      .addParameter("min", 1000)
+      .all();
+    expect(companies.map((c) => c.name)).toEqual(["Globex"]);
+    const requests = session.advanced.numberOfRequests;
+    expect((await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/globex"))!.value).toEqual({ country: "US" });
+    expect(session.advanced.numberOfRequests).toBe(requests);
+  });
+});
+
+describe("query result ETags", () => {
+  test("a repeated query is answered from the client's cache (304); after an included value changes it is not", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const run = async () => {
+      const session = clusterSession(store);
+      let stats: { durationInMs: number; resultEtag: number } | undefined;
+      const companies = await session
+        .query(Company)
+        .include((b) => b.includeCompareExchangeValue("externalId"))
+        .whereEquals("name", "Acme")
+        .statistics((s) => (stats = s))
+        .all();
+      const requests = session.advanced.numberOfRequests;
+      const item = await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/acme");
+      expect(session.advanced.numberOfRequests).toBe(requests); // served from the include, cached or not
+      return { names: companies.map((c) => c.name), stats: stats!, item: item! };
+    };
+    const first = await run();
+    expect(first.names).toEqual(["Acme"]);
+    expect(first.stats.durationInMs).toBeGreaterThanOrEqual(0);
+    const second = await run();
+    expect(second.stats.durationInMs).toBe(-1); // the client marks an answer from its cache so
+    expect(second.stats.resultEtag).toBe(first.stats.resultEtag);
+    expect(second.item.value).toEqual({ country: "NO" });
+
+    await store.operations.send(new PutCompareExchangeValueOperation("ext/acme", { country: "DK" }, first.item.index));
+    const third = await run();
+    expect(third.stats.durationInMs).toBeGreaterThanOrEqual(0);
+    expect(third.stats.resultEtag).not.toBe(first.stats.resultEtag);
+    expect(third.item.value).toEqual({ country: "DK" });
+  });
+});
+
+describe("query builder", () => {
+  test("take/skip in a cluster-wide session (limit $p0, $p1), order by strings, numbers and desc", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = clusterSession(store);
+    const byName = await session.query(Company).orderBy("name").take(2).all();
+    expect(byName.map((c) => c.name)).toEqual(["Acme", "Globex"]);
+    const page = await session.query(Company).orderByDescending("employees", "Long").skip(1).take(2).all();
+    expect(page.map((c) => c.name)).toEqual(["Hooli", "Acme"]);
+    const byCity = await session.query(Company).orderBy("city").all();
+    expect(byCity.map((c) => c.city)).toEqual(["austin", "Oslo", "Palo Alto", "Springfield"]);
+    expect(byCity[0]).toBeInstanceOf(Company);
+    expect(await session.query(Company).count()).toBe(4);
+  });
+
+  test("whereIn, ranges, between, not, or, startsWith", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = store.openSession();
+    const names = async (query: { all(): Promise<Company[]> }) => (await query.all()).map((c) => c.name).sort();
+    expect(await names(session.query(Company).whereIn("city", ["oslo", "Austin", "Gotham"]))).toEqual(["Acme", "Initech"]);
+    expect(await names(session.query(Company).whereGreaterThan("employees", 50))).toEqual(["Globex", "Hooli"]);
+    expect(await names(session.query(Company).whereLessThanOrEqual("employees", 50))).toEqual(["Acme", "Initech"]);
+    expect(await names(session.query(Company).whereBetween("employees", 10, 500))).toEqual(["Acme", "Hooli"]);
+    expect(await names(session.query(Company).not().whereEquals("externalId", "ext/none"))).toEqual(["Acme", "Globex"]);
+    expect(await names(session.query(Company).whereStartsWith("name", "g").orElse().whereEquals("city", "Oslo"))).toEqual(["Acme", "Globex"]);
+    expect(
+      await names(session.query(Company).openSubclause().whereEquals("city", "austin").orElse().whereEquals("city", "oslo").closeSubclause().andAlso().whereLessThan("employees", 10)),
+    ).toEqual(["Initech"]);
+  });
+
+  test("selectFields projections, and unsupported constructs named in an InvalidQueryException", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = store.openSession();
+    const projected = await session.query(Company).whereEquals("city", "oslo").selectFields<{ name: string; employees: number }>(["name", "employees"]).all();
+    // (the client adds the stored @nested-object-types under __PROJECTED_NESTED_OBJECT_TYPES__ itself)
+    expect(projected.map(({ name, employees }) => ({ name, employees }))).toEqual([{ name: "Acme", employees: 50 }]);
+    const cities = await session.query(Company).orderBy("city").selectFields<string>("city").all();
+    expect(cities).toEqual(["austin", "Oslo", "Palo Alto", "Springfield"]);
+
+    const err = await rejection(session.query(Company).search("name", "acme").all());
+    expect(err.name).toBe("InvalidQueryException");
+    expect(err.message).toContain("search()");
+  });
+});
+
+describe("identities", () => {
+  test("ids ending in '|' get the next identity of their prefix, also in cluster-wide sessions", async () => {
+    const store = openStore();
+    const session = store.openSession();
+    const first = new Person("Ann");
+    const second = new Person("Bob");
+    await session.store(first, "people|");
+    await session.store(second, "people|");
+    await session.saveChanges();
+    expect([first.id, second.id]).toEqual(["people/1", "people/2"]);
+    expect((await store.openSession().load<Person>("people/2", Person))!.name).toBe("Bob");
+
+    const cluster = clusterSession(store);
+    const third = new Person("Cid");
+    await cluster.store(third, "people|");
+    cluster.advanced.clusterTransaction.createCompareExchangeValue("names/cid", "taken");
+    await cluster.saveChanges();
+    expect(third.id).toBe("people/3");
+
+    expect(await store.maintenance.send(new NextIdentityForOperation("people"))).toBe(4);
+    await store.maintenance.send(new SeedIdentityForOperation("people", 100));
+    const fourth = new Person("Dee");
+    const s2 = store.openSession();
+    await s2.store(fourth, "people|");
+    await s2.saveChanges();
+    expect(fourth.id).toBe("people/101");
+    expect(await store.maintenance.send(new GetIdentitiesOperation())).toEqual({ "people|": 101 });
+
+    const stats = await store.maintenance.send(new GetDetailedStatisticsOperation());
+    expect(stats.countOfIdentities).toBe(1);
+    expect(stats.countOfDocuments).toBe(4);
+    // names/cid and the atomic guard of people/3 (RavenDB counts guards as compare-exchange items).
+    expect(stats.countOfCompareExchange).toBe(2);
+  });
+
+  test("concurrent sessions storing 'orders|' get distinct consecutive identities", async () => {
+    const store = openStore();
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const session = store.openSession();
+        const person = new Person("x");
+        await session.store(person, "orders|");
+        await session.saveChanges();
+        return person.id!;
+      }),
+    );
+    expect(ids.map((id) => Number(id.split("/")[1])).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  test("ids ending in '/' get a server-generated unique id in RavenDB's format", async () => {
+    const store = openStore();
+    const session = store.openSession();
+    const a = new Person("a");
+    const b = new Person("b");
+    await session.store(a, "people/");
+    await session.store(b, "people/");
+    await session.saveChanges();
+    expect(a.id).toMatch(/^people\/\d{19}-A$/);
+    expect(b.id).toMatch(/^people\/\d{19}-A$/);
+    expect(a.id).not.toBe(b.id);
+    expect((await store.openSession().load<Person>(b.id!, Person))!.name).toBe("b");
+  });
+});
