@@ -30,9 +30,7 @@ import type {
   RpcWriteResult,
 } from "./client/service-api";
 import type { Metadata, TransactionCommand } from "./client/types";
-// A cycle (index.ts re-exports this class), harmless: `app` is only read when a method runs,
-// long after both modules finished loading.
-import app from "./index";
+import app from "./app";
 import { markInternal } from "./middleware/principal";
 
 /** Origin of the in-process requests; never resolved, only parsed. */

@@ -7,7 +7,6 @@ import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { parseBulkDocs } from "../core/bulk-docs";
-import { checkDatabaseName } from "../core/database";
 import { clientSupportsAtomicGuards } from "../core/documents";
 import { executeBatch } from "./execute";
 import { resolveServerIds } from "./identities";
@@ -16,7 +15,7 @@ import { shardCount } from "./shards";
 export const bulkDocs = new Hono<AppEnv>();
 
 bulkDocs.post("/databases/:db/bulk_docs", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const atomicGuards =
     c.req.query("disableAtomicDocumentWrites") !== "true" &&
     clientSupportsAtomicGuards(c.req.header("Raven-Client-Version"));

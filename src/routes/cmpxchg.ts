@@ -13,7 +13,6 @@ import {
   requireWritableKey,
   valueTooBig,
 } from "../core/cmpxchg";
-import { checkDatabaseName } from "../core/database";
 import { badInput, echo, ErrorTypes, RavenError } from "../core/errors";
 import { lowerKey, prefixUpperBound } from "../core/keys";
 import { MAX_LIST_OFFSET, MAX_PAGE_BYTES, MAX_PAGE_SIZE } from "../core/limits";
@@ -29,7 +28,7 @@ export const CONTINUATION_HEADER = "Continuation-Token";
 const MAX_REQUEST_ID_LENGTH = 256;
 
 cmpxchg.get("/databases/:db/cmpxchg", access.read, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const params = new URL(c.req.url).searchParams;
   const keys = params.getAll("key");
   return keys.length > 0
@@ -38,7 +37,7 @@ cmpxchg.get("/databases/:db/cmpxchg", access.read, async (c) => {
 });
 
 cmpxchg.put("/databases/:db/cmpxchg", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const params = new URL(c.req.url).searchParams;
   const key = requireWritableKey(params.get("key"));
   const expectedIndex = requireIndex(params.get("index"));
@@ -59,7 +58,7 @@ cmpxchg.put("/databases/:db/cmpxchg", access.write, async (c) => {
 });
 
 cmpxchg.delete("/databases/:db/cmpxchg", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const params = new URL(c.req.url).searchParams;
   // A delete is a write: RavenDB's command base checks the key's size for both.
   const key = requireWritableKey(params.get("key"));

@@ -8,7 +8,6 @@ import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { parseBatch, parseBulkDocs } from "../core/bulk-docs";
 import { guardChangeVector } from "../core/change-vector";
-import { checkDatabaseName } from "../core/database";
 import { documentJson, unquoteEtag } from "../core/documents";
 import { tooDeep } from "../core/cmpxchg";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
@@ -28,13 +27,13 @@ import { shardCount, shardStub } from "./shards";
 export const docs = new Hono<AppEnv>();
 
 docs.get("/databases/:db/docs", access.read, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const params = new URL(c.req.url).searchParams;
   return load(c.env, database, params.getAll("id"), params.get("txMode") === "ClusterWide", includesOf(params));
 });
 
 docs.post("/databases/:db/docs", access.read, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   let ids: unknown;
   try {
     ids = ((await c.req.json()) as { Ids?: unknown }).Ids;
@@ -49,7 +48,7 @@ docs.post("/databases/:db/docs", access.read, async (c) => {
 });
 
 docs.put("/databases/:db/docs", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const id = c.req.query("id");
   const text = await c.req.text();
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw tooDeep("The document");
@@ -69,7 +68,7 @@ docs.put("/databases/:db/docs", access.write, async (c) => {
 });
 
 docs.delete("/databases/:db/docs", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const command = { Type: "DELETE", Id: c.req.query("id") ?? null, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
   const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
   await executeBatch(c.env, database, batch, undefined);

@@ -10,7 +10,6 @@ import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { MAX_BATCH_BYTES, MAX_BATCH_COMMANDS } from "../core/bulk-docs";
-import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes } from "../core/errors";
 import { identityId, identityName, serverIdKind, uniqueId } from "../core/identities";
 import { nestsDeeperThan } from "../core/json-depth";
@@ -21,14 +20,14 @@ import { allShards, stubForKey } from "./shards";
 export const identities = new Hono<AppEnv>();
 
 identities.post("/databases/:db/identity/next", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const name = identityName(c.req.query("name"));
   const value = await stubForKey(c.env, database, name).stub.nextIdentities(name, 1);
   return c.json({ NewIdentityValue: value });
 });
 
 identities.post("/databases/:db/identity/seed", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const name = identityName(c.req.query("name"));
   const raw = c.req.query("value");
   const value = Number(raw);
@@ -42,7 +41,7 @@ identities.post("/databases/:db/identity/seed", access.write, async (c) => {
 
 /** `{"people|": 7, …}` over every shard, by name; at most MAX_PAGE_SIZE of them. */
 identities.get("/databases/:db/debug/identities", access.read, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const perShard = await Promise.all(allShards(c.env, database).map((stub) => stub.identities(MAX_PAGE_SIZE)));
   const all = perShard.flat().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return c.json(Object.fromEntries(all.slice(0, MAX_PAGE_SIZE).map(({ name, value }) => [name, value])));

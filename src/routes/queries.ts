@@ -7,7 +7,6 @@
 import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { checkDatabaseName } from "../core/database";
 import { documentJson } from "../core/documents";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
 import { encodeJson, parseJson } from "../core/json";
@@ -31,7 +30,7 @@ const SCAN_PAGE = 500;
 const SCAN_PAGE_BYTES = 512 * 1024;
 
 queries.post("/databases/:db/queries", access.read, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   let body: { Query?: unknown; QueryParameters?: unknown; Start?: unknown; PageSize?: unknown };
   try {
     body = (await c.req.json()) as typeof body;

@@ -7,7 +7,6 @@ import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { optionalInt, requireKey } from "../core/cmpxchg";
-import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes } from "../core/errors";
 import { lowerKey } from "../core/keys";
 import { rawJson } from "./respond";
@@ -19,7 +18,7 @@ export const DEFAULT_WAIT_MS = 30_000;
 export const MAX_WAIT_MS = 60_000;
 
 watch.get("/databases/:db/cmpxchg/wait", access.read, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const key = requireKey(c.req.query("key"));
   const index = optionalInt("index", c.req.query("index"));
   if (index === undefined || index < -1) {
@@ -37,7 +36,7 @@ watch.get("/databases/:db/cmpxchg/wait", access.read, async (c) => {
 });
 
 watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   if (c.req.header("Upgrade") !== "websocket") {
     throw badInput(ErrorTypes.badRequest, "This endpoint streams changes over a WebSocket: send Upgrade: websocket.");
   }
