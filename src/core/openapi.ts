@@ -304,6 +304,32 @@ const paths: Json = {
       responses: { "204": { description: "Taken back if nothing came after it" }, ...errors(400, 401, 403, 503) },
     },
   },
+  "/databases/{db}/identity/next": {
+    parameters: [db],
+    post: {
+      operationId: "nextIdentity",
+      summary: "Take the next identity of a name (NextIdentityForOperation); `people|` ids use the same counter",
+      parameters: [{ name: "name", in: "query", required: true, schema: { type: "string" }, example: "people" }],
+      responses: { "200": okJson("The identity taken", { type: "object", properties: { NewIdentityValue: { type: "integer" } } }), ...errors(400, 401, 403, 503) },
+    },
+  },
+  "/databases/{db}/identity/seed": {
+    parameters: [db],
+    post: {
+      operationId: "seedIdentity",
+      summary: "Raise an identity to a value, or set it with force=true (SeedIdentityForOperation)",
+      parameters: [{ name: "name", in: "query", required: true, schema: { type: "string" }, example: "people" }, { ...intQuery("value", "The value", 10), required: true }, { name: "force", in: "query", required: false, schema: { type: "boolean" } }],
+      responses: { "200": okJson("The identity's value now", { type: "object", properties: { NewSeedValue: { type: "integer" } } }), ...errors(400, 401, 403, 503) },
+    },
+  },
+  "/databases/{db}/debug/identities": {
+    parameters: [db],
+    get: {
+      operationId: "listIdentities",
+      summary: "Every identity of the database and its value (GetIdentitiesOperation)",
+      responses: { "200": okJson("Identities by name", { type: "object", additionalProperties: { type: "integer" } }), ...errors(401, 403, 503) },
+    },
+  },
   "/databases/{db}/transactions": {
     parameters: [db],
     get: {
