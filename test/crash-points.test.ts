@@ -316,7 +316,7 @@ describe("every path that meets a committed, unapplied transaction's lock sees t
   it("the shard's statistics count the committed state", async () => {
     const s = await setup("stats_on_lock");
     await committedUnapplied(s, [cmpDelete(s.a, s.index), cmpDelete(s.b, s.index)]);
-    expect(await shard(s.db, s.sb).stats()).toEqual({ items: 0, documents: 0 });
+    expect(await shard(s.db, s.sb).stats()).toEqual({ items: 0, documents: 0, identities: 0 });
   });
 
   it("a one-phase transaction with the pre-transaction index conflicts", async () => {
