@@ -4,16 +4,17 @@
  * coordinator leads the transactions whose raft-request-id hashes to it; nothing is shared
  * between coordinators, and transactions in one coordinator run side by side.
  *
- * Protocol (docs/ARCHITECTURE.md §4): record the transaction as `preparing` (a group commit:
- * concurrent records share a storage commit; the output gate holds the prepares until it is
- * durable); prepare at every participant — a shard that meets another transaction's undecided
- * lock answers "busy" instead of waiting, and this coordinator retries with jittered backoff
- * until a deadline, wait-die deciding who keeps its locks; then one durable write of the decision
- * (grouped too) — the commit point — with the Lamport commit index max(own last index, every
- * participant's counter) + 1; the caller is answered there, from what the shards said when they
- * prepared; commit/abort at the shards follows, re-driven by the alarm until all acknowledged.
- * Shards that meet a lock ask `resolve`, which waits for (or, asked not to wait, reports) a
- * decision being taken here, or, when nobody here is taking one, presumes abort.
+ * Protocol (docs/ARCHITECTURE.md §4), presumed abort: nothing is written before the prepares —
+ * a transaction with no decision in the log and not running here is aborted, whoever asks — so
+ * the log holds decisions only. Prepare at every participant — a shard that meets another
+ * transaction's undecided lock answers "busy" instead of waiting, and this coordinator retries
+ * with jittered backoff until a deadline, wait-die deciding who keeps its locks; then one durable
+ * write of the decision (grouped with concurrent ones) — the commit point — with the Lamport
+ * commit index max(own last index, every participant's counter) + 1; the caller is answered
+ * there, from what the shards said when they prepared; commit/abort at the shards follows,
+ * re-driven by the alarm until all acknowledged. Shards that meet a lock ask `resolve`, which
+ * waits for (or, asked not to wait, reports) a decision being taken here, or, when nobody here
+ * is taking one, presumes abort.
  */
 import { DurableObject } from "cloudflare:workers";
 import { parseObjectName } from "../core/names";
@@ -90,6 +91,8 @@ export class CoordinatorObject extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Transactions being run by this instance, by id. */
   private readonly inflight = new Map<string, Running>();
+  /** Transactions whose phase two every participant acknowledged, to be marked done in the next commit. */
+  private finished: string[] = [];
   /** Requests being run, by raft-request-id, so a concurrent retry joins the first attempt. */
   private readonly byRequest = new Map<string, Promise<ExecuteResult>>();
   /** Log records and decisions of concurrent transactions share a storage commit. */
@@ -101,7 +104,10 @@ export class CoordinatorObject extends DurableObject<Env> {
     this.failpoints = new Failpoints(ctx, Failpoints.enabledIn(env));
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, COORDINATOR_MIGRATIONS);
-      this.lastIndex = this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'index'").one().value;
+      // Only a floor for the next commit index (the participants' counters make the Lamport rule).
+      this.lastIndex = this.sql
+        .exec<{ value: number }>("SELECT MAX(value) AS value FROM (SELECT value FROM counters UNION ALL SELECT MAX(commit_index) FROM txlog)")
+        .one().value;
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -147,6 +153,8 @@ export class CoordinatorObject extends DurableObject<Env> {
       )
       .toArray()[0];
     if (row?.state === "committed") return { decision: "committed", index: row.commit_index!, at: row.decided_at ?? undefined };
+    // No decision and nobody here taking one: presumed abort, nothing to write. A `preparing` row
+    // comes from a version that recorded transactions before preparing: decide it for good.
     if (row?.state === "preparing") {
       const decided = await this.decide(txnId, ABORTED, Date.now());
       if (decided.committed) return { decision: "committed", index: decided.index };
@@ -229,6 +237,7 @@ export class CoordinatorObject extends DurableObject<Env> {
         console.warn("transaction recovery will be retried", row.txn_id, err);
       }
     }
+    if (this.finished.length > 0) await this.writes.submit(() => this.markFinished());
     this.sql.exec(
       "DELETE FROM txlog WHERE seq IN (SELECT seq FROM txlog WHERE done = 1 AND decided_at <= ? ORDER BY decided_at LIMIT ?)",
       Date.now() - LOG_TTL_MS,
@@ -252,24 +261,8 @@ export class CoordinatorObject extends DurableObject<Env> {
     const running: Running = { decided: null, settled: new Promise<Decision>((resolve) => (announce = resolve)), announce };
     this.inflight.set(txnId, running);
     try {
-      this.failpoints.hit("coordinator.before-record");
-      await this.writes.submit(() =>
-        this.sql.exec(
-          `INSERT INTO txlog (txn_id, request_id, mode, ops, shards, state, created_at)
-           VALUES (?, ?, ?, ?, ?, 'preparing', ?)`,
-          txnId,
-          request.requestId ?? null,
-          mode,
-          JSON.stringify(ops),
-          JSON.stringify(shards),
-          born,
-        ),
-      );
-      // The record is durable before any prepare leaves (output gate); so is the alarm that
-      // finishes the transaction should this instance die.
-      await this.scheduleAlarm(Date.now() + RECOVERY_AFTER_MS);
-      this.failpoints.hit("coordinator.after-record");
-      return await this.twoPhase(txnId, born, mode, ops, shards, running);
+      this.failpoints.hit("coordinator.before-prepare");
+      return await this.twoPhase(txnId, born, request, shards, running);
     } finally {
       // Unblocks anyone waiting should this end without a decision (a thrown failure).
       running.announce(running.decided ?? { decision: "aborted" });
@@ -280,11 +273,11 @@ export class CoordinatorObject extends DurableObject<Env> {
   private async twoPhase(
     txnId: string,
     born: number,
-    mode: TxMode,
-    ops: TxOp[],
+    request: TransactionRequest,
     shards: number[],
     running: Running,
   ): Promise<ExecuteResult> {
+    const { mode, ops } = request;
     const lead = { coordinator: this.number(), born };
     const opsOf = (shard: number) => ops.filter((op) => op.shard === shard);
     const yes = new Map<number, { counter: number; previews: DocPreview[] }>();
@@ -332,8 +325,10 @@ export class CoordinatorObject extends DurableObject<Env> {
       const results = ops.map((op) => opResult(op, previews.get(op.shard)?.shift() ?? null, index, mode, database, lastModified));
       outcome = { committed: true, index, results };
     }
-    // The commit point: one durable write of the decision, shared with concurrent ones.
-    const decided = await this.decide(txnId, outcome, at);
+    // The commit point: one durable write of the decision, shared with concurrent ones; the alarm
+    // that finishes phase two should this instance die is armed with it (one output gate).
+    const decided = await this.decide(txnId, outcome, at, { request, shards, born });
+    await this.scheduleAlarm(Date.now() + RECOVERY_AFTER_MS);
     running.decided = decided.committed ? { decision: "committed", index: decided.index, at } : { decision: "aborted" };
     running.announce(running.decided);
     this.failpoints.hit("coordinator.after-decision");
@@ -349,39 +344,77 @@ export class CoordinatorObject extends DurableObject<Env> {
         decided.committed ? this.shard(shard).commit(txnId, decided.index, at) : this.shard(shard).abort(txnId),
       ),
     );
-    if (acks.every((ack) => ack.status === "fulfilled" && !("unknown" in ack.value))) {
-      await this.writes.submit(() => this.sql.exec("UPDATE txlog SET done = 1 WHERE txn_id = ?", txnId));
-    }
+    // Marked done with the next commit of this log (or by the alarm): a crash before that only
+    // makes the alarm send the decision again, which the shards ignore.
+    if (acks.every((ack) => ack.status === "fulfilled" && !("unknown" in ack.value))) this.finished.push(txnId);
   }
 
   /**
    * Records the decision unless one is recorded already (then that one stands) and returns the
-   * decision in force. An abort without violations was caused by a failure, not a conflict:
-   * nothing was applied, so the request id is forgotten and a retry with it runs anew.
+   * decision in force. `fresh` carries what a transaction run here logs with its decision (under
+   * presumed abort nothing was logged before). An abort without violations was caused by a
+   * failure, not a conflict: nothing was applied, so the request id is kept off the log and a
+   * retry with it runs anew.
    */
-  private decide(txnId: string, outcome: TxOutcome, at: number): Promise<TxOutcome> {
+  private decide(
+    txnId: string,
+    outcome: TxOutcome,
+    at: number,
+    fresh?: { request: TransactionRequest; shards: number[]; born: number },
+  ): Promise<TxOutcome> {
     return this.writes.submit(() => {
-      const row = this.sql
-        .exec<{ state: string; outcome: string | null }>("SELECT state, outcome FROM txlog WHERE txn_id = ?", txnId)
-        .one();
-      if (row.state !== "preparing") return JSON.parse(row.outcome!) as TxOutcome;
-      this.sql.exec(
-        `UPDATE txlog SET state = ?, commit_index = ?, outcome = ?, decided_at = ?,
-           request_id = CASE WHEN ? THEN NULL ELSE request_id END
-         WHERE txn_id = ?`,
-        outcome.committed ? "committed" : "aborted",
-        outcome.committed ? outcome.index : null,
-        JSON.stringify(outcome),
-        at,
-        !outcome.committed && outcome.violations.length === 0 ? 1 : 0,
-        txnId,
-      );
-      if (outcome.committed && outcome.index > this.lastIndex) {
-        this.lastIndex = outcome.index;
-        this.sql.exec("UPDATE counters SET value = ? WHERE name = 'index'", outcome.index);
+      this.markFinished();
+      const state = outcome.committed ? "committed" : "aborted";
+      const index = outcome.committed ? outcome.index : null;
+      const forget = !outcome.committed && outcome.violations.length === 0;
+      let written: number;
+      if (fresh) {
+        written = this.sql.exec(
+          `INSERT INTO txlog (txn_id, request_id, mode, ops, shards, state, commit_index, outcome, created_at, decided_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (txn_id) DO NOTHING`,
+          txnId,
+          forget ? null : (fresh.request.requestId ?? null),
+          fresh.request.mode,
+          JSON.stringify(fresh.request.ops),
+          JSON.stringify(fresh.shards),
+          state,
+          index,
+          JSON.stringify(outcome),
+          fresh.born,
+          at,
+        ).rowsWritten;
+      } else {
+        written = this.sql.exec(
+          `UPDATE txlog SET state = ?, commit_index = ?, outcome = ?, decided_at = ?,
+             request_id = CASE WHEN ? THEN NULL ELSE request_id END
+           WHERE txn_id = ? AND state = 'preparing'`,
+          state,
+          index,
+          JSON.stringify(outcome),
+          at,
+          forget ? 1 : 0,
+          txnId,
+        ).rowsWritten;
       }
+      if (written === 0) {
+        const row = this.sql.exec<{ outcome: string | null }>("SELECT outcome FROM txlog WHERE txn_id = ?", txnId).toArray()[0];
+        if (row?.outcome) return JSON.parse(row.outcome) as TxOutcome;
+      }
+      if (outcome.committed && outcome.index > this.lastIndex) this.lastIndex = outcome.index;
       return outcome;
     });
+  }
+
+  /** Marks the finished transactions done, inside the caller's storage transaction. */
+  private markFinished(): void {
+    if (this.finished.length === 0) return;
+    const ids = this.finished;
+    this.finished = [];
+    // 100 bound parameters at most per statement.
+    for (let i = 0; i < ids.length; i += 90) {
+      const slice = ids.slice(i, i + 90);
+      this.sql.exec(`UPDATE txlog SET done = 1 WHERE txn_id IN (${slice.map(() => "?").join(",")})`, ...slice);
+    }
   }
 
   /** Finishes a transaction this instance is not running (it crashed, or phase two failed). */
@@ -400,11 +433,13 @@ export class CoordinatorObject extends DurableObject<Env> {
 
   /** One storage transaction; if it throws it rolls back, and so does the mirrored index. */
   private sync<T>(fn: () => T): T {
-    const before = this.lastIndex;
+    const [index, finished] = [this.lastIndex, this.finished];
     try {
       return this.ctx.storage.transactionSync(fn);
     } catch (err) {
-      this.lastIndex = before;
+      // Rolled back: so is what it took from memory (marks not written are taken up again).
+      this.lastIndex = index;
+      if (finished !== this.finished) this.finished = [...finished, ...this.finished];
       throw err;
     }
   }

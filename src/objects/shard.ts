@@ -323,7 +323,7 @@ export class ShardObject extends DurableObject<Env> {
         this.sql.exec("INSERT INTO requests (id, result, at) VALUES (?, ?, ?)", requestKey, JSON.stringify(result), now);
       }
       return { done: result };
-    });
+    }, "grouped");
     if (applied && outcome.committed) this.watch.publish(eventsOf(ops, outcome.index));
     this.failpoints.hit("shard.commitOnePhase.after");
     await this.scheduleAlarm(this.expiryDeadline(ops));
@@ -341,11 +341,17 @@ export class ShardObject extends DurableObject<Env> {
     await this.failpoints.pause("shard.prepare.before");
     let vote: PrepareVote | null = null;
     for (let attempt = 0; vote === null; attempt++) {
-      const step = this.sync((): Step<PrepareVote> => {
-        const known = this.outcomeOf(txnId);
+      const prepareStep = (): Step<PrepareVote> => {
+        const seen = this.sql
+          .exec<{ outcome: string | null; prepared: number }>(
+            "SELECT (SELECT outcome FROM outcomes WHERE txn_id = ?1) AS outcome, EXISTS (SELECT 1 FROM prepared WHERE txn_id = ?1) AS prepared",
+            txnId,
+          )
+          .one();
+        const known = seen.outcome === null ? null : (JSON.parse(seen.outcome) as TxOutcome);
         // Already finished (a late or duplicate prepare): never lock again.
         if (known) return { done: known.committed ? { vote: "yes", counter: this.counter, previews: [] } : { vote: "no", violations: [] } };
-        const exists = this.sql.exec("SELECT 1 FROM prepared WHERE txn_id = ?", txnId).toArray().length > 0;
+        const exists = seen.prepared === 1;
         // Locked since it was checked: nothing can have changed under the lock.
         if (exists) return { done: { vote: "yes", counter: this.counter, previews: previewsOf(this.sql, ops) } };
         const blocked = blockingTxns(this.sql, ops.map(lockKey), txnId);
@@ -364,7 +370,9 @@ export class ShardObject extends DurableObject<Env> {
         for (const op of ops) this.sql.exec("INSERT INTO locks (lock_key, txn_id) VALUES (?, ?)", lockKey(op), txnId);
         this.failpoints.hit("shard.prepare.inside");
         return { done: { vote: "yes", counter: this.counter, previews: previewsOf(this.sql, ops) } };
-      });
+      };
+      // The first try joins the next group commit; a retry after settling locks runs alone.
+      const step = attempt === 0 ? await this.writes.submit(prepareStep) : this.sync(prepareStep);
       if ("done" in step) {
         vote = step.done;
         break;
@@ -398,7 +406,10 @@ export class ShardObject extends DurableObject<Env> {
   /** Phase two: apply a prepared transaction with its commit index. Idempotent by transaction id. */
   async commit(txnId: string, index: number, at?: number): Promise<TxOutcome | { unknown: true }> {
     await this.failpoints.pause("shard.commit.before");
-    const outcome = this.finish(txnId, { decision: "committed", index, at });
+    const events: ChangeEvent[] = [];
+    // Grouped: commits arriving together at this shard share one storage commit.
+    const outcome = await this.writes.submit(() => this.finishStep(txnId, { decision: "committed", index, at }, events));
+    this.watch.publish(events);
     this.failpoints.hit("shard.commit.after");
     if (outcome && outcome.committed) await this.scheduleAlarm(this.nextDeadline());
     return outcome ?? { unknown: true };
@@ -602,32 +613,38 @@ export class ShardObject extends DurableObject<Env> {
   /** Applies a decision to a prepared transaction, once; returns its outcome (null: never prepared here). */
   private finish(txnId: string, decision: Decision): TxOutcome | null {
     const events: ChangeEvent[] = [];
-    const outcome = this.sync(() => {
+    const outcome = this.sync(() => this.finishStep(txnId, decision, events));
+    this.watch.publish(events);
+    return outcome;
+  }
+
+  /** `finish` inside the caller's storage transaction; the change events go to `events`. */
+  private finishStep(txnId: string, decision: Decision, events: ChangeEvent[]): TxOutcome | null {
+    // A prepared row and an outcome never coexist (finishing swaps one for the other).
+    const prepared = this.sql
+      .exec<{ mode: string; ops: string }>("SELECT mode, ops FROM prepared WHERE txn_id = ?", txnId)
+      .toArray()[0];
+    if (!prepared) {
       const known = this.outcomeOf(txnId);
       if (known) return known;
-      const now = Date.now();
-      const prepared = this.sql
-        .exec<{ mode: string; ops: string }>("SELECT mode, ops FROM prepared WHERE txn_id = ?", txnId)
-        .toArray()[0];
-      let outcome: TxOutcome;
-      if (decision.decision === "committed") {
-        // A commit for a transaction never prepared here is a bug upstream: refuse, change nothing.
-        if (!prepared) return null;
-        this.raiseCounter(decision.index);
-        const ops = JSON.parse(prepared.ops) as TxOp[];
-        const at = decision.at ?? now;
-        const results: OpResult[] = applyOps(this.sql, ops, decision.index, prepared.mode as TxMode, this.database(), at);
-        outcome = { committed: true, index: decision.index, results };
-        events.push(...eventsOf(ops, decision.index));
-      } else {
-        outcome = { committed: false, violations: [] };
-      }
-      this.sql.exec("DELETE FROM locks WHERE txn_id = ?", txnId);
-      this.sql.exec("DELETE FROM prepared WHERE txn_id = ?", txnId);
-      this.recordOutcome(txnId, outcome, now);
-      return outcome;
-    });
-    this.watch.publish(events);
+    }
+    const now = Date.now();
+    let outcome: TxOutcome;
+    if (decision.decision === "committed") {
+      // A commit for a transaction never prepared here is a bug upstream: refuse, change nothing.
+      if (!prepared) return null;
+      this.raiseCounter(decision.index);
+      const ops = JSON.parse(prepared.ops) as TxOp[];
+      const at = decision.at ?? now;
+      const results: OpResult[] = applyOps(this.sql, ops, decision.index, prepared.mode as TxMode, this.database(), at);
+      outcome = { committed: true, index: decision.index, results };
+      events.push(...eventsOf(ops, decision.index));
+    } else {
+      outcome = { committed: false, violations: [] };
+    }
+    this.sql.exec("DELETE FROM locks WHERE txn_id = ?", txnId);
+    this.sql.exec("DELETE FROM prepared WHERE txn_id = ?", txnId);
+    this.recordOutcome(txnId, outcome, now);
     return outcome;
   }
 

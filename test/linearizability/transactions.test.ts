@@ -85,7 +85,7 @@ const TXN_FAULTS: Fault[] = [
   { target: "shard", name: "shard.commit.after", action: "throw", times: 1 },
   { target: "coordinator", name: "coordinator.after-decision", action: "throw", times: 1 },
   { target: "coordinator", name: "coordinator.after-prepare", action: "abort", times: 1 },
-  { target: "coordinator", name: "coordinator.after-record", action: "abort", times: 1 },
+  { target: "coordinator", name: "coordinator.before-prepare", action: "abort", times: 1 },
   { target: "all" },
 ];
 
