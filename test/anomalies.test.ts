@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardOf } from "../src/core/routing";
 import { bulk, call, cmpPut, freshDb, getItem } from "./helpers";
+import { shardStub } from "../src/stubs";
 
 function keysOnDistinctShards(prefix: string, count: number): string[] {
   const keys: string[] = [];
@@ -32,7 +33,7 @@ describe("no fractured reads", () => {
     await bulk(db, [cmpPut(a, 0, 0), cmpPut(b, 0, 0)]);
     // Hold every commit at b open for a while, so readers meet b's lock after the decision —
     // exactly when answering b's old value would be a fractured read.
-    await env.SHARD.getByName(`${db}/shard-${shardOf(b, 16)}`).armFailpoint("shard.commit.before", "delay", 1000);
+    await shardStub(env, db, shardOf(b, 16)).armFailpoint("shard.commit.before", "delay", 1000);
     let stop = false;
     let committed = 0;
     const anomalies: string[] = [];

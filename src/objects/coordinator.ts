@@ -87,6 +87,8 @@ export class CoordinatorObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly failpoints: Failpoints;
   private lastIndex = 0;
+  /** Its own name, parsed once: database and number. */
+  private name: { database: string; n: number } | undefined;
   /** When the alarm is set for, mirrored so that a transaction need not ask storage. */
   private alarmAt: number | null = null;
   /** Transactions being run by this instance, by id. */
@@ -455,12 +457,12 @@ export class CoordinatorObject extends DurableObject<Env> {
   }
 
   private database(): string {
-    return parseObjectName(this.ctx.id.name ?? "").database;
+    return (this.name ??= parseObjectName(this.ctx.id.name ?? "")).database;
   }
 
   /** This coordinator's number among its database's coordinators (stored in the locks it takes). */
   private number(): number {
-    return parseObjectName(this.ctx.id.name ?? "").n;
+    return (this.name ??= parseObjectName(this.ctx.id.name ?? "")).n;
   }
 }
 

@@ -106,6 +106,7 @@ export class ShardObject extends DurableObject<Env> {
   private readonly watch: ShardWatch;
   /** The shard's index counter, mirrored from the `counters` table. */
   private counter = 0;
+  private databaseName: string | undefined;
   /** When the alarm is set for, mirrored so that writes need not ask storage. */
   private alarmAt: number | null = null;
   /** Single-key writes that arrive together share one storage commit (see group-commit.ts). */
@@ -772,9 +773,9 @@ export class ShardObject extends DurableObject<Env> {
     this.sql.exec("UPDATE counters SET value = ? WHERE name = 'index'", to);
   }
 
-  /** The database this shard belongs to, from its name. */
+  /** The database this shard belongs to, from its name (parsed once). */
   private database(): string {
-    return parseObjectName(this.ctx.id.name ?? "").database;
+    return (this.databaseName ??= parseObjectName(this.ctx.id.name ?? "").database);
   }
 }
 
