@@ -179,6 +179,6 @@ try {
 }
 fs.mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
 fs.writeFileSync(path.join(ROOT, "bench/results/scenarios.json"), JSON.stringify({ server: SERVER, seconds: SECONDS, repeats: REPEATS, results }, null, 2));
-console.log(`\nMedian of ${REPEATS} runs × ${SECONDS} s, wrangler dev on 127.0.0.1 (${os.cpus().length} cores).\n`);
+console.log(`\nMedian of ${REPEATS} runs × ${SECONDS} s, ${SERVER === "direct" ? "the built Worker on workerd serve" : "wrangler dev"} on 127.0.0.1 (${os.cpus().length} cores).\n`);
 console.log("| workload | clients | per second | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
 for (const r of results) console.log(`| ${r.workload} | ${r.conns} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} |`);
