@@ -321,3 +321,37 @@ describe("a retry after the coordinator crashed before deciding", () => {
     expect(await checkInvariants(s)).toBe("new");
   });
 });
+
+describe("no global queue", () => {
+  it("a transaction on other keys, led by the same coordinator, commits while one is held in its prepare", async () => {
+    const db = freshDb("parallel");
+    const used = new Set<number>();
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 4; i++) {
+      const key = `par/${i}`;
+      if (!used.has(shardOf(key, SHARDS))) {
+        used.add(shardOf(key, SHARDS));
+        keys.push(key);
+      }
+    }
+    const [a, b, c, d] = keys as [string, string, string, string];
+    // Two request ids led by the same coordinator (before: its queue ran them one after the other).
+    const slowId = `slow-${db}`;
+    let fastId = `fast-${db}-0`;
+    for (let i = 1; coordinatorFor(env, db, fastId).k !== coordinatorFor(env, db, slowId).k; i++) fastId = `fast-${db}-${i}`;
+    await shard(db, shardOf(a, SHARDS)).armFailpoint("shard.prepare.before", "delay", 1);
+    const order: string[] = [];
+    const slow = run(db, { requestId: slowId, mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "slow"), cmpPut(b, 0, "slow")]) }).then((r) => {
+      order.push("slow");
+      return r;
+    });
+    // Let the slow one reach its held prepare first.
+    await scheduler.wait(1);
+    const fast = await run(db, { requestId: fastId, mode: "ClusterWide", ops: ops(db, [cmpPut(c, 0, "fast"), cmpPut(d, 0, "fast")]) });
+    order.push("fast");
+    expect("committed" in fast && fast.committed).toBe(true);
+    const slowResult = await slow;
+    expect("committed" in slowResult && slowResult.committed).toBe(true);
+    expect(order).toEqual(["fast", "slow"]);
+  });
+});
