@@ -578,7 +578,13 @@ export class ShardObject extends DurableObject<Env> {
     const undecided: string[] = [];
     await Promise.all(
       txnIds.map(async (txnId) => {
-        const decision = await this.coordinatorOf(txnId).resolve(txnId, false);
+        let decision: Decision | { decision: "pending" };
+        try {
+          decision = await this.coordinatorOf(txnId).resolve(txnId, false);
+        } catch {
+          // Its coordinator did not answer (restarting): as good as undecided, this time.
+          decision = { decision: "pending" };
+        }
         if (decision.decision === "pending") undecided.push(txnId);
         else this.finish(txnId, decision);
       }),
