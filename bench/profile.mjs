@@ -3,7 +3,7 @@
  * `npm run bench:profile [-- <workload> [connections] [seconds]]`: where a request's time goes
  * inside the runtime. Builds and serves the Worker like `npm run serve` (fresh temp storage, a
  * free 127.0.0.1 port) with workerd's V8 inspector on another free port, drives one workload
- * with wrk (create, get or trivial; default create at 64 connections for 5 s), records a V8 CPU
+ * with wrk (create, get, trivial, txcreate or session; default create at 64 connections for 5 s), records a V8 CPU
  * profile over the load through the inspector (Chrome DevTools Protocol, Node's own WebSocket),
  * and prints the functions by self time. "(program)" is native runtime work (HTTP, RPC, the
  * event loop, SQLite calls made outside any JS frame), "(idle)" the thread waiting. The raw
@@ -21,6 +21,8 @@ const WRK_SCRIPTS = {
   create: { script: "create.lua", args: ["bench", "p"] },
   get: { script: "get.lua", args: ["bench", "p", "200"] },
   trivial: { script: "trivial.lua", args: [], path: "/cluster/node-info" },
+  txcreate: { script: "tx-create.lua", args: ["bench", "p", "16"] },
+  session: { script: "session.lua", args: ["bench", "p"] },
 };
 
 async function main() {

@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { checkToolchain, findWorkerd } from "../scripts/workerd-config.mjs";
 import { chartSvg } from "./lib/chart.mjs";
-import { CONFIG, ROOT, fail, shardMode } from "./lib/config.mjs";
+import { CONFIG, ROOT, coordinatorMode, fail, shardMode } from "./lib/config.mjs";
 import { ensurePackages, strayInstances } from "./lib/install.mjs";
 import { machineFacts } from "./lib/machine.mjs";
 import { installCleanupHandlers, registerTmp, stopAll, which } from "./lib/processes.mjs";
@@ -91,7 +91,7 @@ async function main() {
     strace: null,
   };
   try { tools.workerd = findWorkerd(CONFIG.workerd); } catch (err) { fail(err.message); }
-  const wantsDirect = CONFIG.modes.includes("direct") || CONFIG.shards.length > 0;
+  const wantsDirect = CONFIG.modes.includes("direct") || CONFIG.shards.length > 0 || CONFIG.coordinators.length > 0;
   if (!tools.workerd && wantsDirect) {
     const msg = "direct not run: no workerd binary under node_modules (it comes with wrangler): run npm install";
     console.warn(`bench: ${msg}`);
@@ -154,17 +154,33 @@ async function main() {
     }
   }
 
+  const coordinatorPlan = { phase: "coordinators", servers: [], modes: [], connections: CONFIG.coordinatorConnections };
+  if (tools.workerd && CONFIG.coordinators.length) {
+    for (const n of CONFIG.coordinators) {
+      const name = coordinatorMode(n);
+      coordinatorPlan.servers.push({
+        name, label: `ours, direct with COORDINATOR_COUNT=${n}`,
+        start: () => {
+          const dist = path.join(tmpRoot, "direct", "dist");
+          return startDirect({ app, tmpRoot, workerd: tools.workerd, name, vars: { COORDINATOR_COUNT: String(n) }, reuseDist: fs.existsSync(path.join(dist, "index.js")) ? dist : null });
+        },
+      });
+      coordinatorPlan.modes.push({ mode: name, server: name, port: (s) => s.port, workloads: CONFIG.coordinatorWorkloads });
+    }
+  }
+
   // ------------------------------------------------------------ estimate
   const perCell = CONFIG.seconds + 0.8; // quiet check, generator start, snapshots
   const cellsOf = (plan) => plan.modes.reduce((n, m) => n + m.workloads.length, 0) * plan.connections.length * CONFIG.repeats;
   const mainCells = cellsOf(mainPlan);
-  const shardCells = cellsOf(shardPlan);
+  const shardCells = cellsOf(shardPlan) + cellsOf(coordinatorPlan);
   const prefillS = (name) => (name.startsWith("dev") ? 15 + CONFIG.keys / 150 : name.startsWith("direct") ? 3 + CONFIG.keys / 500 : 2 + CONFIG.keys / 2000);
-  const startupS = [...mainPlan.servers, ...shardPlan.servers].reduce((s, x) => s + prefillS(x.name) + 4, 0);
+  const startupS = [...mainPlan.servers, ...shardPlan.servers, ...coordinatorPlan.servers].reduce((s, x) => s + prefillS(x.name) + 4, 0);
   const estimateMin = ((mainCells + shardCells) * perCell + startupS) / 60;
   console.log(`bench: ${machine.cpuModel}, ${machine.nproc} cores, ${machine.memTotalMiB} MiB, ${machine.kernel}, temp storage on ${machine.tmpFs}`);
   console.log(`bench: node ${machine.node}, wrangler ${machine.wrangler}, workerd ${machine.workerd}, etcd ${machine.etcd ?? "-"}, redis ${machine.redis ?? "-"}, wrk ${machine.wrk ?? "-"}`);
   console.log(`bench: main phase ${mainPlan.modes.map((m) => `${m.mode}[${m.workloads.join(",")}]`).join(" ")} × conns ${CONFIG.connections.join("/")} × ${CONFIG.repeats} repeats = ${mainCells} cells of ${CONFIG.seconds} s`);
+  if (coordinatorPlan.modes.length) console.log(`bench: coordinator phase COORDINATOR_COUNT ${CONFIG.coordinators.join("/")} × [${CONFIG.coordinatorWorkloads.join(",")}] × conns ${CONFIG.coordinatorConnections.join("/")} × ${CONFIG.repeats}`);
   if (shardCells) console.log(`bench: shard phase SHARD_COUNT ${CONFIG.shards.join("/")} × [${CONFIG.shardWorkloads.join(",")}] × conns ${CONFIG.shardConnections.join("/")} × ${CONFIG.repeats} = ${shardCells} cells`);
   console.log(`bench: estimated duration about ${Math.ceil(estimateMin)} min (plus waits while other processes load the machine)`);
 
@@ -187,6 +203,7 @@ async function main() {
   try {
     await runPhase(mainPlan, { tools, results, device, tmpRoot });
     if (shardPlan.modes.length) await runPhase(shardPlan, { tools, results, device, tmpRoot });
+    if (coordinatorPlan.modes.length) await runPhase(coordinatorPlan, { tools, results, device, tmpRoot });
   } catch (err) {
     results.error = String(err?.stack ?? err);
     console.error(`bench: FAILED: ${err?.stack ?? err}`);

@@ -2,8 +2,9 @@
 /**
  * Scenario benchmarks beside bench/run.mjs: cluster-wide transactions (1-shard and 2-shard
  * commits/s) and lock hand-off latency (release → the next waiter, woken by the long-poll, holds
- * the lock). Against the service as a user runs it locally: `wrangler dev` on 127.0.0.1, a fresh
- * persisted state. Bounded: every cell runs BENCH_SECONDS (default 5) and the whole run stops by
+ * the lock). Against the production-like server by default (the built Worker on `workerd serve`,
+ * as `npm run serve` runs it; BENCH_SCENARIO_SERVER=dev: `wrangler dev` as a user runs it for
+ * development), on 127.0.0.1 with fresh storage. Bounded: every cell runs BENCH_SECONDS (default 5) and the whole run stops by
  * itself. Prints a Markdown table and writes bench/results/scenarios.json.
  *
  *   npm run bench:scenarios            BENCH_SECONDS=3 npm run bench:scenarios
@@ -13,7 +14,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { wranglerEnv } from "../scripts/workerd-config.mjs";
+import { findWorkerd, wranglerEnv } from "../scripts/workerd-config.mjs";
+import { startDirect } from "./lib/servers/ours.mjs";
 import { freePort, installCleanupHandlers, registerTmp, spawnTracked, stopAll, tail } from "./lib/processes.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -24,8 +26,25 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const routingJs = buildSync({ entryPoints: [path.join(ROOT, "src/core/routing.ts")], bundle: true, write: false, format: "esm" });
 const { shardOf } = await import(`data:text/javascript,${encodeURIComponent(routingJs.outputFiles[0].text)}`);
 
-/** wrangler dev on free 127.0.0.1 ports with a fresh persisted state; stopped (process group) on exit and Ctrl-C. */
+const SERVER = process.env.BENCH_SCENARIO_SERVER ?? "direct";
+if (SERVER !== "direct" && SERVER !== "dev") throw new Error(`BENCH_SCENARIO_SERVER must be direct or dev, got ${SERVER}`);
+
+/** The service on a free 127.0.0.1 port with fresh storage; stopped (process group) on exit and Ctrl-C. */
 async function startService() {
+  if (SERVER === "direct") {
+    installCleanupHandlers();
+    const workerd = findWorkerd();
+    if (!workerd) throw new Error("no workerd under node_modules: run npm install");
+    const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cmpxchg-scenarios-"));
+    registerTmp(tmpRoot);
+    const server = await startDirect({ app: ROOT, tmpRoot, workerd });
+    return { url: `http://127.0.0.1:${server.port}`, stop: stopAll };
+  }
+  return startDev();
+}
+
+/** wrangler dev on free 127.0.0.1 ports with a fresh persisted state. */
+async function startDev() {
   const wrangler = path.join(ROOT, "node_modules/.bin/wrangler");
   if (!fs.existsSync(wrangler)) throw new Error("node_modules/.bin/wrangler is missing: run npm install");
   installCleanupHandlers();
@@ -159,7 +178,7 @@ try {
   await service.stop();
 }
 fs.mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
-fs.writeFileSync(path.join(ROOT, "bench/results/scenarios.json"), JSON.stringify({ seconds: SECONDS, repeats: REPEATS, results }, null, 2));
-console.log(`\nMedian of ${REPEATS} runs × ${SECONDS} s, wrangler dev on 127.0.0.1 (${os.cpus().length} cores).\n`);
+fs.writeFileSync(path.join(ROOT, "bench/results/scenarios.json"), JSON.stringify({ server: SERVER, seconds: SECONDS, repeats: REPEATS, results }, null, 2));
+console.log(`\nMedian of ${REPEATS} runs × ${SECONDS} s, ${SERVER === "direct" ? "the built Worker on workerd serve" : "wrangler dev"} on 127.0.0.1 (${os.cpus().length} cores).\n`);
 console.log("| workload | clients | per second | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
 for (const r of results) console.log(`| ${r.workload} | ${r.conns} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} |`);

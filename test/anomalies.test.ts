@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardOf } from "../src/core/routing";
 import { bulk, call, cmpPut, freshDb, getItem } from "./helpers";
+import { shardStub } from "../src/stubs";
 
 function keysOnDistinctShards(prefix: string, count: number): string[] {
   const keys: string[] = [];
@@ -32,18 +33,22 @@ describe("no fractured reads", () => {
     await bulk(db, [cmpPut(a, 0, 0), cmpPut(b, 0, 0)]);
     // Hold every commit at b open for a while, so readers meet b's lock after the decision —
     // exactly when answering b's old value would be a fractured read.
-    await env.SHARD.getByName(`${db}/shard-${shardOf(b, 16)}`).armFailpoint("shard.commit.before", "delay", 1000);
+    await shardStub(env, db, shardOf(b, 16)).armFailpoint("shard.commit.before", "delay", 1000);
     let stop = false;
     let committed = 0;
     const anomalies: string[] = [];
     let reads = 0;
 
+    // Writers go on until the readers have raced them enough (transactions answer at the commit
+    // point now, so 15 each can be over before the readers' first timer fires).
     const writer = async () => {
-      for (let i = 0; i < 15; i++) {
+      for (let i = 0; i < 15 || (reads <= 20 && i < 300); i++) {
         const [ra, rb] = await readMany(db, [a, b]);
         const next = Math.max(ra!.value, rb!.value) + 1;
         const res = await bulk(db, [cmpPut(a, ra!.index, next), cmpPut(b, rb!.index, next)]);
         if (res.status === 201) committed++;
+        // Timers fire only when the event loop is idle (see the readers): yield to theirs.
+        await scheduler.wait(1);
       }
     };
     // Readers stop with the writers, or at a deadline should a writer hang.

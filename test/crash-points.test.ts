@@ -1,21 +1,27 @@
-// The crash-point matrix of the transaction protocol: a failure injected at
-// every step — a crash (ctx.abort(), which also drops writes not yet flushed), a thrown error, or
-// a reply lost after the work — then the alarms run, and the invariants must hold: no locks left,
-// a committed transaction fully visible, an aborted one visible nowhere, late messages no-ops.
+// The crash-point matrix of the transaction protocol (docs/ARCHITECTURE.md §4): a failure injected
+// at every step — a crash (ctx.abort(), which also drops writes not yet flushed), a thrown error,
+// or a reply lost after the work — then the alarms of every coordinator and shard run, and the
+// invariants must hold: no locks left, a committed transaction fully visible, an aborted one
+// visible nowhere, late messages no-ops. The database has several coordinators (wrangler.toml's
+// COORDINATOR_COUNT); the matrix runs alone, beside a concurrent rival on the same keys, and
+// through the wait-die steps (a busy vote, a released attempt).
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseBulkDocs } from "../src/core/bulk-docs";
 import { shardOf } from "../src/core/routing";
-import type { TxOp } from "../src/core/transaction";
-import type { ExecuteResult } from "../src/objects/coordinator";
+import type { ExecuteResult, TransactionRequest, TxOp } from "../src/core/transaction";
 import type { FailAction } from "../src/objects/failpoints";
 import { LOCK_RESOLVE_AFTER_MS } from "../src/objects/shard";
+import { allCoordinators, coordinatorCount, coordinatorFor, shardStub } from "../src/stubs";
+import { runTransaction } from "../src/transactions";
 import { call, cmpDelete, cmpPut, docPut, freshDb } from "./helpers";
 
 const SHARDS = 16;
-const coordinator = (db: string) => env.COORDINATOR.getByName(db);
-const shard = (db: string, n: number) => env.SHARD.getByName(`${db}/shard-${n}`);
+/** The coordinator that runs (and on a retry, ran) the transaction with this request id. */
+const coordinator = (db: string, requestId: string) => coordinatorFor(env, db, requestId).stub;
+const shard = (db: string, n: number) => shardStub(env, db, n);
+const run = (db: string, request: TransactionRequest) => runTransaction(env, db, request);
 
 /** Two keys on different shards, both created with value "old". */
 async function setup(label: string) {
@@ -23,7 +29,7 @@ async function setup(label: string) {
   const a = "pair/a";
   let b = "pair/b0";
   for (let i = 1; shardOf(b, SHARDS) === shardOf(a, SHARDS); i++) b = `pair/b${i}`;
-  const created = await coordinator(db).execute({ mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "old"), cmpPut(b, 0, "old")]) });
+  const created = await run(db, { requestId: `setup-${db}`, mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "old"), cmpPut(b, 0, "old")]) });
   if (!("committed" in created) || !created.committed) throw new Error("setup failed");
   return { db, a, b, index: created.index, sa: shardOf(a, SHARDS), sb: shardOf(b, SHARDS) };
 }
@@ -37,8 +43,8 @@ async function fired(target: { failpointsFired(): Promise<Record<string, number>
   return (await target.failpointsFired())[failpoint] ?? 0;
 }
 
-/** The transaction under test: move both keys from "old" to "new". */
-const moveBoth = (s: Awaited<ReturnType<typeof setup>>) => ops(s.db, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
+/** The transaction under test: move both keys from "old" to `to` ("new" unless a rival's). */
+const moveBoth = (s: Awaited<ReturnType<typeof setup>>, to = "new") => ops(s.db, [cmpPut(s.a, s.index, to), cmpPut(s.b, s.index, to)]);
 
 /** Raw shard state, read without going through lock resolution. */
 function raw(db: string, n: number, key: string) {
@@ -57,10 +63,12 @@ function raw(db: string, n: number, key: string) {
 /** Lets every alarm run, with prepare locks aged past their resolve delay, until quiet. */
 async function quiesce(db: string, shards: number[]) {
   for (let round = 0; round < 3; round++) {
-    try {
-      await runDurableObjectAlarm(coordinator(db));
-    } catch {
-      // a failpoint may still be armed in a crashed instance: the next round runs on a fresh one
+    for (const stub of allCoordinators(env, db)) {
+      try {
+        await runDurableObjectAlarm(stub);
+      } catch {
+        // a failpoint may still be armed in a crashed instance: the next round runs on a fresh one
+      }
     }
     for (const n of shards) {
       await runInDurableObject(shard(db, n), async (_, state) => {
@@ -81,31 +89,43 @@ async function attempt(fn: () => Promise<unknown>): Promise<{ ok: true; value: E
   }
 }
 
-/** The invariants after quiescence; returns whether the transaction committed. */
-async function checkInvariants(s: Awaited<ReturnType<typeof setup>>) {
+/** Every coordinator's log of the database. */
+async function logs(db: string) {
+  const all = await Promise.all(
+    allCoordinators(env, db).map((stub) =>
+      runInDurableObject(stub, (_, state) =>
+        state.storage.sql.exec<{ state: string; done: number; ops: string }>("SELECT state, done, ops FROM txlog ORDER BY seq").toArray(),
+      ),
+    ),
+  );
+  return all.flat();
+}
+
+/**
+ * The invariants after quiescence; returns what is visible ("old", "new" or a rival's value).
+ * Every log agrees: a value other than "old" was committed exactly once, any other move never.
+ */
+async function checkInvariants(s: Awaited<ReturnType<typeof setup>>, moves = ["new"]) {
   const [ra, rb] = [await raw(s.db, s.sa, s.a), await raw(s.db, s.sb, s.b)];
   expect([ra.locks, ra.prepared, rb.locks, rb.prepared]).toEqual([0, 0, 0, 0]);
   // All or nothing, with one index for both.
   expect(ra.value).toBe(rb.value);
   expect(ra.index).toBe(rb.index);
-  const log = await runInDurableObject(coordinator(s.db), (_, state) =>
-    state.storage.sql.exec<{ state: string; done: number }>("SELECT state, done FROM txlog ORDER BY seq").toArray(),
-  );
+  const log = await logs(s.db);
   expect(log.every((row) => row.done === 1 && row.state !== "preparing")).toBe(true);
-  const committed = ra.value === "new";
-  // The log agrees with what is visible: the move committed at most once, and only if visible.
-  const moves = log.slice(1);
-  expect(moves.filter((row) => row.state === "committed").length).toBe(committed ? 1 : 0);
-  return committed;
+  for (const to of moves) {
+    const rows = log.filter((row) => (JSON.parse(row.ops) as TxOp[]).some((op) => op.kind === "cmpxchg-put" && op.json.includes(`"${to}"`)));
+    expect(rows.filter((row) => row.state === "committed").length).toBe(ra.value === to ? 1 : 0);
+  }
+  return ra.value as string;
 }
 
 type Case = { where: "coordinator" | "a" | "b"; failpoint: string; action: FailAction; expect: "commit" | "abort" | "either" };
 
 const matrix: Case[] = [
-  { where: "coordinator", failpoint: "coordinator.before-record", action: "abort", expect: "abort" },
-  { where: "coordinator", failpoint: "coordinator.before-record", action: "throw", expect: "abort" },
-  { where: "coordinator", failpoint: "coordinator.after-record", action: "abort", expect: "abort" },
-  { where: "coordinator", failpoint: "coordinator.after-record", action: "throw", expect: "abort" },
+  // Presumed abort: nothing is logged before the prepares.
+  { where: "coordinator", failpoint: "coordinator.before-prepare", action: "abort", expect: "abort" },
+  { where: "coordinator", failpoint: "coordinator.before-prepare", action: "throw", expect: "abort" },
   { where: "a", failpoint: "shard.prepare.inside", action: "abort", expect: "abort" },
   { where: "a", failpoint: "shard.prepare.inside", action: "throw", expect: "abort" },
   { where: "b", failpoint: "shard.prepare.after", action: "drop-reply", expect: "abort" },
@@ -121,21 +141,90 @@ const matrix: Case[] = [
   { where: "b", failpoint: "shard.commit.after", action: "abort", expect: "commit" },
 ];
 
+/** What the caller was told never contradicts what happened. */
+function agrees(result: Awaited<ReturnType<typeof attempt>>, committed: boolean) {
+  if (result.ok && "committed" in result.value) expect(result.value.committed).toBe(committed);
+  if (result.ok && "failed" in result.value && result.value.failed === "aborted") expect(committed).toBe(false);
+}
+
 describe("crash-point matrix, two shards", () => {
+  it("the database has several coordinators", () => {
+    expect(coordinatorCount(env)).toBeGreaterThan(1);
+  });
+
   it.each(matrix)("$failpoint / $action", async (c) => {
     const s = await setup(c.failpoint.replace(/\W/g, "_"));
+    const requestId = `move-${s.db}`;
     // A fresh stub per call: a stub whose object crashed keeps throwing the crash.
-    const target = () => (c.where === "coordinator" ? coordinator(s.db) : shard(s.db, c.where === "a" ? s.sa : s.sb));
+    const target = () => (c.where === "coordinator" ? coordinator(s.db, requestId) : shard(s.db, c.where === "a" ? s.sa : s.sb));
     await target().armFailpoint(c.failpoint, c.action);
-    const result = await attempt(() => coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) }));
+    const result = await attempt(() => run(s.db, { requestId, mode: "ClusterWide", ops: moveBoth(s) }));
     // The fault really happened: a failpoint that is renamed or moved off the path fails its row.
     expect(await fired(target(), c.failpoint)).toBe(1);
     await quiesce(s.db, [s.sa, s.sb]);
-    const committed = await checkInvariants(s);
+    const committed = (await checkInvariants(s)) === "new";
     if (c.expect !== "either") expect(committed).toBe(c.expect === "commit");
-    // What the caller was told never contradicts what happened.
-    if (result.ok && "committed" in result.value) expect(result.value.committed).toBe(committed);
-    if (result.ok && "failed" in result.value && result.value.failed === "aborted") expect(committed).toBe(false);
+    agrees(result, committed);
+  });
+});
+
+describe("crash-point matrix beside a concurrent rival on the same keys", () => {
+  it.each(matrix)("$failpoint / $action", async (c) => {
+    const s = await setup(`rival_${c.failpoint.replace(/\W/g, "_")}`);
+    // Two request ids led by two different coordinators.
+    const requestId = `move-${s.db}`;
+    let rivalId = `rival-${s.db}`;
+    for (let i = 0; coordinatorFor(env, s.db, rivalId).k === coordinatorFor(env, s.db, requestId).k; i++) rivalId = `rival-${s.db}-${i}`;
+    const target = c.where === "coordinator" ? coordinator(s.db, requestId) : shard(s.db, c.where === "a" ? s.sa : s.sb);
+    await target.armFailpoint(c.failpoint, c.action);
+    const [result, rival] = await Promise.all([
+      attempt(() => run(s.db, { requestId, mode: "ClusterWide", ops: moveBoth(s) })),
+      attempt(() => run(s.db, { requestId: rivalId, mode: "ClusterWide", ops: moveBoth(s, "rival") })),
+    ]);
+    await quiesce(s.db, [s.sa, s.sb]);
+    const visible = await checkInvariants(s, ["new", "rival"]);
+    agrees(result, visible === "new");
+    agrees(rival, visible === "rival");
+  });
+});
+
+describe("wait-die: a younger transaction meets an undecided lock", () => {
+  // The rival (older) moves b and a third key c whose prepare is held open: it holds b's lock,
+  // undecided, while the move (younger) prepares a and b — b votes busy, the move releases a and
+  // tries again; the failure is injected in that release or after it.
+  const cases: { where: "coordinator" | "a"; failpoint: string; action: FailAction }[] = [
+    { where: "coordinator", failpoint: "coordinator.after-release", action: "abort" },
+    { where: "coordinator", failpoint: "coordinator.after-release", action: "throw" },
+    { where: "a", failpoint: "shard.release.after", action: "abort" },
+    { where: "a", failpoint: "shard.release.after", action: "drop-reply" },
+  ];
+  it.each(cases)("$failpoint / $action", async (c) => {
+    const s = await setup(`wd_${c.failpoint.replace(/\W/g, "_")}_${c.action}`);
+    let cKey = "pair/c0";
+    for (let i = 1; [s.sa, s.sb].includes(shardOf(cKey, SHARDS)); i++) cKey = `pair/c${i}`;
+    const sc = shardOf(cKey, SHARDS);
+    const rivalId = `rival-${s.db}`;
+    const requestId = `move-${s.db}`;
+    await shard(s.db, sc).armFailpoint("shard.prepare.before", "delay", 1);
+    const target = c.where === "coordinator" ? coordinator(s.db, requestId) : shard(s.db, s.sa);
+    await target.armFailpoint(c.failpoint, c.action);
+    const rivalOps = ops(s.db, [cmpPut(s.b, s.index, "rival"), cmpPut(cKey, 0, "rival")]);
+    const rivalRun = attempt(() => run(s.db, { requestId: rivalId, mode: "ClusterWide", ops: rivalOps }));
+    // Let the rival take b's lock first (its prepare at c is held open).
+    for (let i = 0; i < 100 && (await raw(s.db, s.sb, s.b)).locks === 0; i++) await scheduler.wait(1);
+    const result = await attempt(() => run(s.db, { requestId, mode: "ClusterWide", ops: moveBoth(s) }));
+    const rival = await rivalRun;
+    await quiesce(s.db, [s.sa, s.sb, sc]);
+    const [ra, rb, rc] = [await raw(s.db, s.sa, s.a), await raw(s.db, s.sb, s.b), await raw(s.db, sc, cKey)];
+    expect([ra.locks, rb.locks, rc.locks, ra.prepared, rb.prepared, rc.prepared]).toEqual([0, 0, 0, 0, 0, 0]);
+    // The rival is all or nothing; the move too, and never both (they conflict on b).
+    expect(rb.value === "rival").toBe(rc.value === "rival");
+    const moved = ra.value === "new";
+    expect(moved ? rb.value === "new" : rb.value !== "new").toBe(true);
+    expect(moved && rb.value === "rival").toBe(false);
+    agrees(result, moved);
+    agrees(rival, rb.value === "rival");
+    expect((await logs(s.db)).every((row) => row.done === 1 && row.state !== "preparing")).toBe(true);
   });
 });
 
@@ -143,7 +232,7 @@ describe("reads that meet a lock", () => {
   it("roll a committed transaction forward instead of answering the old value", async () => {
     const s = await setup("read_forward");
     await shard(s.db, s.sb).armFailpoint("shard.commit.before", "throw");
-    const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) });
+    const result = await run(s.db, { requestId: "read-forward", mode: "ClusterWide", ops: moveBoth(s) });
     expect("committed" in result && result.committed).toBe(true);
     expect(await fired(shard(s.db, s.sb), "shard.commit.before")).toBe(1);
     // b still holds the prepare lock; a read there must see the committed value.
@@ -155,9 +244,9 @@ describe("reads that meet a lock", () => {
 
   it("presume abort for a transaction nobody decided", async () => {
     const s = await setup("read_abort");
-    await coordinator(s.db).armFailpoint("coordinator.after-prepare", "abort");
-    await attempt(() => coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) }));
-    expect(await fired(coordinator(s.db), "coordinator.after-prepare")).toBe(1);
+    await coordinator(s.db, "read-abort").armFailpoint("coordinator.after-prepare", "abort");
+    await attempt(() => run(s.db, { requestId: "read-abort", mode: "ClusterWide", ops: moveBoth(s) }));
+    expect(await fired(coordinator(s.db, "read-abort"), "coordinator.after-prepare")).toBe(1);
     expect((await raw(s.db, s.sa, s.a)).locks).toBe(1);
     const [item] = await shard(s.db, s.sa).get([s.a]);
     expect(JSON.parse(item!.json).Object).toBe("old");
@@ -172,11 +261,20 @@ describe("reads that meet a lock", () => {
 describe("late and duplicate messages are no-ops", () => {
   it("after a commit: a second commit and a late prepare change nothing", async () => {
     const s = await setup("late_commit");
-    const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) });
+    const result = await run(s.db, { requestId: "late-commit", mode: "ClusterWide", ops: moveBoth(s) });
     if (!("committed" in result) || !result.committed) throw new Error("expected a commit");
-    const txnId = await runInDurableObject(coordinator(s.db), (_, state) =>
-      state.storage.sql.exec<{ txn_id: string }>("SELECT txn_id FROM txlog ORDER BY seq DESC LIMIT 1").one().txn_id,
-    );
+    // The answer came at the commit point; wait for phase two to finish before replaying it.
+    const logged = () =>
+      runInDurableObject(coordinator(s.db, "late-commit"), (_, state) =>
+        state.storage.sql.exec<{ txn_id: string; done: number }>("SELECT txn_id, done FROM txlog ORDER BY seq DESC LIMIT 1").one(),
+      );
+    // Done is marked with the log's next commit, or by the alarm.
+    for (let i = 0; i < 200 && (await logged()).done === 0; i++) {
+      await scheduler.wait(5);
+      await runDurableObjectAlarm(coordinator(s.db, "late-commit"));
+    }
+    const { txn_id: txnId, done } = await logged();
+    expect(done).toBe(1);
     const before = await raw(s.db, s.sa, s.a);
     await (shard(s.db, s.sa).commit(txnId, result.index + 50) as Promise<unknown>);
     const vote = await shard(s.db, s.sa).prepare(txnId, "ClusterWide", moveBoth(s).filter((op) => op.shard === s.sa));
@@ -199,7 +297,7 @@ describe("one-phase commit", () => {
   it("learns the outcome by fencing when the shard's reply is lost", async () => {
     const s = await setup("one_phase_drop");
     await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "drop-reply");
-    const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) });
+    const result = await run(s.db, { mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) });
     expect(await fired(shard(s.db, s.sa), "shard.commitOnePhase.after")).toBe(1);
     expect("committed" in result && result.committed).toBe(true);
     expect((await raw(s.db, s.sa, s.a)).value).toBe("solo");
@@ -209,11 +307,11 @@ describe("one-phase commit", () => {
     const s = await setup("one_phase_crash");
     await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "abort");
     const request = { requestId: "solo-1", mode: "ClusterWide" as const, ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) };
-    const first = await coordinator(s.db).execute(request);
+    const first = await run(s.db, request);
     expect(await fired(shard(s.db, s.sa), "shard.commitOnePhase.after")).toBe(1);
     expect(first).toMatchObject({ failed: "aborted" });
     expect((await raw(s.db, s.sa, s.a)).value).toBe("old");
-    const retry = await coordinator(s.db).execute(request);
+    const retry = await run(s.db, request);
     expect("committed" in retry && retry.committed).toBe(true);
     expect((await raw(s.db, s.sa, s.a)).value).toBe("solo");
   });
@@ -222,18 +320,52 @@ describe("one-phase commit", () => {
 describe("a retry after the coordinator crashed before deciding", () => {
   it("is told nothing was applied and then runs anew under the same request id — never a false conflict", async () => {
     const s = await setup("retry_after_crash");
-    await coordinator(s.db).armFailpoint("coordinator.after-prepare", "abort");
+    await coordinator(s.db, "retry-1").armFailpoint("coordinator.after-prepare", "abort");
     const request = { requestId: "retry-1", mode: "ClusterWide" as const, ops: moveBoth(s) };
-    const first = await attempt(() => coordinator(s.db).execute(request));
-    expect(await fired(coordinator(s.db), "coordinator.after-prepare")).toBe(1);
+    const first = await attempt(() => run(s.db, request));
+    expect(await fired(coordinator(s.db, request.requestId), "coordinator.after-prepare")).toBe(1);
     // The crash surfaces as an error, or (when the runtime re-delivers the call to a fresh
     // instance) as the outcome of the recovered transaction; never as a conflict.
     if (first.ok) expect(first.value).not.toMatchObject({ committed: false });
-    const retry = await attempt(() => coordinator(s.db).execute(request));
+    const retry = await attempt(() => run(s.db, request));
     expect(retry.ok && "committed" in retry.value && retry.value.committed).toBe(true);
     if (first.ok && "committed" in first.value) expect(retry.ok && retry.value).toEqual(first.value);
     await quiesce(s.db, [s.sa, s.sb]);
-    expect(await checkInvariants(s)).toBe(true);
+    expect(await checkInvariants(s)).toBe("new");
+  });
+});
+
+describe("no global queue", () => {
+  it("a transaction on other keys, led by the same coordinator, commits while one is held in its prepare", async () => {
+    const db = freshDb("parallel");
+    const used = new Set<number>();
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 4; i++) {
+      const key = `par/${i}`;
+      if (!used.has(shardOf(key, SHARDS))) {
+        used.add(shardOf(key, SHARDS));
+        keys.push(key);
+      }
+    }
+    const [a, b, c, d] = keys as [string, string, string, string];
+    // Two request ids led by the same coordinator (before: its queue ran them one after the other).
+    const slowId = `slow-${db}`;
+    let fastId = `fast-${db}-0`;
+    for (let i = 1; coordinatorFor(env, db, fastId).k !== coordinatorFor(env, db, slowId).k; i++) fastId = `fast-${db}-${i}`;
+    await shard(db, shardOf(a, SHARDS)).armFailpoint("shard.prepare.before", "delay", 1);
+    const order: string[] = [];
+    const slow = run(db, { requestId: slowId, mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "slow"), cmpPut(b, 0, "slow")]) }).then((r) => {
+      order.push("slow");
+      return r;
+    });
+    // Let the slow one reach its held prepare first.
+    await scheduler.wait(1);
+    const fast = await run(db, { requestId: fastId, mode: "ClusterWide", ops: ops(db, [cmpPut(c, 0, "fast"), cmpPut(d, 0, "fast")]) });
+    order.push("fast");
+    expect("committed" in fast && fast.committed).toBe(true);
+    const slowResult = await slow;
+    expect("committed" in slowResult && slowResult.committed).toBe(true);
+    expect(order).toEqual(["fast", "slow"]);
   });
 });
 
@@ -245,10 +377,11 @@ describe("a retry after the coordinator crashed before deciding", () => {
  */
 async function committedUnapplied(s: Awaited<ReturnType<typeof setup>>, commands: unknown[], atomicGuards = true) {
   await shard(s.db, s.sb).armFailpoint("shard.commit.before", "throw");
-  const result = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, commands, atomicGuards) });
+  const requestId = `unapplied-${crypto.randomUUID()}`;
+  const result = await run(s.db, { requestId, mode: "ClusterWide", ops: ops(s.db, commands, atomicGuards) });
   if (!("committed" in result) || !result.committed) throw new Error(`expected a commit, got ${JSON.stringify(result)}`);
   expect(await fired(shard(s.db, s.sb), "shard.commit.before")).toBe(1);
-  await runInDurableObject(coordinator(s.db), (_, state) => state.storage.deleteAlarm());
+  await runInDurableObject(coordinator(s.db, requestId), (_, state) => state.storage.deleteAlarm());
   const locks = await runInDurableObject(shard(s.db, s.sb), (_, state) =>
     state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM locks").one().n,
   );
@@ -322,7 +455,7 @@ describe("every path that meets a committed, unapplied transaction's lock sees t
   it("a one-phase transaction with the pre-transaction index conflicts", async () => {
     const s = await setup("one_phase_on_lock");
     const commitIndex = await committedUnapplied(s, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
-    const stale = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.b, s.index, "solo")]) });
+    const stale = await run(s.db, { mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.b, s.index, "solo")]) });
     expect(stale).toMatchObject({ committed: false, violations: [{ Id: s.b, Expected: s.index, Actual: commitIndex }] });
     expect((await raw(s.db, s.sb, s.b)).value).toBe("new");
   });
@@ -331,7 +464,7 @@ describe("every path that meets a committed, unapplied transaction's lock sees t
     const s = await setup("prepare_on_lock");
     const commitIndex = await committedUnapplied(s, [cmpPut(s.a, s.index, "new"), cmpPut(s.b, s.index, "new")]);
     const c = thirdKey(s);
-    const stale = await coordinator(s.db).execute({ mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.b, s.index, "two"), cmpPut(c, 0, "two")]) });
+    const stale = await run(s.db, { mode: "ClusterWide", ops: ops(s.db, [cmpPut(s.b, s.index, "two"), cmpPut(c, 0, "two")]) });
     expect(stale).toMatchObject({ committed: false, violations: [{ Id: s.b, Expected: s.index, Actual: commitIndex }] });
     expect((await raw(s.db, s.sb, s.b)).value).toBe("new");
   });
@@ -342,7 +475,7 @@ describe("every path that meets a committed, unapplied transaction's lock sees t
     const docA = s.a.replace("pair/", "users/");
     let docB = "users/b0";
     for (let i = 1; shardOf(docB, SHARDS) !== s.sb || shardOf(docB, SHARDS) === shardOf(docA, SHARDS); i++) docB = `users/b${i}`;
-    const create = await coordinator(s.db).execute({
+    const create = await run(s.db, {
       mode: "ClusterWide",
       ops: ops(s.db, [docPut(docA, { v: "old" }), docPut(docB, { v: "old" })], false),
     });
@@ -367,14 +500,16 @@ describe("every path that meets a committed, unapplied transaction's lock sees t
 });
 
 describe("the coordinator's own alarm", () => {
-  it("finishes a transaction whose coordinator crashed after the prepares, with no shard's help", async () => {
+  it("finishes a transaction whose coordinator crashed right after its decision, with no shard's help", async () => {
     const s = await setup("redrive_alone");
-    await coordinator(s.db).armFailpoint("coordinator.after-prepare", "abort");
-    await attempt(() => coordinator(s.db).execute({ mode: "ClusterWide", ops: moveBoth(s) }));
-    expect(await fired(coordinator(s.db), "coordinator.after-prepare")).toBe(1);
-    // The record and its alarm were durable before the prepares left: the alarm is armed.
-    expect(await runDurableObjectAlarm(coordinator(s.db))).toBe(true);
+    const requestId = `redrive-${s.db}`;
+    await coordinator(s.db, requestId).armFailpoint("coordinator.after-decision", "abort");
+    await attempt(() => run(s.db, { requestId, mode: "ClusterWide", ops: moveBoth(s) }));
+    expect(await fired(coordinator(s.db, requestId), "coordinator.after-decision")).toBe(1);
+    // The decision and its alarm were durable before any commit left: the alarm is armed and,
+    // alone, applies the decision at both shards and releases their locks.
+    expect(await runDurableObjectAlarm(coordinator(s.db, requestId))).toBe(true);
     expect([(await raw(s.db, s.sa, s.a)).locks, (await raw(s.db, s.sb, s.b)).locks]).toEqual([0, 0]);
-    expect(await checkInvariants(s)).toBe(false);
+    expect(await checkInvariants(s)).toBe("new");
   });
 });

@@ -5,8 +5,9 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { GroupCommit, STALE_MS, Traffic } from "../src/objects/group-commit";
+import { shardStub } from "../src/stubs";
 
-const freshShard = () => env.SHARD.getByName(`group-test-${crypto.randomUUID()}/shard-0`);
+const freshShard = () => shardStub(env, `group-test-${crypto.randomUUID()}`, 0);
 const body = (value: unknown) => JSON.stringify({ Object: value });
 
 /**

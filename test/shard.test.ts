@@ -4,8 +4,9 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { REQUEST_LOG_TTL_MS, SWEEP_BATCH } from "../src/objects/shard";
+import { shardStub } from "../src/stubs";
 
-const freshShard = () => env.SHARD.getByName(`shard-test-${crypto.randomUUID()}/shard-0`);
+const freshShard = () => shardStub(env, `shard-test-${crypto.randomUUID()}`, 0);
 const body = (value: unknown, metadata?: Record<string, unknown>) =>
   JSON.stringify(metadata ? { Object: value, "@metadata": metadata } : { Object: value });
 const put = (key: string, expectedIndex: number, value: unknown = key, extra: { expiresAt?: number; requestId?: string } = {}) =>

@@ -39,7 +39,7 @@ const ints = (name, dflt, max) =>
   });
 
 /** Workloads. trivial/trivial-node exist for our service only (a route without storage). */
-export const ALL_WORKLOADS = ["trivial", "trivial-node", "create", "get", "cas", "hot"];
+export const ALL_WORKLOADS = ["trivial", "trivial-node", "create", "get", "cas", "hot", "txcreate", "session", "transfer"];
 /**
  * Modes = the systems under test. dev-noproxy and dev-noobs are diagnostic (opt-in): the dev
  * session's runtime reached past wrangler's proxy, and wrangler dev without local observability.
@@ -48,6 +48,8 @@ export const ALL_MODES = ["direct", "dev", "etcd", "redis", "dev-noproxy", "dev-
 export const DEFAULT_MODES = ["direct", "dev", "etcd", "redis"];
 /** Modes of the shard-scaling phase are named `direct-shards<N>`. */
 export const shardMode = (n) => `direct-shards${n}`;
+/** Modes of the coordinator-scaling phase are named `direct-coordinators<N>`. */
+export const coordinatorMode = (n) => `direct-coordinators${n}`;
 
 export const CONFIG = {
   seconds: envNumber("BENCH_SECONDS", 5, { min: 1 }),
@@ -59,6 +61,9 @@ export const CONFIG = {
   shards: (process.env.BENCH_SHARDS ?? "1,4,16").trim() === "0" ? [] : ints("BENCH_SHARDS", "1,4,16", 1024),
   shardWorkloads: envList("BENCH_SHARD_WORKLOADS", "create,cas", ALL_WORKLOADS),
   shardConnections: ints("BENCH_SHARD_CONNECTIONS", "64", 1024),
+  coordinators: (process.env.BENCH_COORDINATORS ?? "1,4,16").trim() === "0" ? [] : ints("BENCH_COORDINATORS", "1,4,16", 256),
+  coordinatorWorkloads: envList("BENCH_COORDINATOR_WORKLOADS", "txcreate,transfer", ALL_WORKLOADS),
+  coordinatorConnections: ints("BENCH_COORDINATOR_CONNECTIONS", "64", 1024),
   keys: envNumber("BENCH_KEYS", 5000, { min: 1, integer: true }),
   wrk: (process.env.BENCH_WRK ?? "auto") !== "0",
   wrkThreads: envNumber("BENCH_WRK_THREADS", 1, { min: 1, integer: true }),

@@ -15,8 +15,11 @@ export const MODE_LABEL = {
   "dev-noproxy": "ours (wrangler dev, past its proxy)",
   "dev-noobs": "ours (wrangler dev, no local observability)",
 };
-export const modeLabel = (m) => MODE_LABEL[m] ?? (/^direct-shards(\d+)$/.test(m) ? `ours (direct), SHARD_COUNT=${m.slice(13)}` : m);
-const WORKLOAD_ORDER = ["create", "get", "cas", "hot", "trivial", "trivial-node"];
+export const modeLabel = (m) =>
+  MODE_LABEL[m] ??
+  (/^direct-shards(\d+)$/.test(m) ? `ours (direct), SHARD_COUNT=${m.slice(13)}` : /^direct-coordinators(\d+)$/.test(m) ? `ours (direct), COORDINATOR_COUNT=${m.slice(19)}` : m);
+const WORKLOAD_ORDER = ["create", "get", "cas", "hot", "txcreate", "session", "transfer", "trivial", "trivial-node"];
+const RW_LABEL = { cas: "(b) random keys", hot: "(c) hot key", transfer: "(g) transfer" };
 const GEN_LABEL = { wrk: "wrk", "node-http": "Node HTTP", "node-resp": "Node RESP" };
 
 export const fmt = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Number(x).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
@@ -61,7 +64,7 @@ export function report(summary, results) {
     }
   }
 
-  const rw = main.filter((s) => s.workload === "cas" || s.workload === "hot");
+  const rw = main.filter((s) => s.workload in RW_LABEL);
   if (rw.length) {
     L.push("");
     L.push("#### Read-then-write detail");
@@ -71,10 +74,10 @@ export function report(summary, results) {
     L.push("");
     L.push("| system | workload | conns | cycles/s | ok writes/s | conflicts % | read p50 / p99 | write p50 / p99 | lost updates |");
     L.push("|---|---|---|---|---|---|---|---|---|");
-    for (const w of ["cas", "hot"]) for (const m of modes) for (const c of conns) {
+    for (const w of Object.keys(RW_LABEL)) for (const m of modes) for (const c of conns) {
       const s = get(m, w, c);
       if (!s) continue;
-      L.push(`| ${modeLabel(m)} | ${w === "cas" ? "(b) random keys" : "(c) hot key"} | ${c} | ${fmt(s.cyclesPerSec)} | ${fmt(s.okPerSec)} | ${fmt(s.conflictPct, 1)} | ${fms(s.getP50)} / ${fms(s.getP99)} | ${fms(s.putP50)} / ${fms(s.putP99)} | ${s.anomalies} |`);
+      L.push(`| ${modeLabel(m)} | ${RW_LABEL[w]} | ${c} | ${fmt(s.cyclesPerSec)} | ${fmt(s.okPerSec)} | ${fmt(s.conflictPct, 1)} | ${fms(s.getP50)} / ${fms(s.getP99)} | ${fms(s.putP50)} / ${fms(s.putP99)} | ${s.anomalies} |`);
     }
   }
 
@@ -94,6 +97,26 @@ export function report(summary, results) {
       if (!s) continue;
       const one = get(`direct-shards${counts[0]}`, w, c, "shards");
       L.push(`| ${WORKLOAD_LABEL[w]} | ${c} | ${n} | ${fmt(s.rps)}${"*".repeat(s.noisyRuns)} | ${fms(s.p50)} | ${fms(s.p99)} | ${counts[0] === 1 ? ratio(s.rps, one?.rps) : "–"} | ${fmt(s.mainCpuMsPerReq, 2)} | ${fmt(s.busyCores, 2)} | ${fmt(s.iowaitPct, 1)} | ${fmt(s.mainDiskWaitMsPerReq, 2)} |`);
+    }
+  }
+
+  const coords = summary.filter((s) => s.phase === "coordinators");
+  if (coords.length) {
+    const counts = [...new Set(coords.map((s) => Number(s.mode.slice(19))))].sort((a, b) => a - b);
+    const cc = [...new Set(coords.map((s) => s.conns))].sort((a, b) => a - b);
+    L.push("");
+    L.push("#### Coordinator scaling: ours (direct) with COORDINATOR_COUNT = " + counts.join(", "));
+    L.push("");
+    L.push(`A separate phase (its own servers, fresh storage, cells interleaved). tx/s = transactions per second (for (g), read+write cycles); ÷ ${counts[0]} = relative to COORDINATOR_COUNT=${counts[0]}.`);
+    L.push("");
+    L.push("| workload | conns | COORDINATOR_COUNT | tx/s | p50 | p99 | ÷ first | runtime CPU ms/req | busy cores |");
+    L.push("|---|---|---|---|---|---|---|---|---|");
+    const txps = (s) => (s.cyclesPerSec ?? s.rps);
+    for (const w of WORKLOAD_ORDER) for (const c of cc) for (const n of counts) {
+      const s = get(`direct-coordinators${n}`, w, c, "coordinators");
+      if (!s) continue;
+      const first = get(`direct-coordinators${counts[0]}`, w, c, "coordinators");
+      L.push(`| ${WORKLOAD_LABEL[w]} | ${c} | ${n} | ${fmt(txps(s))}${"*".repeat(s.noisyRuns)} | ${fms(s.p50)} | ${fms(s.p99)} | ${first ? ratio(txps(s), txps(first)) : "–"} | ${fmt(s.mainCpuMsPerReq, 2)} | ${fmt(s.busyCores, 2)} |`);
     }
   }
 

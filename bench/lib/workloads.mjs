@@ -16,6 +16,18 @@
  *               etcd  range → mod_revision; txn compare mod_revision == r → put
  *               redis HMGET k v ver; EVALSHA <CAS script> 1 k <ver> <value>
  *   (c) hot     the same on the one key "hot", all connections contending
+ *   (e) txcreate two-key atomic create, fresh keys on different shards
+ *               ours  POST /databases/bench/bulk_docs?raft-request-id=<uuid>  ClusterWide, two
+ *                     CompareExchangePUT at index 0 (two-phase commit through a coordinator)
+ *               etcd  POST /v3/kv/txn  compare create_revision == 0 on both → put both
+ *   (f) session  a cluster-wide session storing one new document (the official client's body):
+ *               ours  bulk_docs ClusterWide, one document PUT; the server adds its atomic guard,
+ *                     which lives on the document's shard (one-shard transaction)
+ *               etcd  the same two keys (users/<k>, rvn-atomic/users/<k>) created in one txn
+ *   (g) transfer read two pre-created keys on different shards, then write both only if neither changed
+ *               ours  GET /databases/bench/cmpxchg?key=set-<i>&key=set-<j> → Index of each;
+ *                     bulk_docs ClusterWide, two CompareExchangePUT at those indexes
+ *               etcd  txn of two ranges → mod_revisions; txn compare mod_revision == r on both → put both
  *   trivial     ours only: GET /cluster/node-info (a route without storage), the baseline; wrk
  *   trivial-node ours only: the same with the in-Node generator (that generator's own ceiling)
  * <value> is the same 54-byte JSON string for every system: {"n":"00000042","by":"bench","pad":"0123456789abcdef"}.
@@ -28,6 +40,7 @@ import { rawRequest, runNodeHttp } from "./generators/node-http.mjs";
 import { RespConnection, RespError, runResp } from "./generators/resp.mjs";
 import { runWrk } from "./generators/wrk.mjs";
 import { sleep } from "./processes.mjs";
+import { shardOf } from "./routing.mjs";
 
 export const WORKLOAD_LABEL = {
   trivial: "trivial GET /cluster/node-info (ours only)",
@@ -36,7 +49,13 @@ export const WORKLOAD_LABEL = {
   get: "(d) get of a random existing key",
   cas: "(b) CAS read-then-write, random keys",
   hot: "(c) CAS read-then-write, one hot key",
+  txcreate: "(e) two-key atomic create on two shards",
+  session: "(f) cluster-wide session storing one document",
+  transfer: "(g) two-key transfer (read both, conditional write of both)",
 };
+
+/** Workloads that are multi-key transactions (not run against Redis). */
+export const TX_WORKLOADS = ["txcreate", "session", "transfer"];
 
 export const valueOf = (n) => `{"n":"${String(n % 1e8).padStart(8, "0")}","by":"bench","pad":"0123456789abcdef"}`;
 export const VALUE_BYTES = Buffer.byteLength(valueOf(0));
@@ -45,6 +64,14 @@ const unb64 = (s) => Buffer.from(s, "base64").toString("utf8");
 const randHex = () => crypto.randomBytes(8).toString("hex");
 const createKey = (ctx, conn) => `${ctx.prefix}-${randHex()}-${conn}-${++ctx.seq}`;
 const setKey = (ctx) => `set-${Math.floor(Math.random() * ctx.keys)}`;
+/** Two distinct pre-created keys on different shards (of SHARD_COUNT 16, the default deployment). */
+function setPair(ctx) {
+  const a = setKey(ctx);
+  for (;;) {
+    const b = setKey(ctx);
+    if (b !== a && (ctx.keys < 32 || shardOf(b, ctx.shards ?? 16) !== shardOf(a, ctx.shards ?? 16))) return [a, b];
+  }
+}
 
 /** Redis CAS: set value+version only if the version is still ARGV[1]; returns {1, new} or {0, current}. */
 export const REDIS_CAS_SCRIPT = `local cur = redis.call('HGET', KEYS[1], 'ver')
@@ -102,6 +129,36 @@ const OURS = {
     const res = JSON.parse(p.body);
     t.cycle(key, read, res.Successful === true, res.Index, res.Index, g.ms + p.ms);
   },
+  // (e) and (f) with the in-Node generator when wrk is missing (bench/wrk/tx-create.lua, session.lua).
+  txcreate: async (ctx, c, t, conn) => {
+    const [a, b] = freshPair(ctx, conn);
+    const put = (key) => `{"Type":"CompareExchangePUT","Id":"${key}","Index":0,"Document":{"Object":${valueOf(ctx.seq)}}}`;
+    const r = await c.request("POST", `/databases/${DB}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, `{"Commands":[${put(a)},${put(b)}],"TransactionMode":"ClusterWide"}`);
+    txAnswer(t, r, 201, 409);
+  },
+  session: async (ctx, c, t, conn) => {
+    const id = `users/${createKey(ctx, conn)}`;
+    const doc = `${valueOf(ctx.seq).slice(0, -1)},"@metadata":{"@collection":"Users"}}`;
+    const body = `{"Commands":[{"Id":"${id}","ChangeVector":null,"Type":"PUT","Document":${doc}}],"TransactionMode":"ClusterWide"}`;
+    const r = await c.request("POST", `/databases/${DB}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, body, { "Raven-Client-Version": "7.2.2" });
+    txAnswer(t, r, 201, 409);
+  },
+  transfer: async (ctx, c, t) => {
+    const [a, b] = setPair(ctx);
+    const g = await c.request("GET", `/databases/${DB}/cmpxchg?key=${a}&key=${b}`);
+    if (g.status === 0) return httpBad(t, g);
+    t.answered(g.status, g.ms, t.getLat);
+    if (g.status !== 200) return httpBad(t, g);
+    const [ra, rb] = JSON.parse(g.body).Results.map((r) => r.Index);
+    const put = (key, index) => `{"Type":"CompareExchangePUT","Id":"${key}","Index":${index},"Document":{"Object":${valueOf(++ctx.seq)}}}`;
+    const body = `{"Commands":[${put(a, ra)},${put(b, rb)}],"TransactionMode":"ClusterWide"}`;
+    const p = await c.request("POST", `/databases/${DB}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, body);
+    if (p.status === 0) return httpBad(t, p);
+    t.answered(p.status, p.ms, t.putLat);
+    if (p.status !== 201 && p.status !== 409) return httpBad(t, p);
+    // A lost update = two committed transfers that both read the same index of `a`.
+    t.cycle(a, ra, p.status === 201, p.status === 201 ? JSON.parse(p.body).TransactionIndex : null, null, g.ms + p.ms);
+  },
 };
 
 const ETCD = {
@@ -147,6 +204,32 @@ const ETCD = {
     // On success the key's new mod_revision is the txn's revision; a failed txn says nothing of the key.
     t.cycle(key, read, res.succeeded === true, Number(res.header?.revision), null, g.ms + p.ms);
   },
+  txcreate: async (ctx, c, t, conn) => etcdCreateTwo(c, t, freshPair(ctx, conn), [valueOf(ctx.seq), valueOf(ctx.seq)]),
+  session: async (ctx, c, t, conn) => {
+    const id = `users/${createKey(ctx, conn)}`;
+    await etcdCreateTwo(c, t, [id, `rvn-atomic/${id}`], [`${valueOf(ctx.seq).slice(0, -1)},"@metadata":{"@collection":"Users"}}`, '{"Object":null}']);
+  },
+  transfer: async (ctx, c, t) => {
+    const [a, b] = setPair(ctx).map(b64);
+    const g = await c.request("POST", "/v3/kv/txn", JSON.stringify({ success: [{ request_range: { key: a } }, { request_range: { key: b } }] }));
+    if (g.status === 0) return httpBad(t, g);
+    t.answered(g.status, g.ms, t.getLat);
+    if (g.status !== 200) return httpBad(t, g);
+    const [ra, rb] = JSON.parse(g.body).responses.map((r) => Number(r.response_range.kvs?.[0]?.mod_revision ?? 0));
+    const body = JSON.stringify({
+      compare: [
+        { key: a, target: "MOD", result: "EQUAL", mod_revision: String(ra) },
+        { key: b, target: "MOD", result: "EQUAL", mod_revision: String(rb) },
+      ],
+      success: [{ request_put: { key: a, value: b64(valueOf(++ctx.seq)) } }, { request_put: { key: b, value: b64(valueOf(++ctx.seq)) } }],
+    });
+    const p = await c.request("POST", "/v3/kv/txn", body);
+    if (p.status === 0) return httpBad(t, p);
+    t.answered(p.status, p.ms, t.putLat);
+    if (p.status !== 200) return httpBad(t, p);
+    const res = JSON.parse(p.body);
+    t.cycle(a, ra, res.succeeded === true, Number(res.header?.revision), null, g.ms + p.ms);
+  },
 };
 
 function respBad(t, r) {
@@ -189,9 +272,38 @@ const REDIS = {
 
 const OPS = { ours: OURS, etcd: ETCD, redis: REDIS };
 
+/** Two fresh keys on different shards (the same shape as bench/wrk/common.lua pair_on_two_shards). */
+function freshPair(ctx, conn) {
+  const base = createKey(ctx, conn);
+  const a = `${base}-a`;
+  let i = 0;
+  while (shardOf(`${base}-b${i}`, ctx.shards ?? 16) === shardOf(a, ctx.shards ?? 16)) i += 1;
+  return [a, `${base}-b${i}`];
+}
+
+/** A transaction's answer: `yes` counts as ok, `no` as notOk (a collision), anything else an error. */
+function txAnswer(t, r, yes, no, succeeded = () => true) {
+  if (r.status === 0) return httpBad(t, r);
+  t.answered(r.status, r.ms, t.lat);
+  if (r.status === yes && succeeded(r)) t.ok += 1;
+  else if (r.status === no || r.status === yes) t.notOk += 1;
+  else httpBad(t, r);
+}
+
+async function etcdCreateTwo(c, t, keys, values) {
+  const [a, b] = keys.map(b64);
+  const body = JSON.stringify({
+    compare: [a, b].map((key) => ({ key, target: "CREATE", result: "EQUAL", create_revision: "0" })),
+    success: [{ request_put: { key: a, value: b64(values[0]) } }, { request_put: { key: b, value: b64(values[1]) } }],
+  });
+  const r = await c.request("POST", "/v3/kv/txn", body);
+  txAnswer(t, r, 200, -1, (x) => JSON.parse(x.body).succeeded === true);
+}
+
 /** Workloads each kind of system runs. */
 export function supports(kind, workload) {
   if (workload === "trivial" || workload === "trivial-node") return kind === "ours";
+  if (TX_WORKLOADS.includes(workload)) return kind !== "redis";
   return true;
 }
 
@@ -201,10 +313,14 @@ const WRK = {
     trivial: { script: "trivial.lua", urlPath: "/cluster/node-info", args: () => [] },
     create: { script: "create.lua", urlPath: "/", args: (ctx) => [DB, ctx.prefix], okIsCounted: true },
     get: { script: "get.lua", urlPath: "/", args: (ctx) => [DB, "set", ctx.keys] },
+    txcreate: { script: "tx-create.lua", urlPath: "/", args: (ctx) => [DB, ctx.prefix, ctx.shards ?? 16], okIsCounted: true },
+    session: { script: "session.lua", urlPath: "/", args: (ctx) => [DB, ctx.prefix], okIsCounted: true },
   },
   etcd: {
     create: { script: "etcd-create.lua", urlPath: "/", args: (ctx) => ["-", ctx.prefix], okIsCounted: true },
     get: { script: "etcd-get.lua", urlPath: "/", args: (ctx) => ["-", "set", ctx.keys] },
+    txcreate: { script: "etcd-tx2.lua", urlPath: "/", args: (ctx) => ["-", ctx.prefix, "pair"], okIsCounted: true },
+    session: { script: "etcd-tx2.lua", urlPath: "/", args: (ctx) => ["-", ctx.prefix, "session"], okIsCounted: true },
   },
   redis: {},
 };
@@ -228,7 +344,8 @@ export function runCell(kind, workload, ctx, conns, seconds, tools) {
   const ops = OPS[kind];
   const base = workload === "trivial-node" ? "trivial" : workload;
   const op =
-    base === "cas" ? (c, t) => ops.readThenWrite(ctx, c, t, setKey(ctx))
+    base === "transfer" ? (c, t) => ops.transfer(ctx, c, t)
+      : base === "cas" ? (c, t) => ops.readThenWrite(ctx, c, t, setKey(ctx))
       : base === "hot" ? (c, t) => ops.readThenWrite(ctx, c, t, "hot")
         : (c, t, i) => ops[base](ctx, c, t, i);
   if (gen === "node-resp") return runResp({ port: ctx.port, conns, seconds, workload, op });

@@ -35,6 +35,42 @@ function M.other(status, body, min_status)
   if status >= (min_status or 0) and sample == nil then sample = status .. " " .. string.sub(body or "", 1, 300) end
 end
 
+-- The shard of an already lower-cased key among `count`: FNV-1a 32 over its bytes, murmur3's
+-- fmix32, hash range (mirrors shardOf in src/core/routing.ts; the atomic-guard prefix is not
+-- handled: callers pass plain keys). LuaJIT's bit library works on signed 32-bit numbers.
+local function imul(a, b)
+  local alo, ahi = bit.band(a, 0xffff), bit.rshift(a, 16)
+  local blo, bhi = bit.band(b, 0xffff), bit.rshift(b, 16)
+  return bit.tobit(alo * blo + ((ahi * blo + alo * bhi) % 65536) * 65536)
+end
+function M.shard_of(key, count)
+  local h = bit.tobit(0x811c9dc5)
+  for i = 1, #key do h = imul(bit.bxor(h, key:byte(i)), 0x01000193) end
+  h = bit.bxor(h, bit.rshift(h, 16))
+  h = imul(h, bit.tobit(0x85ebca6b))
+  h = bit.bxor(h, bit.rshift(h, 13))
+  h = imul(h, bit.tobit(0xc2b2ae35))
+  h = bit.bxor(h, bit.rshift(h, 16))
+  if h < 0 then h = h + 4294967296 end
+  return math.floor(h * count / 4294967296)
+end
+
+-- Two fresh keys on different shards: <unique key>-a and <unique key>-b<i>.
+function M.pair_on_two_shards(prefix, n, count)
+  local base = M.unique_key(prefix, n)
+  local a = base .. "-a"
+  local sa = M.shard_of(a, count)
+  local i = 0
+  while count > 1 and M.shard_of(base .. "-b" .. i, count) == sa do i = i + 1 end
+  return a, base .. "-b" .. i
+end
+
+-- A random request id (raft-request-id), as the official client sends with a cluster transaction.
+function M.request_id()
+  return string.format("%08x-%04x-4%03x-a%03x-%06x%06x", math.random(0, 0x7fffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), math.random(0, 0xfff), math.random(0, 0xffffff), math.random(0, 0xffffff))
+end
+
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 -- Standard base64 with padding (etcd's JSON gateway carries keys and values as base64 bytes).
 function M.base64(s)

@@ -5,6 +5,7 @@
  * without moving keys of other ranges. The shard count is fixed per deployment.
  */
 import { lowerKey } from "./keys";
+import { shardName } from "./names";
 
 export const ATOMIC_GUARD_PREFIX = "rvn-atomic/";
 
@@ -44,10 +45,6 @@ export function shardOf(loweredKey: string, shardCount: number): number {
   return Math.floor((routingHash(routed) * shardCount) / 0x1_0000_0000);
 }
 
-/** Durable Object name of a database's shard; database names are case-insensitive. */
-export function shardName(database: string, shard: number): string {
-  return `${database.toLowerCase()}/shard-${shard}`;
-}
 
 export function shardForKey(database: string, key: string, shardCount: number): string {
   return shardName(database, shardOf(lowerKey(key), shardCount));
@@ -59,4 +56,14 @@ export function parseShardCount(raw: string | undefined): number {
     throw new Error(`SHARD_COUNT must be an integer from 1 to 1024, got ${JSON.stringify(raw)}`);
   }
   return count;
+}
+
+/**
+ * Which coordinator leads a transaction: by hash of its raft-request-id, so a retry reaches the
+ * coordinator that ran the first attempt (and finds it in that coordinator's log); any one when
+ * there is no request id (nothing to find again).
+ */
+export function coordinatorOf(requestId: string | undefined, count: number): number {
+  if (requestId === undefined || requestId === "") return Math.floor(Math.random() * count);
+  return routingHash(requestId) % count;
 }

@@ -3,6 +3,7 @@
  * items and atomic guards) and document puts and deletes, every key already lower-cased and
  * routed. Plain data: it crosses RPC from the Worker to the coordinator and on to the shards.
  */
+import { clusterChangeVector, singleNodeChangeVector } from "./change-vector";
 
 /** ClusterWide: RavenDB's cluster transaction (one commit index, TRXN change vectors, guards).
  * SingleNode: a plain batch, optimistic concurrency on document change vectors. */
@@ -80,4 +81,82 @@ export type TxOutcome =
 /** The name an op is known by: a document id or a compare-exchange key as the caller wrote it. */
 export function opLabel(op: TxOp): string {
   return op.kind === "doc-put" || op.kind === "doc-delete" ? op.id : op.name;
+}
+
+/** A transaction as the Worker hands it to its coordinator (or, confined to one shard, to that shard). */
+export interface TransactionRequest {
+  requestId?: string | undefined;
+  mode: TxMode;
+  ops: TxOp[];
+}
+
+/**
+ * A transaction's outcome; or `failed`: "unknown" when a participant could not be reached to learn
+ * whether it committed (a retry with the same request id finds out), "aborted" when a participant
+ * failed before the decision, or conflicting transactions kept its keys locked past its deadline,
+ * so nothing was applied and a retry runs it anew.
+ */
+export type ExecuteResult = TxOutcome | { failed: "unknown" | "aborted"; txnId: string };
+
+/** A coordinator's decision on a prepared transaction; `at` is the commit's last-modified time. */
+export type Decision = { decision: "committed"; index: number; at?: number | undefined } | { decision: "aborted" };
+
+/** What a shard knew of a document an op writes, when it prepared it (the key is locked since). */
+export type DocPreview = { id: string; changeVector: string } | null;
+
+/**
+ * A participant's vote. "busy": another transaction holds a lock on one of the keys and is still
+ * undecided; the shard did not wait (no-wait) and took no lock. `wait` is true when this
+ * transaction is older than every holder (wait-die: it may keep its other locks and try again;
+ * a younger one must release them first).
+ */
+export type PrepareVote =
+  | { vote: "yes"; counter: number; previews: DocPreview[] }
+  | { vote: "no"; violations: Violation[] }
+  | { vote: "busy"; wait: boolean };
+
+/** Where a transaction stands in wait-die's order: older (smaller) first, the id breaks ties. */
+export interface TxAge {
+  born: number;
+  txnId: string;
+}
+
+export function olderThan(a: TxAge, b: TxAge): boolean {
+  return a.born < b.born || (a.born === b.born && a.txnId < b.txnId);
+}
+
+/**
+ * The result of applying an op with a commit index, from the document it replaces. Shards use it
+ * when they apply; the coordinator uses it with the previews of the prepare to answer at the
+ * commit point, before phase two — so both always tell the same.
+ */
+export function opResult(
+  op: TxOp,
+  previous: DocPreview,
+  index: number,
+  mode: TxMode,
+  database: string,
+  lastModified: string,
+): OpResult {
+  switch (op.kind) {
+    case "cmpxchg-put":
+    case "cmpxchg-delete":
+      return { kind: "cmpxchg" };
+    case "doc-put": {
+      const changeVector =
+        mode === "ClusterWide"
+          ? clusterChangeVector(database, index)
+          : singleNodeChangeVector(database, index, previous?.changeVector ?? null);
+      return { kind: "doc-put", id: previous?.id ?? op.id, changeVector, lastModified, collection: op.collection };
+    }
+    case "doc-delete": {
+      const deleted = previous !== null;
+      const changeVector = deleted
+        ? mode === "ClusterWide"
+          ? clusterChangeVector(database, index)
+          : singleNodeChangeVector(database, index, null)
+        : null;
+      return { kind: "doc-delete", id: op.id, deleted, changeVector };
+    }
+  }
 }

@@ -79,4 +79,18 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
       INSERT INTO counters (name, value) VALUES ('server-ids', 0);
     `,
   },
+  {
+    id: 5,
+    description: "a lock knows its coordinator and its age; one-phase transactions are listed",
+    sql: `
+      -- Which of the database's coordinators leads the transaction (0 for locks taken before
+      -- there were several: coordinator 0 has the name the only one had), and when it was born
+      -- (wait-die: an older transaction may wait for a younger one's lock, never the reverse).
+      ALTER TABLE prepared ADD COLUMN coordinator INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE prepared ADD COLUMN born INTEGER NOT NULL DEFAULT 0;
+      -- One-phase transactions run here without a coordinator: what the transactions panel shows.
+      ALTER TABLE outcomes ADD COLUMN mode TEXT;
+      ALTER TABLE outcomes ADD COLUMN keys TEXT;
+    `,
+  },
 ];

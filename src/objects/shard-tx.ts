@@ -2,8 +2,7 @@
  * Checking and applying transaction ops against a shard's tables. Synchronous SQL only: callers
  * run these inside one `transactionSync`, so a check and the write it guards cannot be split.
  */
-import { clusterChangeVector, singleNodeChangeVector } from "../core/change-vector";
-import type { OpResult, TxMode, TxOp, Violation } from "../core/transaction";
+import { opResult, type DocPreview, type OpResult, type TxMode, type TxOp, type Violation } from "../core/transaction";
 
 export interface ItemRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -127,7 +126,19 @@ export function findViolations(sql: SqlStorage, ops: TxOp[], now: number): Viola
   return violations;
 }
 
-/** Writes every op with one index. The caller has checked them and holds the transaction. */
+/** What the shard holds of the documents the ops write: the previews of a prepare. */
+export function previewsOf(sql: SqlStorage, ops: TxOp[]): DocPreview[] {
+  return ops.map((op) => {
+    if (op.kind !== "doc-put" && op.kind !== "doc-delete") return null;
+    const row = readDoc(sql, op.key);
+    return row ? { id: row.id, changeVector: row.change_vector } : null;
+  });
+}
+
+/**
+ * Writes every op with one index. The caller has checked them and holds the transaction.
+ * `now` is the commit's time: a document's @last-modified, the same the coordinator answered.
+ */
 export function applyOps(
   sql: SqlStorage,
   ops: TxOp[],
@@ -141,39 +152,33 @@ export function applyOps(
     switch (op.kind) {
       case "cmpxchg-put":
         writeItem(sql, op.key, index, op.json, op.expiresAt);
-        return { kind: "cmpxchg" };
+        return opResult(op, null, index, mode, database, lastModified);
       case "cmpxchg-delete":
         sql.exec("DELETE FROM items WHERE key = ?", op.key);
-        return { kind: "cmpxchg" };
+        return opResult(op, null, index, mode, database, lastModified);
       case "doc-put": {
         const previous = readDoc(sql, op.key);
-        const changeVector =
-          mode === "ClusterWide"
-            ? clusterChangeVector(database, index)
-            : singleNodeChangeVector(database, index, previous?.change_vector ?? null);
+        const result = opResult(op, previous && { id: previous.id, changeVector: previous.change_vector }, index, mode, database, lastModified);
+        if (result.kind !== "doc-put") throw new Error("unreachable");
         sql.exec(
           `INSERT INTO docs (key, id, collection, body, change_vector, last_modified, from_cluster)
            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
            ON CONFLICT (key) DO UPDATE SET collection = ?3, body = ?4, change_vector = ?5,
              last_modified = ?6, from_cluster = ?7`,
           op.key,
-          previous?.id ?? op.id,
+          result.id,
           op.collection,
           op.json,
-          changeVector,
+          result.changeVector,
           lastModified,
           mode === "ClusterWide" ? 1 : 0,
         );
-        return { kind: "doc-put", id: previous?.id ?? op.id, changeVector, lastModified, collection: op.collection };
+        return result;
       }
       case "doc-delete": {
-        const deleted = sql.exec("DELETE FROM docs WHERE key = ?", op.key).rowsWritten > 0;
-        const changeVector = deleted
-          ? mode === "ClusterWide"
-            ? clusterChangeVector(database, index)
-            : singleNodeChangeVector(database, index, null)
-          : null;
-        return { kind: "doc-delete", id: op.id, deleted, changeVector };
+        const previous = readDoc(sql, op.key);
+        sql.exec("DELETE FROM docs WHERE key = ?", op.key);
+        return opResult(op, previous && { id: previous.id, changeVector: previous.change_vector }, index, mode, database, lastModified);
       }
     }
   });

@@ -11,15 +11,19 @@
  * abort when nobody decided), applies it, and only then reads or writes.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { OpResult, TxMode, TxOp, TxOutcome, Violation } from "../core/transaction";
+import { parseObjectName } from "../core/names";
+import { olderThan, opLabel, type Decision, type OpResult, type PrepareVote, type TxAge, type TxMode, type TxOp, type TxOutcome } from "../core/transaction";
+import { coordinatorStub } from "../stubs";
 import { Failpoints, type FailAction } from "./failpoints";
 import { GroupCommit } from "./group-commit";
 import { migrate } from "./migrations";
 import * as identityStore from "./shard-identities";
 import { SHARD_MIGRATIONS } from "./shard-schema";
 import { eventsOf, ShardWatch, type ChangeEvent } from "./shard-watch";
-import { applyOps, blockingTxns, findViolations, lockKey, readDoc, readItem, writeItem, type DocRow } from "./shard-tx";
+import { applyOps, blockingTxns, findViolations, lockKey, previewsOf, readDoc, readItem, writeItem, type DocRow } from "./shard-tx";
 
+/** Request ids of one-phase transactions, beside single-key ones in the request log. */
+const TXN_REQUEST_PREFIX = "txn:";
 /** How long a request id's first result is replayed to retries. */
 export const REQUEST_LOG_TTL_MS = 24 * 60 * 60 * 1000;
 /** How long a transaction's outcome is kept so that late or duplicate messages stay no-ops. */
@@ -78,11 +82,21 @@ export interface StoredDoc {
   fromCluster: boolean;
 }
 
-export type PrepareVote =
-  | { vote: "yes"; counter: number }
-  | { vote: "no"; violations: Violation[] };
+/** The coordinator leading a prepared transaction and the transaction's age (wait-die). */
+export interface Lead {
+  coordinator: number;
+  born: number;
+}
 
-export type Decision = { decision: "committed"; index: number } | { decision: "aborted" };
+/** One-phase transactions applied here, for the transactions panel. */
+export interface OnePhaseEntry {
+  txnId: string;
+  mode: TxMode;
+  committed: boolean;
+  index: number | null;
+  keys: string[];
+  at: number;
+}
 
 /** A value from a synchronous step, or the transactions that must be settled before it can run. */
 type Step<T> = { done: T } | { blocked: string[] };
@@ -93,6 +107,7 @@ export class ShardObject extends DurableObject<Env> {
   private readonly watch: ShardWatch;
   /** The shard's index counter, mirrored from the `counters` table. */
   private counter = 0;
+  private databaseName: string | undefined;
   /** When the alarm is set for, mirrored so that writes need not ask storage. */
   private alarmAt: number | null = null;
   /** Single-key writes that arrive together share one storage commit (see group-commit.ts). */
@@ -315,12 +330,22 @@ export class ShardObject extends DurableObject<Env> {
 
   // ── transactions: one-phase and two-phase commit ──────────────────────────────────────────
 
-  /** All ops of a transaction live here: check and apply them in one storage transaction. */
-  async commitOnePhase(txnId: string, mode: TxMode, ops: TxOp[], minIndex: number): Promise<TxOutcome> {
+  /**
+   * All ops of a transaction live here: check and apply them in one storage transaction, with no
+   * coordinator. A request id makes it exactly-once: a retry (under a new transaction id) gets the
+   * first committed or conflicting outcome; a fenced-off attempt (`fence`) is not replayed, so a
+   * retry of an attempt that never applied runs anew.
+   */
+  async commitOnePhase(txnId: string, mode: TxMode, ops: TxOp[], minIndex: number, requestId?: string): Promise<TxOutcome> {
     let applied = false;
+    const requestKey = requestId ? TXN_REQUEST_PREFIX + requestId : null;
     const outcome = await this.run((): Step<TxOutcome> => {
       const known = this.outcomeOf(txnId);
       if (known) return { done: known };
+      if (requestKey) {
+        const seen = this.sql.exec<{ result: string }>("SELECT result FROM requests WHERE id = ?", requestKey).toArray()[0];
+        if (seen) return { done: JSON.parse(seen.result) as TxOutcome };
+      }
       const blocked = blockingTxns(this.sql, ops.map(lockKey), txnId);
       if (blocked.length) return { blocked };
       const now = Date.now();
@@ -334,47 +359,98 @@ export class ShardObject extends DurableObject<Env> {
         result = { committed: true, index, results: applyOps(this.sql, ops, index, mode, this.database(), now) };
         applied = true;
       }
-      this.recordOutcome(txnId, result, now);
+      this.recordOutcome(txnId, result, now, { mode, keys: ops.map(opLabel) });
+      if (requestKey) {
+        this.sql.exec("INSERT INTO requests (id, result, at) VALUES (?, ?, ?)", requestKey, JSON.stringify(result), now);
+      }
       return { done: result };
-    });
+    }, "grouped");
     if (applied && outcome.committed) this.watch.publish(eventsOf(ops, outcome.index));
     this.failpoints.hit("shard.commitOnePhase.after");
     await this.scheduleAlarm(this.expiryDeadline(ops));
     return outcome;
   }
 
-  /** Phase one: check the ops and lock their keys durably, or vote no with the violations. */
-  async prepare(txnId: string, mode: TxMode, ops: TxOp[]): Promise<PrepareVote> {
-    const vote = await this.run((): Step<PrepareVote> => {
-      const known = this.outcomeOf(txnId);
-      // Already finished (a late or duplicate prepare): never lock again.
-      if (known) return { done: known.committed ? { vote: "yes", counter: this.counter } : { vote: "no", violations: [] } };
-      const exists = this.sql.exec("SELECT 1 FROM prepared WHERE txn_id = ?", txnId).toArray().length > 0;
-      if (exists) return { done: { vote: "yes", counter: this.counter } };
-      const blocked = blockingTxns(this.sql, ops.map(lockKey), txnId);
-      if (blocked.length) return { blocked };
-      const violations = findViolations(this.sql, ops, Date.now());
-      if (violations.length) return { done: { vote: "no", violations } };
-      this.sql.exec(
-        "INSERT INTO prepared (txn_id, mode, ops, at) VALUES (?, ?, ?, ?)",
-        txnId,
-        mode,
-        JSON.stringify(ops),
-        Date.now(),
-      );
-      for (const op of ops) this.sql.exec("INSERT INTO locks (lock_key, txn_id) VALUES (?, ?)", lockKey(op), txnId);
-      this.failpoints.hit("shard.prepare.inside");
-      return { done: { vote: "yes", counter: this.counter } };
-    });
+  /**
+   * Phase one: check the ops and lock their keys durably, or vote no with the violations. Never
+   * waits for another transaction (no-wait): a key locked by one whose decision is taken is
+   * settled first; a key locked by one still undecided makes the vote "busy", no lock taken, and
+   * the coordinator retries (see coordinator.ts and docs/ARCHITECTURE.md §4 for why this can
+   * neither deadlock nor starve).
+   */
+  async prepare(txnId: string, mode: TxMode, ops: TxOp[], lead: Lead = { coordinator: 0, born: 0 }): Promise<PrepareVote> {
+    await this.failpoints.pause("shard.prepare.before");
+    let vote: PrepareVote | null = null;
+    for (let attempt = 0; vote === null; attempt++) {
+      const prepareStep = (): Step<PrepareVote> => {
+        const seen = this.sql
+          .exec<{ outcome: string | null; prepared: number }>(
+            "SELECT (SELECT outcome FROM outcomes WHERE txn_id = ?1) AS outcome, EXISTS (SELECT 1 FROM prepared WHERE txn_id = ?1) AS prepared",
+            txnId,
+          )
+          .one();
+        const known = seen.outcome === null ? null : (JSON.parse(seen.outcome) as TxOutcome);
+        // Already finished (a late or duplicate prepare): never lock again.
+        if (known) return { done: known.committed ? { vote: "yes", counter: this.counter, previews: [] } : { vote: "no", violations: [] } };
+        const exists = seen.prepared === 1;
+        // Locked since it was checked: nothing can have changed under the lock.
+        if (exists) return { done: { vote: "yes", counter: this.counter, previews: previewsOf(this.sql, ops) } };
+        const blocked = blockingTxns(this.sql, ops.map(lockKey), txnId);
+        if (blocked.length) return { blocked };
+        const violations = findViolations(this.sql, ops, Date.now());
+        if (violations.length) return { done: { vote: "no", violations } };
+        this.sql.exec(
+          "INSERT INTO prepared (txn_id, mode, ops, at, coordinator, born) VALUES (?, ?, ?, ?, ?, ?)",
+          txnId,
+          mode,
+          JSON.stringify(ops),
+          Date.now(),
+          lead.coordinator,
+          lead.born,
+        );
+        for (const op of ops) this.sql.exec("INSERT INTO locks (lock_key, txn_id) VALUES (?, ?)", lockKey(op), txnId);
+        this.failpoints.hit("shard.prepare.inside");
+        return { done: { vote: "yes", counter: this.counter, previews: previewsOf(this.sql, ops) } };
+      };
+      // The first try joins the next group commit; a retry after settling locks runs alone.
+      const step = attempt === 0 ? await this.writes.submit(prepareStep) : this.sync(prepareStep);
+      if ("done" in step) {
+        vote = step.done;
+        break;
+      }
+      const undecided = await this.settleDecided(step.blocked);
+      if (undecided.length === 0 && attempt < 3) continue;
+      // Wait-die: older than every holder still deciding → may wait (keep its other locks).
+      const me: TxAge = { born: lead.born, txnId };
+      const holders = this.agesOf(undecided.length ? undecided : step.blocked);
+      vote = { vote: "busy", wait: holders.every((holder) => olderThan(me, holder)) };
+    }
     if (vote.vote === "yes") await this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS);
     this.failpoints.hit("shard.prepare.after");
     return vote;
   }
 
+  /**
+   * Drops the locks of a transaction whose coordinator gave up this attempt to prepare it (busy
+   * elsewhere, wait-die told it to back off). Records no outcome: the same transaction prepares
+   * again. Never touches a decided one.
+   */
+  async release(txnId: string): Promise<void> {
+    this.sync(() => {
+      if (this.outcomeOf(txnId)) return;
+      this.sql.exec("DELETE FROM locks WHERE txn_id = ?", txnId);
+      this.sql.exec("DELETE FROM prepared WHERE txn_id = ?", txnId);
+    });
+    this.failpoints.hit("shard.release.after");
+  }
+
   /** Phase two: apply a prepared transaction with its commit index. Idempotent by transaction id. */
-  async commit(txnId: string, index: number): Promise<TxOutcome | { unknown: true }> {
+  async commit(txnId: string, index: number, at?: number): Promise<TxOutcome | { unknown: true }> {
     await this.failpoints.pause("shard.commit.before");
-    const outcome = this.finish(txnId, { decision: "committed", index });
+    const events: ChangeEvent[] = [];
+    // Grouped: commits arriving together at this shard share one storage commit.
+    const outcome = await this.writes.submit(() => this.finishStep(txnId, { decision: "committed", index, at }, events));
+    this.watch.publish(events);
     this.failpoints.hit("shard.commit.after");
     if (outcome && outcome.committed) await this.scheduleAlarm(this.nextDeadline());
     return outcome ?? { unknown: true };
@@ -391,6 +467,27 @@ export class ShardObject extends DurableObject<Env> {
    */
   async fence(txnId: string): Promise<TxOutcome> {
     return this.finish(txnId, { decision: "aborted" })!;
+  }
+
+  /** The most recent one-phase transactions applied here, newest first (the transactions panel). */
+  recentOnePhase(limit: number): OnePhaseEntry[] {
+    return this.sql
+      .exec<{ txn_id: string; outcome: string; at: number; mode: string; keys: string }>(
+        "SELECT txn_id, outcome, at, mode, keys FROM outcomes WHERE keys IS NOT NULL ORDER BY at DESC LIMIT ?",
+        Math.min(Math.max(limit, 1), 500),
+      )
+      .toArray()
+      .map((row) => {
+        const outcome = JSON.parse(row.outcome) as TxOutcome;
+        return {
+          txnId: row.txn_id,
+          mode: row.mode as TxMode,
+          committed: outcome.committed,
+          index: outcome.committed ? outcome.index : null,
+          keys: JSON.parse(row.keys) as string[],
+          at: row.at,
+        };
+      });
   }
 
   /** Counts for database statistics: live items, documents. */
@@ -528,16 +625,51 @@ export class ShardObject extends DurableObject<Env> {
     return this.run(step, "read");
   }
 
-  /** Asks the coordinator for each transaction's decision and applies it here. */
+  /**
+   * Asks each transaction's coordinator (the one its lock names) for the decision, waiting while
+   * it is being taken, and applies it here.
+   */
   private async settle(txnIds: string[]): Promise<void> {
-    const coordinator = this.env.COORDINATOR.getByName(this.database());
     await Promise.all(
       txnIds.map(async (txnId) => {
-        const decision = await coordinator.resolve(txnId);
-        this.finish(txnId, decision);
+        const decision = await this.coordinatorOf(txnId).resolve(txnId, true);
+        if (decision.decision !== "pending") this.finish(txnId, decision);
       }),
     );
     await this.scheduleAlarm(this.nextDeadline());
+  }
+
+  /** `settle` without waiting: applies the decisions already taken; returns the undecided. */
+  private async settleDecided(txnIds: string[]): Promise<string[]> {
+    const undecided: string[] = [];
+    await Promise.all(
+      txnIds.map(async (txnId) => {
+        let decision: Decision | { decision: "pending" };
+        try {
+          decision = await this.coordinatorOf(txnId).resolve(txnId, false);
+        } catch {
+          // Its coordinator did not answer (restarting): as good as undecided, this time.
+          decision = { decision: "pending" };
+        }
+        if (decision.decision === "pending") undecided.push(txnId);
+        else this.finish(txnId, decision);
+      }),
+    );
+    return undecided;
+  }
+
+  /** The coordinator leading a transaction that holds a lock here. */
+  private coordinatorOf(txnId: string) {
+    const row = this.sql.exec<{ coordinator: number }>("SELECT coordinator FROM prepared WHERE txn_id = ?", txnId).toArray()[0];
+    return coordinatorStub(this.env, this.database(), row?.coordinator ?? 0);
+  }
+
+  private agesOf(txnIds: string[]): TxAge[] {
+    return txnIds.map((txnId) => {
+      const row = this.sql.exec<{ born: number }>("SELECT born FROM prepared WHERE txn_id = ?", txnId).toArray()[0];
+      // A holder gone meanwhile counts as younger: the next attempt will not meet it.
+      return { born: row?.born ?? Number.MAX_SAFE_INTEGER, txnId };
+    });
   }
 
   /** One storage transaction; if it throws it rolls back, and so does the mirrored counter. */
@@ -554,31 +686,38 @@ export class ShardObject extends DurableObject<Env> {
   /** Applies a decision to a prepared transaction, once; returns its outcome (null: never prepared here). */
   private finish(txnId: string, decision: Decision): TxOutcome | null {
     const events: ChangeEvent[] = [];
-    const outcome = this.sync(() => {
+    const outcome = this.sync(() => this.finishStep(txnId, decision, events));
+    this.watch.publish(events);
+    return outcome;
+  }
+
+  /** `finish` inside the caller's storage transaction; the change events go to `events`. */
+  private finishStep(txnId: string, decision: Decision, events: ChangeEvent[]): TxOutcome | null {
+    // A prepared row and an outcome never coexist (finishing swaps one for the other).
+    const prepared = this.sql
+      .exec<{ mode: string; ops: string }>("SELECT mode, ops FROM prepared WHERE txn_id = ?", txnId)
+      .toArray()[0];
+    if (!prepared) {
       const known = this.outcomeOf(txnId);
       if (known) return known;
-      const now = Date.now();
-      const prepared = this.sql
-        .exec<{ mode: string; ops: string }>("SELECT mode, ops FROM prepared WHERE txn_id = ?", txnId)
-        .toArray()[0];
-      let outcome: TxOutcome;
-      if (decision.decision === "committed") {
-        // A commit for a transaction never prepared here is a bug upstream: refuse, change nothing.
-        if (!prepared) return null;
-        this.raiseCounter(decision.index);
-        const ops = JSON.parse(prepared.ops) as TxOp[];
-        const results: OpResult[] = applyOps(this.sql, ops, decision.index, prepared.mode as TxMode, this.database(), now);
-        outcome = { committed: true, index: decision.index, results };
-        events.push(...eventsOf(ops, decision.index));
-      } else {
-        outcome = { committed: false, violations: [] };
-      }
-      this.sql.exec("DELETE FROM locks WHERE txn_id = ?", txnId);
-      this.sql.exec("DELETE FROM prepared WHERE txn_id = ?", txnId);
-      this.recordOutcome(txnId, outcome, now);
-      return outcome;
-    });
-    this.watch.publish(events);
+    }
+    const now = Date.now();
+    let outcome: TxOutcome;
+    if (decision.decision === "committed") {
+      // A commit for a transaction never prepared here is a bug upstream: refuse, change nothing.
+      if (!prepared) return null;
+      this.raiseCounter(decision.index);
+      const ops = JSON.parse(prepared.ops) as TxOp[];
+      const at = decision.at ?? now;
+      const results: OpResult[] = applyOps(this.sql, ops, decision.index, prepared.mode as TxMode, this.database(), at);
+      outcome = { committed: true, index: decision.index, results };
+      events.push(...eventsOf(ops, decision.index));
+    } else {
+      outcome = { committed: false, violations: [] };
+    }
+    this.sql.exec("DELETE FROM locks WHERE txn_id = ?", txnId);
+    this.sql.exec("DELETE FROM prepared WHERE txn_id = ?", txnId);
+    this.recordOutcome(txnId, outcome, now);
     return outcome;
   }
 
@@ -587,8 +726,16 @@ export class ShardObject extends DurableObject<Env> {
     return row ? (JSON.parse(row.outcome) as TxOutcome) : null;
   }
 
-  private recordOutcome(txnId: string, outcome: TxOutcome, now: number): void {
-    this.sql.exec("INSERT INTO outcomes (txn_id, outcome, at) VALUES (?, ?, ?)", txnId, JSON.stringify(outcome), now);
+  /** `listed`: a one-phase transaction, shown in the transactions panel. */
+  private recordOutcome(txnId: string, outcome: TxOutcome, now: number, listed?: { mode: TxMode; keys: string[] }): void {
+    this.sql.exec(
+      "INSERT INTO outcomes (txn_id, outcome, at, mode, keys) VALUES (?, ?, ?, ?, ?)",
+      txnId,
+      JSON.stringify(outcome),
+      now,
+      listed?.mode ?? null,
+      listed ? JSON.stringify(listed.keys) : null,
+    );
   }
 
   /** The compare-and-write of `put`, run inside one (possibly grouped) storage transaction. */
@@ -698,10 +845,9 @@ export class ShardObject extends DurableObject<Env> {
     this.sql.exec("UPDATE counters SET value = ? WHERE name = 'index'", to);
   }
 
-  /** The database this shard belongs to, from its name "<db>/shard-<n>". */
+  /** The database this shard belongs to, from its name (parsed once). */
   private database(): string {
-    const name = this.ctx.id.name ?? "";
-    return name.slice(0, name.lastIndexOf("/shard-"));
+    return (this.databaseName ??= parseObjectName(this.ctx.id.name ?? "").database);
   }
 }
 

@@ -13,6 +13,8 @@ import { badInput, ErrorTypes, RavenError } from "../core/errors";
 import { databaseId } from "../core/change-vector";
 import { NODE_TAG } from "../core/server-info";
 import { catalog, forgetDatabase } from "./databases";
+import { allCoordinators } from "../stubs";
+import { recentTransactions } from "../transactions";
 import { allShards } from "./shards";
 
 export const admin = new Hono<AppEnv>();
@@ -59,7 +61,7 @@ admin.delete("/admin/databases", access.serverAdmin, async (c) => {
     index = (await catalog(c.env).remove(database)).index;
     // Everything the database stored, on every shard and in its coordinator.
     await Promise.all(allShards(c.env, database).map((stub) => stub.destroy()));
-    await c.env.COORDINATOR.getByName(database.toLowerCase()).destroy();
+    await Promise.all(allCoordinators(c.env, database).map((stub) => stub.destroy()));
   }
   return c.json({ RaftCommandIndex: index, PendingDeletes: [] });
 });
@@ -71,24 +73,11 @@ admin.get("/databases", access.serverAdmin, async (c) => {
   return c.json({ Databases: names });
 });
 
-/** The coordinator's recent cluster-wide transactions, newest first (read-only; the Studio's panel). */
+/** Recent transactions, newest first (read-only; the Studio's panel), from every log that has them. */
 admin.get("/databases/:db/transactions", access.read, async (c) => {
   const database = checkDatabaseName(c.req.param("db"));
   const limit = Math.min(Math.max(1, optionalInt("limit", c.req.query("limit")) ?? 50), 500);
-  const recent = await c.env.COORDINATOR.getByName(database.toLowerCase()).recent(limit);
-  return c.json({
-    Results: recent.map((t) => ({
-      Seq: t.seq,
-      TransactionId: t.txnId,
-      Mode: t.mode,
-      State: t.state,
-      Done: t.done,
-      Index: t.index,
-      Keys: t.keys,
-      CreatedAt: new Date(t.createdAt).toISOString(),
-      DecidedAt: t.decidedAt === null ? null : new Date(t.decidedAt).toISOString(),
-    })),
-  });
+  return c.json({ Results: await recentTransactions(c.env, database, limit) });
 });
 
 admin.get("/databases/:db/stats", access.read, async (c) => c.json(await statistics(c.env, c.req.param("db"), false)));

@@ -6,12 +6,13 @@
  */
 import { checkDatabaseName } from "../core/database";
 import { ErrorTypes, RavenError } from "../core/errors";
+import { catalogStub } from "../stubs";
 
 const REMEMBER_MS = 5_000;
 const known = new Map<string, number>();
 
 export function catalog(env: Env) {
-  return env.CATALOG.getByName("catalog");
+  return catalogStub(env);
 }
 
 export function explicitDatabases(env: Env): boolean {

@@ -1,14 +1,12 @@
 /**
- * Running a parsed batch: a single-node batch confined to one shard commits there directly; any
- * other batch goes through the database's coordinator (the log leader). Maps the outcome to
- * RavenDB's answer.
+ * Running a parsed batch (through the transactions' one entry point, src/transactions.ts) and
+ * mapping its outcome to RavenDB's answer.
  */
 import { batchResults, conflictError } from "../core/batch-response";
 import type { ParsedBatch } from "../core/bulk-docs";
 import { ErrorTypes, RavenError } from "../core/errors";
 import type { OpResult } from "../core/transaction";
-import type { ExecuteResult } from "../objects/coordinator";
-import { shardStub } from "./shards";
+import { runTransaction } from "../transactions";
 
 export async function executeBatch(
   env: Env,
@@ -16,22 +14,7 @@ export async function executeBatch(
   batch: ParsedBatch,
   requestId: string | undefined,
 ): Promise<{ index: number; results: OpResult[]; body: ReturnType<typeof batchResults> }> {
-  const shards = new Set(batch.ops.map((op) => op.shard));
-  let result: ExecuteResult;
-  if (batch.mode === "SingleNode" && shards.size === 1) {
-    result = await shardStub(env, database, batch.ops[0]!.shard).commitOnePhase(
-      crypto.randomUUID(),
-      batch.mode,
-      batch.ops,
-      0,
-    );
-  } else {
-    result = await env.COORDINATOR.getByName(database.toLowerCase()).execute({
-      requestId,
-      mode: batch.mode,
-      ops: batch.ops,
-    });
-  }
+  const result = await runTransaction(env, database, { requestId, mode: batch.mode, ops: batch.ops });
   if ("failed" in result) {
     throw new RavenError(
       503,

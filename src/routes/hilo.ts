@@ -1,5 +1,5 @@
 /**
- * HiLo id generation (`session.store(entity)` without an id): the database's coordinator hands
+ * HiLo id generation (`session.store(entity)` without an id): the database's coordinator 0 hands
  * out ranges per collection tag; ids are `<prefix><n>-A`.
  */
 import { Hono } from "hono";
@@ -9,6 +9,7 @@ import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes } from "../core/errors";
 import { NODE_TAG } from "../core/server-info";
 import { optionalInt } from "../core/cmpxchg";
+import { hiloStub } from "../stubs";
 
 export const hilo = new Hono<AppEnv>();
 
@@ -20,7 +21,7 @@ hilo.get("/databases/:db/hilo/next", access.write, async (c) => {
   if (!tag) throw badInput(ErrorTypes.argument, "Query string tag is mandatory, but wasn't specified.");
   const separator = c.req.query("identityPartsSeparator") || "/";
   const lastMax = Math.max(0, optionalInt("lastMax", c.req.query("lastMax")) ?? 0);
-  const range = await c.env.COORDINATOR.getByName(database.toLowerCase()).hiloNext(tag, RANGE_SIZE, lastMax);
+  const range = await hiloStub(c.env, database).hiloNext(tag, RANGE_SIZE, lastMax);
   return c.json({
     Prefix: `${tag}${separator}`,
     Low: range.low,
@@ -39,6 +40,6 @@ hilo.put("/databases/:db/hilo/return", access.write, async (c) => {
   if (!tag || end === undefined || last === undefined) {
     throw badInput(ErrorTypes.argument, "Query strings tag, end and last are mandatory.");
   }
-  await c.env.COORDINATOR.getByName(database.toLowerCase()).hiloReturn(tag, end, last);
+  await hiloStub(c.env, database).hiloReturn(tag, end, last);
   return c.body(null, 204);
 });

@@ -10,6 +10,7 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { shardOf } from "../../src/core/routing";
 import type { FailAction } from "../../src/objects/failpoints";
+import { coordinatorCount, coordinatorStub, shardStub } from "../../src/stubs";
 import { bulk, call, cmpPut, freshDb } from "../helpers";
 import { checkTransactions, type TxnCheckResult, type TxnOp } from "./txn-checker";
 import { FakeTxnStore, runTxnWorkload, type ReadReply, type TxnService, type TxnWorkloadResult } from "./txn-workload";
@@ -84,7 +85,7 @@ const TXN_FAULTS: Fault[] = [
   { target: "shard", name: "shard.commit.after", action: "throw", times: 1 },
   { target: "coordinator", name: "coordinator.after-decision", action: "throw", times: 1 },
   { target: "coordinator", name: "coordinator.after-prepare", action: "abort", times: 1 },
-  { target: "coordinator", name: "coordinator.after-record", action: "abort", times: 1 },
+  { target: "coordinator", name: "coordinator.before-prepare", action: "abort", times: 1 },
   { target: "all" },
 ];
 
@@ -98,10 +99,11 @@ function txnNemesis(db: string, keys: string[]) {
           await abortAllDurableObjects();
           return "abort-all";
         }
+        // Any of the database's coordinators: each leads the transactions whose request id hashes to it.
         const stub =
           fault.target === "coordinator"
-            ? env.COORDINATOR.getByName(db.toLowerCase())
-            : env.SHARD.getByName(`${db.toLowerCase()}/shard-${shardOf(keys[Math.floor(rng() * keys.length)]!, SHARDS)}`);
+            ? coordinatorStub(env, db, Math.floor(rng() * coordinatorCount(env)))
+            : shardStub(env, db, shardOf(keys[Math.floor(rng() * keys.length)]!, SHARDS));
         await stub.armFailpoint(fault.name, fault.action, fault.times);
         return `${fault.name}/${fault.action}`;
       } catch {

@@ -96,7 +96,7 @@ export async function closedLoop({ conns, seconds, open, close, op }) {
 
 /** The result record of a cell (same shape for every generator). */
 export function result(generator, workload, t, elapsed) {
-  const rw = workload === "cas" || workload === "hot";
+  const rw = workload === "cas" || workload === "hot" || workload === "transfer";
   const okWrites = workload === "create" || rw ? t.ok : 0;
   return {
     generator,

@@ -24,9 +24,9 @@ export function rawRequest(agent, port, method, urlPath, body, { timeoutMs = REQ
   });
 }
 
-/** An HTTP "connection" for the workloads: `request(method, path, body)` over the cell's agent. */
+/** An HTTP "connection" for the workloads: `request(method, path, body, headers?)` over the cell's agent. */
 function httpConnection(agent, port) {
-  return { request: (method, urlPath, body = null) => rawRequest(agent, port, method, urlPath, body) };
+  return { request: (method, urlPath, body = null, headers = {}) => rawRequest(agent, port, method, urlPath, body, { headers }) };
 }
 
 /** Runs `op(conn, tally, i)` (conn.request(...)) closed-loop over `conns` keep-alive sockets. */
