@@ -118,7 +118,9 @@ describe("queries", () => {
     expect(await names("from People order by score as double desc")).toEqual(["Alice", "bob", "Dave", "carol"]);
     expect(await names("from People order by code as alphaNumeric")).toEqual(["Alice", "bob", "carol", "Dave"]);
     expect(await names("from People order by id() desc limit 2")).toEqual(["Dave", "carol"]);
-    await bulk(db, [docPut("people/2", { ...people[1], touched: true }, "People")]); // Alice modified last
+    // Alice modified last, in a later millisecond than the creation (timestamps have ms resolution).
+    await scheduler.wait(20);
+    await bulk(db, [docPut("people/2", { ...people[1], touched: true }, "People")]);
     expect((await names("from People order by @metadata.@last-modified desc limit 1"))).toEqual(["Alice"]);
     expect(await names("from People where @metadata.@id = 'people/3'")).toEqual(["carol"]);
   });
