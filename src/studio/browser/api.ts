@@ -1,7 +1,13 @@
 /**
  * The HTTP API, as any client uses it: JSON answers parsed (big numbers kept), a RavenDB error
  * envelope turned into a readable Error with its status, a 401/403 answered by asking for a token
- * and retrying.
+ * and retrying. What the page uses:
+ *
+ * - GET  /databases?namesOnly=true                                    database picker
+ * - GET  /databases/<db>/cmpxchg?startsWith&pageSize&continuationToken  listing, paging
+ * - GET  /databases/<db>/cmpxchg?key=<k>                              open an item
+ * - PUT / DELETE /databases/<db>/cmpxchg?key=<k>&index=<i>            create (index 0), save, delete
+ * - GET  /databases/<db>/transactions?limit=50                        transactions panel
  *
  * Served as source text (see source.ts): this function may use only its parameters and browser
  * globals — no imported values, no module-level constants.
