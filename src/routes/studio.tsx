@@ -1,8 +1,9 @@
 /**
  * `GET /studio`: a small management page for compare-exchange items (Hono JSX shell, inline
- * vanilla script and stylesheet from src/studio/). The page holds no data and has no endpoints of
- * its own: its script uses the same HTTP API as every client (see src/studio/script.ts), with the
- * same auth — a 401/403 makes it ask for a token, kept in sessionStorage and sent as a bearer.
+ * script and stylesheet from src/studio/). The page holds no data and has no endpoints of its
+ * own: its script (TypeScript in src/studio/browser/, served as source text: see
+ * browser/source.ts) uses the same HTTP API as every client, with the same auth — a 401/403
+ * makes it ask for a token, kept in sessionStorage and sent as a bearer.
  *
  * The inline script and style are allowed by their SHA-256 in a strict Content-Security-Policy,
  * so nothing else can run on the page even if a stored value tried to look like HTML.

@@ -9,6 +9,7 @@
  *
  * Without /usr/bin/chromium every test FAILS (never skips) and says how to install it.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -135,6 +136,19 @@ describe("Studio in Chromium", () => {
     expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
     expect(csp).toContain("connect-src 'self'");
     expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+  });
+
+  test("the served inline script is exactly what the CSP's hash allows, and it parses", async () => {
+    need();
+    const res = await send("GET", "/studio");
+    const scripts = [...res.text.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
+    expect(scripts).toHaveLength(1);
+    const script = scripts[0]!;
+    const hash = createHash("sha256").update(script, "utf8").digest("base64");
+    expect(res.headers.get("Content-Security-Policy") ?? "").toContain(`script-src 'sha256-${hash}'`);
+    // Syntax only (new Function compiles without running); Chromium runs it in the tests below.
+    expect(() => new Function(script)).not.toThrow();
+    expect(script).toContain("function main(");
   });
 
   test("picker, keyboard only: open a typed database, every control labelled, focus visible", async () => {
