@@ -99,6 +99,19 @@ describe("cluster-wide bulk_docs", () => {
     expect(first.status).toBe(201);
   });
 
+  it("replays a two-shard transaction's first result to a retry with the same raft-request-id (its coordinator's log)", async () => {
+    const db = freshDb();
+    const [x, y] = keysOnTwoShards("replay");
+    const first = await bulk(db, [cmpPut(x, 0, 1), cmpPut(y, 0, 1)], { requestId: "tx-retry-2" });
+    expect(first.status).toBe(201);
+    // Between the attempts the keys move on: a second run would now conflict.
+    const moved = await putItem(db, x, first.json.TransactionIndex, 2);
+    expect(moved.Successful).toBe(true);
+    const retry = await bulk(db, [cmpPut(x, 0, 1), cmpPut(y, 0, 1)], { requestId: "tx-retry-2" });
+    expect(retry).toEqual(first);
+    expect((await getItem(db, x))?.value).toBe(2);
+  });
+
   it("refuses what RavenDB refuses, with clear errors and nothing stored", async () => {
     const db = freshDb();
     const cases: [unknown[], string][] = [
