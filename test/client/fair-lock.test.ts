@@ -1,11 +1,15 @@
 // Fair locks: arrival order, mutual exclusion, strictly increasing fencing tokens, a waiter that
 // dies mid-queue, a holder whose lease lapses while it still believes it holds the lock, and
 // keep-alive with loss reported through an AbortSignal.
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   acquireFairLock,
   acquireLock,
+  CmpxchgServiceClient,
+  Election,
   fencedPut,
+  update,
   LockLostException,
   LockTimeoutException,
   withFairLock,
@@ -149,5 +153,23 @@ describe("acquireFairLock", { timeout: 60_000 }, () => {
       expect(signal.aborted).toBe(true);
       expect(signal.reason).toBeInstanceOf(LockLostException);
     });
+  });
+
+  it("works the same through a Service Binding (CmpxchgServiceClient): fair lock, election, update", async () => {
+    const db = freshDb("fair");
+    const client = new CmpxchgServiceClient(exports.CmpxchgService, db);
+    const first = await acquireFairLock(client, "svc", { ttlMs: 5_000, waitMs: 0, owner: "one" });
+    const second = acquireFairLock(client, "svc", { ttlMs: 5_000, waitMs: 10_000, owner: "two" });
+    await delay(100);
+    await first.release();
+    const held = await second;
+    expect(held.owner).toBe("two");
+    expect(held.token).toBeGreaterThan(first.token);
+    await held.release();
+    const election = new Election<string>(client, "svc", { ttlMs: 5_000 });
+    const leading = await election.campaign("v", { owner: "l" });
+    expect(await election.leader()).toMatchObject({ owner: "l", value: "v", token: leading.token });
+    await leading.resign();
+    expect((await update<number>(client, "n", (n) => (n ?? 0) + 2)).value).toBe(2);
   });
 });
