@@ -88,31 +88,33 @@ export class Election<T = unknown> {
   async *observe(signal?: AbortSignal): AsyncGenerator<Leader<T>> {
     let last: string | null = null;
     while (!signal?.aborted) {
-      const queue = await queueOf<QueueRecord>(this.client, this.keys, signal);
-      const first = queue[0];
-      if (first) {
-        const leader = toLeader<T>(first);
-        const seen = JSON.stringify([leader.token, leader.value]);
-        if (seen !== last) {
-          last = seen;
-          yield leader;
+      let leader: Leader<T> | null = null;
+      try {
+        const queue = await queueOf<QueueRecord>(this.client, this.keys, signal);
+        const first = queue[0];
+        if (first) {
+          leader = toLeader<T>(first);
+          const seen = JSON.stringify([leader.token, leader.value]);
+          if (seen === last) leader = null;
+          else last = seen;
         }
-        const expiry = expiryOf(first.metadata);
-        const timeoutMs = Math.max(1, Math.min(MAX_WAIT_MS, expiry === null ? MAX_WAIT_MS : expiry - Date.now() + EXPIRY_SLACK_MS));
-        await this.client.waitForChange(first.key, first.index, { timeoutMs, signal }).catch(rethrowUnlessAborted(signal));
-      } else {
-        // Nobody leads: the next candidate's enqueue moves the ticket counter.
-        const seq = await this.client.get<number>(this.keys.seq, { signal });
-        await this.client.waitForChange(this.keys.seq, seq?.index ?? -1, { timeoutMs: MAX_WAIT_MS, signal }).catch(rethrowUnlessAborted(signal));
+        if (leader) yield leader;
+        if (first) {
+          const expiry = expiryOf(first.metadata);
+          const timeoutMs = Math.max(1, Math.min(MAX_WAIT_MS, expiry === null ? MAX_WAIT_MS : expiry - Date.now() + EXPIRY_SLACK_MS));
+          await this.client.waitForChange(first.key, first.index, { timeoutMs, signal });
+        } else {
+          // Nobody leads: the next candidate's enqueue moves the ticket counter.
+          const seq = await this.client.get<number>(this.keys.seq, { signal });
+          await this.client.waitForChange(this.keys.seq, seq?.index ?? -1, { timeoutMs: MAX_WAIT_MS, signal });
+        }
+      } catch (err) {
+        // Stopping through the signal ends the stream; anything else is the caller's to see.
+        if (signal?.aborted) return;
+        throw err;
       }
     }
   }
-}
-
-function rethrowUnlessAborted(signal: AbortSignal | undefined) {
-  return (err: unknown) => {
-    if (!signal?.aborted) throw err;
-  };
 }
 
 function toLeader<T>(item: { key: string; value: QueueRecord }): Leader<T> {

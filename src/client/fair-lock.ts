@@ -201,7 +201,14 @@ async function waitForTurn(
     const untilExpiry = pred.expiresAt === null ? MAX_WAIT_MS : pred.expiresAt - Date.now() + EXPIRY_SLACK_MS;
     const timeoutMs = Math.max(1, Math.min(remaining, untilExpiry, MAX_WAIT_MS));
     const signal = anySignal(leaseSignal, callerSignal);
-    const change = await client.waitForChange<QueueRecord>(ticketKey(keys, nearest), pred.index, { timeoutMs, signal });
+    let change;
+    try {
+      change = await client.waitForChange<QueueRecord>(ticketKey(keys, nearest), pred.index, { timeoutMs, signal });
+    } catch (err) {
+      // An abort of the wait because our own lease was lost reports that, not a bare abort.
+      if (leaseSignal.aborted) throw leaseSignal.reason;
+      throw err;
+    }
     if (change.item) {
       // Renewed (or not yet changed): wait again with what it is now.
       ahead.set(nearest, { index: change.item.index, expiresAt: expiryOf(change.item.metadata) });
