@@ -17,9 +17,13 @@ import { fileURLToPath } from "node:url";
 import { findWorkerd, wranglerEnv } from "../scripts/workerd-config.mjs";
 import { startDirect } from "./lib/servers/ours.mjs";
 import { freePort, installCleanupHandlers, registerTmp, spawnTracked, stopAll, tail } from "./lib/processes.mjs";
+import { startEtcd } from "./lib/servers/etcd.mjs";
+import { etcdFailover, etcdLockHandoff, fairLockHandoff, loadClient, oursFailover, simpleLockHandoff } from "./lib/recipes.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Which parts to run: "tx" (transactions and the simple lock on wrangler dev), "recipes" (locks, elections on `npm run serve` and etcd); default both. */
+const ONLY = process.env.BENCH_ONLY ?? "";
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 
 // The service's own routing code, bundled on the fly, so key pairs land on the shards we say.
@@ -162,8 +166,9 @@ const cells = [
   { name: "lock hand-off (acquisitions/s; latency = release → next holder)", conns: [2, 8], run: (url, c) => handoff(url, c) },
 ];
 
-const service = await startService();
 const results = [];
+if (ONLY !== "recipes") {
+const service = await startService();
 try {
   for (const cell of cells) {
     for (const conns of cell.conns) {
@@ -177,8 +182,85 @@ try {
 } finally {
   await service.stop();
 }
+}
+
+/**
+ * The production-like server (`npm run serve`: workerd running the deploy build, storage on disk)
+ * on a free port with its own fresh storage and build directory.
+ */
+async function startServe() {
+  installCleanupHandlers();
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cmpxchg-serve-"));
+  registerTmp(dir);
+  const logFile = path.join(dir, "serve.log");
+  const fd = fs.openSync(logFile, "a");
+  spawnTracked("npm run serve", process.execPath, [path.join(ROOT, "scripts/serve.mjs")], {
+    cwd: ROOT,
+    stdio: ["ignore", fd, fd],
+    env: { ...process.env, PORT: String(port), SERVE_DIR: dir },
+  });
+  fs.closeSync(fd);
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+    try {
+      if ((await fetch(`${url}/cluster/node-info`)).ok) return url;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`npm run serve did not start within 120 s:\n${tail(logFile, 60)}`);
+}
+
+const recipeRows = [];
+const failovers = [];
+if (ONLY !== "tx") {
+  const client = await loadClient(ROOT);
+  try {
+    const url = await startServe();
+    const etcdTmp = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cmpxchg-etcd-"));
+    registerTmp(etcdTmp);
+    const etcd = await startEtcd({ bin: process.env.ETCD_BIN ?? "etcd", tmpRoot: etcdTmp });
+    const etcdUrl = `http://127.0.0.1:${etcd.port}`;
+    const systems = [
+      { name: "simple lock (baseline)", run: (n) => simpleLockHandoff(url, n, SECONDS) },
+      { name: "fair lock", run: (n) => fairLockHandoff(client, url, n, SECONDS) },
+      { name: "etcd lock", run: (n) => etcdLockHandoff(etcdUrl, n, SECONDS) },
+    ];
+    for (const waiters of [2, 8, 32]) {
+      for (const system of systems) {
+        const runs = [];
+        // Interleaved per waiter count, so that the machine's load drifts over all three alike.
+        for (let r = 0; r < REPEATS; r++) runs.push(await system.run(waiters));
+        const row = { system: system.name, waiters, rps: median(runs.map((x) => x.rps)), p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), errors: runs.reduce((s, x) => s + x.errors, 0) };
+        recipeRows.push(row);
+        console.log(`${row.system} waiters=${waiters}: ${row.rps.toFixed(0)}/s hand-off p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms errors ${row.errors}`);
+      }
+    }
+    const FAILOVER_TTL_S = 2;
+    for (let r = 0; r < REPEATS; r++) {
+      failovers.push({ system: "ours (Election)", ms: await oursFailover(client, url, FAILOVER_TTL_S * 1000) });
+      failovers.push({ system: "etcd (v3 election)", ms: await etcdFailover(etcdUrl, FAILOVER_TTL_S) });
+    }
+    for (const f of failovers) console.log(`fail-over ${f.system}: ${f.ms} ms after the lease's end`);
+  } finally {
+    await stopAll();
+  }
+}
+
 fs.mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
-fs.writeFileSync(path.join(ROOT, "bench/results/scenarios.json"), JSON.stringify({ server: SERVER, seconds: SECONDS, repeats: REPEATS, results }, null, 2));
-console.log(`\nMedian of ${REPEATS} runs × ${SECONDS} s, ${SERVER === "direct" ? "the built Worker on workerd serve" : "wrangler dev"} on 127.0.0.1 (${os.cpus().length} cores).\n`);
-console.log("| workload | clients | per second | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
+fs.writeFileSync(path.join(ROOT, "bench/results/scenarios.json"), JSON.stringify({ server: SERVER, seconds: SECONDS, repeats: REPEATS, results, recipes: recipeRows, failovers }, null, 2));
+if (results.length) console.log(`\nMedian of ${REPEATS} runs × ${SECONDS} s, ${SERVER === "direct" ? "the built Worker on workerd serve" : "wrangler dev"} on 127.0.0.1 (${os.cpus().length} cores).\n`);
+if (results.length) console.log("| workload | clients | per second | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
 for (const r of results) console.log(`| ${r.workload} | ${r.conns} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} |`);
+if (recipeRows.length) {
+  console.log(`\nLocks on \`npm run serve\` and etcd 3.4 (one member, HTTP gateway); median of ${REPEATS} runs × ${SECONDS} s; ratio = fair lock ÷ the other in the same run.\n`);
+  console.log("| lock | waiters | acquisitions/s | hand-off p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
+  for (const r of recipeRows) console.log(`| ${r.system} | ${r.waiters} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
+  const fair = (w) => recipeRows.find((r) => r.system === "fair lock" && r.waiters === w);
+  for (const r of recipeRows.filter((x) => x.system !== "fair lock")) {
+    const f = fair(r.waiters);
+    console.log(`fair lock vs ${r.system}, ${r.waiters} waiters: acquisitions/s ×${(f.rps / r.rps).toFixed(2)}, hand-off p50 ×${(f.p50 / r.p50).toFixed(2)}`);
+  }
+  const med = (name) => median(failovers.filter((f) => f.system === name).map((f) => f.ms));
+  console.log(`\nElection fail-over after the leader's 2 s lease lapses (median of ${REPEATS}): ours ${med("ours (Election)")} ms, etcd ${med("etcd (v3 election)")} ms`);
+}

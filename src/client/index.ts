@@ -1,7 +1,8 @@
 /**
  * edge-cmpxchg's client: typed compare-exchange calls over HTTP (`CmpxchgClient`) or a Service
  * Binding (`CmpxchgServiceClient`), and the helpers built on them: locks with fencing tokens,
- * unique values. Fetch only; no runtime dependencies. The idempotency middleware for Hono is in
+ * unique values, fair locks, leases with keep-alive, leader election, read-modify-write.
+ * Fetch only; no runtime dependencies. The idempotency middleware for Hono is in
  * ./hono.ts (`edge-cmpxchg-client/hono`), so that this entry needs nothing from Hono.
  *
  * Published as the npm package `edge-cmpxchg-client` (packages/client).
@@ -25,3 +26,14 @@ export {
   type UniqueDocumentReservation,
   type UniqueReservation,
 } from "./unique.js";
+export {
+  acquireFairLock,
+  withFairLock,
+  type FairLock,
+  type FairLockOptions,
+  type QueueRecord,
+} from "./fair-lock.js";
+export { KeepAlive, type KeepAliveOptions } from "./lease.js";
+export { Election, type CampaignOptions, type ElectionOptions, type Leader, type Leadership } from "./election.js";
+export { SKIP, update, updateMany, type UpdateOptions, type UpdateResult } from "./update.js";
+export { fencedPut, type Fenced, type FencedWriteResult } from "./fencing.js";

@@ -9,6 +9,7 @@
  */
 import { expiresIn, expiryOf, type CmpxchgApi } from "./api.js";
 import { LockLostException, LockTimeoutException } from "./errors.js";
+import { KeepAlive } from "./lease.js";
 
 export interface LockOptions {
   /** Lease length: the lock frees itself this long after the last acquire or renew. */
@@ -19,6 +20,11 @@ export interface LockOptions {
   owner?: string;
   /** Key prefix of lock items (default `locks/`). */
   prefix?: string;
+  /**
+   * Renew the lease at a third of its TTL until release (default: false for acquireLock, true for
+   * withLock). Loss of the lease is reported through `lock.signal` either way.
+   */
+  keepAlive?: boolean;
 }
 
 /** What a lock item stores. */
@@ -39,6 +45,8 @@ export interface Lock {
   readonly index: number;
   /** When the lease ends unless renewed (ms since the epoch). */
   readonly expiresAt: number;
+  /** Aborted (reason: LockLostException) when the lease is lost: a renew refused, or its end passed. */
+  readonly signal: AbortSignal;
   /** Extends the lease by `ttlMs` (default: the acquire's) from now; throws LockLostException if it was lost. */
   renew(ttlMs?: number): Promise<void>;
   /**
@@ -67,7 +75,7 @@ export async function acquireLock(client: CmpxchgApi, name: string, options: Loc
     const metadata = expiresIn(options.ttlMs);
     const attempt = await client.create(key, record, metadata);
     if (attempt.successful) {
-      return new HeldLock(client, name, key, record, attempt.index, expiryOf(metadata)!, options.ttlMs);
+      return new HeldLock(client, name, key, record, attempt.index, expiryOf(metadata)!, options.ttlMs, options.keepAlive ?? false);
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
@@ -82,11 +90,19 @@ export async function acquireLock(client: CmpxchgApi, name: string, options: Loc
   }
 }
 
-/** Runs `fn` while holding the lock, and releases it afterwards whatever happened. */
-export async function withLock<R>(client: CmpxchgApi, name: string, options: LockOptions, fn: (lock: Lock) => Promise<R>): Promise<R> {
-  const lock = await acquireLock(client, name, options);
+/**
+ * Runs `fn` while holding the lock, and releases it afterwards whatever happened. The lease is
+ * kept alive meanwhile (unless `keepAlive: false`); `fn` gets the signal that reports its loss.
+ */
+export async function withLock<R>(
+  client: CmpxchgApi,
+  name: string,
+  options: LockOptions,
+  fn: (lock: Lock, signal: AbortSignal) => Promise<R>,
+): Promise<R> {
+  const lock = await acquireLock(client, name, { ...options, keepAlive: options.keepAlive ?? true });
   try {
-    return await fn(lock);
+    return await fn(lock, lock.signal);
   } finally {
     await lock.release();
   }
@@ -95,6 +111,9 @@ export async function withLock<R>(client: CmpxchgApi, name: string, options: Loc
 class HeldLock implements Lock {
   index: number;
   expiresAt: number;
+  private readonly keepAlive: KeepAlive;
+  /** Renews and the release run one after another, so each compares against the last index. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly client: CmpxchgApi,
@@ -104,9 +123,18 @@ class HeldLock implements Lock {
     readonly token: number,
     expiresAt: number,
     private readonly ttlMs: number,
+    renewing: boolean,
   ) {
     this.index = token;
     this.expiresAt = expiresAt;
+    this.keepAlive = new KeepAlive(async () => {
+      const expiry = await this.write(this.ttlMs);
+      return typeof expiry === "number" ? expiry : null;
+    }, { ttlMs, expiresAt }, `the lock '${name}'`, renewing);
+  }
+
+  get signal(): AbortSignal {
+    return this.keepAlive.signal;
   }
 
   get owner(): string {
@@ -114,20 +142,39 @@ class HeldLock implements Lock {
   }
 
   async renew(ttlMs = this.ttlMs): Promise<void> {
-    const metadata = expiresIn(ttlMs);
-    // Conditional on our index: if the lease expired (item absent, index 0) or someone else took
-    // it (another index), this fails and we must not pretend to still hold it.
-    const result = await this.client.put(this.key, this.record, this.index, metadata);
-    if (!result.successful) {
-      throw new LockLostException(`The lock '${this.name}' was lost: it is now held by ${describeHolder(result.value)}.`);
+    const expiry = await this.write(ttlMs);
+    if (typeof expiry !== "number") {
+      const err = new LockLostException(`The lock '${this.name}' was lost: it is now held by ${describeHolder(expiry.holder)}.`);
+      this.keepAlive.lose(err.message);
+      throw err;
     }
-    this.index = result.index;
-    this.expiresAt = expiryOf(metadata)!;
+    this.keepAlive.extended(expiry);
   }
 
   async release(): Promise<boolean> {
-    const result = await this.client.delete(this.key, this.index);
+    await this.keepAlive.stop();
+    const result = await this.serial(() => this.client.delete(this.key, this.index));
     return result.successful;
+  }
+
+  /** The new expiry, or who holds the lock now when the lease was lost. */
+  private write(ttlMs: number): Promise<number | { holder: unknown }> {
+    return this.serial(async () => {
+      const metadata = expiresIn(ttlMs);
+      // Conditional on our index: if the lease expired (item absent, index 0) or someone else took
+      // it (another index), this fails and we must not pretend to still hold it.
+      const result = await this.client.put(this.key, this.record, this.index, metadata);
+      if (!result.successful) return { holder: result.value };
+      this.index = result.index;
+      this.expiresAt = expiryOf(metadata)!;
+      return this.expiresAt;
+    });
+  }
+
+  private serial<R>(fn: () => Promise<R>): Promise<R> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => {});
+    return next;
   }
 }
 

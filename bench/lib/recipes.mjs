@@ -1,0 +1,151 @@
+/**
+ * Coordination recipes, side by side: the simple lock (create at index 0, every waiter long-polls
+ * the lock item: the issue's baseline), the fair lock of src/client (fair-lock.ts, bundled from
+ * source and used as a user would), and etcd's own lock (v3 lock API through its HTTP gateway,
+ * one lease per waiter). Plus election fail-over: how long after the leader's lease lapses the
+ * next candidate leads (src/client election.ts against etcd's v3 election API).
+ *
+ * Hand-off = from the holder's release answer to the next holder's acquisition (same process,
+ * performance.now()). Every holder releases at once and queues again.
+ */
+import { buildSync } from "esbuild";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+
+const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+
+/** The client package's source, bundled to one ESM file and imported. */
+export async function loadClient(root) {
+  const out = buildSync({ entryPoints: [path.join(root, "src/client/index.ts")], bundle: true, write: false, format: "esm", platform: "neutral" });
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-client-")), "client.mjs");
+  fs.writeFileSync(file, out.outputFiles[0].text);
+  return import(file);
+}
+
+function summarize(handoffs, acquisitions, seconds, errors = 0) {
+  handoffs.sort((x, y) => x - y);
+  return { rps: acquisitions / seconds, p50: quantile(handoffs, 0.5), p99: quantile(handoffs, 0.99), errors };
+}
+
+/** The issue's baseline: the simple lock's protocol over raw HTTP (create; else long-poll). */
+export async function simpleLockHandoff(url, waiters, seconds) {
+  const db = `bench_slock_${Date.now()}_${waiters}`;
+  const key = "locks/bench";
+  const base = `${url}/databases/${db}/cmpxchg?key=${encodeURIComponent(key)}`;
+  const handoffs = [];
+  let released = null;
+  let acquisitions = 0;
+  const until = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: waiters }, async () => {
+      while (Date.now() < until) {
+        const res = await fetch(`${base}&index=0&raft-request-id=${crypto.randomUUID()}`, { method: "PUT", body: JSON.stringify({ Object: "holder" }) });
+        const put = await res.json();
+        if (put.Successful) {
+          if (released !== null) handoffs.push(performance.now() - released);
+          acquisitions++;
+          const del = await fetch(`${base}&index=${put.Index}&raft-request-id=${crypto.randomUUID()}`, { method: "DELETE" });
+          await del.arrayBuffer();
+          released = performance.now();
+        } else {
+          const wait = await fetch(`${url}/databases/${db}/cmpxchg/wait?key=${encodeURIComponent(key)}&index=${put.Index}&timeout=2000`);
+          await wait.arrayBuffer();
+        }
+      }
+    }),
+  );
+  return summarize(handoffs, acquisitions, seconds);
+}
+
+/** The fair lock of src/client: each waiter its own client, as separate processes would have. */
+export async function fairLockHandoff(client, url, waiters, seconds) {
+  const db = `bench_flock_${Date.now()}_${waiters}`;
+  const handoffs = [];
+  let released = null;
+  let acquisitions = 0;
+  let errors = 0;
+  let holding = false;
+  const until = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: waiters }, async () => {
+      const api = new client.CmpxchgClient({ url, database: db });
+      while (Date.now() < until) {
+        try {
+          const lock = await client.acquireFairLock(api, "bench", { ttlMs: 10_000, waitMs: Math.max(1, until - Date.now() + 2_000) });
+          if (holding) errors++; // two holders at once: must never happen
+          holding = true;
+          if (released !== null) handoffs.push(performance.now() - released);
+          acquisitions++;
+          holding = false;
+          await lock.release();
+          released = performance.now();
+        } catch (err) {
+          if (!(err instanceof client.LockTimeoutException)) errors++;
+        }
+      }
+    }),
+  );
+  return summarize(handoffs, acquisitions, seconds, errors);
+}
+
+const b64 = (text) => Buffer.from(text).toString("base64");
+
+async function etcdPost(etcd, route, body, signal) {
+  const res = await fetch(`${etcd}${route}`, { method: "POST", body: JSON.stringify(body), signal });
+  const json = await res.json();
+  if (!res.ok || json.error) throw new Error(`etcd ${route}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** etcd's lock: POST /v3/lock/lock blocks until the caller (one lease each) holds it. */
+export async function etcdLockHandoff(etcd, waiters, seconds) {
+  const name = b64(`bench-${Date.now()}-${waiters}`);
+  const handoffs = [];
+  let released = null;
+  let acquisitions = 0;
+  const until = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: waiters }, async () => {
+      const { ID: lease } = await etcdPost(etcd, "/v3/lease/grant", { TTL: 60 });
+      while (Date.now() < until) {
+        const { key } = await etcdPost(etcd, "/v3/lock/lock", { name, lease });
+        if (released !== null) handoffs.push(performance.now() - released);
+        acquisitions++;
+        await etcdPost(etcd, "/v3/lock/unlock", { key });
+        released = performance.now();
+      }
+      await etcdPost(etcd, "/v3/lease/revoke", { ID: lease });
+    }),
+  );
+  return summarize(handoffs, acquisitions, seconds);
+}
+
+/**
+ * Ours: a leader campaigns with a `ttlMs` lease and dies (never renews); a follower campaigns
+ * behind it. Fail-over = the follower leads − the leader's lease end.
+ */
+export async function oursFailover(client, url, ttlMs) {
+  const db = `bench_elect_${Date.now()}`;
+  const api = new client.CmpxchgClient({ url, database: db });
+  const election = new client.Election(api, "primary", { ttlMs });
+  const leaderLock = await client.acquireFairLock(api, "primary", { ttlMs, waitMs: 0, keepAlive: false, prefix: "elections/", value: "leader" });
+  const follower = await election.campaign("follower");
+  const failover = Date.now() - leaderLock.expiresAt;
+  await follower.resign();
+  return failover;
+}
+
+/** etcd: the leader's lease (TTL s) is never kept alive; the follower's campaign blocks until it leads. */
+export async function etcdFailover(etcd, ttlSeconds) {
+  const name = b64(`elect-${Date.now()}`);
+  const granted = Date.now();
+  const { ID: leaderLease } = await etcdPost(etcd, "/v3/lease/grant", { TTL: ttlSeconds });
+  await etcdPost(etcd, "/v3/election/campaign", { name, lease: leaderLease, value: b64("leader") });
+  const { ID: followerLease } = await etcdPost(etcd, "/v3/lease/grant", { TTL: 60 });
+  await etcdPost(etcd, "/v3/election/campaign", { name, lease: followerLease, value: b64("follower") });
+  const failover = Date.now() - (granted + ttlSeconds * 1000);
+  await etcdPost(etcd, "/v3/lease/revoke", { ID: followerLease });
+  return failover;
+}

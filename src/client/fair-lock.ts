@@ -1,0 +1,326 @@
+/**
+ * Fair locks: waiters queue in arrival order and each waits only for its predecessor, as etcd's
+ * Mutex does by revision, so a release wakes exactly one waiter.
+ *
+ * Layout under `<prefix><name>/`:
+ * - `seq`: the lock's ticket counter (a number, never expires).
+ * - `queue/<ticket, 16 digits>`: one item per waiter or holder, with an `@expires` lease.
+ *
+ * Why a ticket counter instead of the items' indexes: indexes are per shard, and the queue's keys
+ * hash to different shards, so two items' indexes say nothing about which came first. Taking a
+ * ticket and creating the queue item happen in ONE cluster-wide transaction (seq CAS n-1 → n,
+ * create queue/n): when a waiter's transaction commits, every smaller ticket's item already
+ * exists or is gone for good, so one listing names all of its predecessors and none can appear
+ * later. The holder is the live item with the smallest ticket; the ticket is the fencing token
+ * (strictly increasing per lock, since holders take the lock in ticket order).
+ *
+ * A waiter that dies stops renewing; its item expires and its successor (whose wait is capped at
+ * that expiry) moves on. A waiter that gives up deletes its item.
+ */
+import { expiresIn, expiryOf, type CmpxchgApi } from "./api.js";
+import { ClusterTransactionConcurrencyException, LockLostException, LockTimeoutException } from "./errors.js";
+import { KeepAlive } from "./lease.js";
+import { backoffDelay, sleep } from "./retry.js";
+import type { CompareExchangeValue, Metadata } from "./types.js";
+
+export interface FairLockOptions {
+  /** Lease length of the queue item (waiting and holding). */
+  ttlMs: number;
+  /** How long to wait for the turn (0: only if free now; Infinity: until the signal). */
+  waitMs: number;
+  /** Stored in the item for operators and observers (default: a random id). */
+  owner?: string;
+  /** Key prefix (default `locks/`; the keys are `<prefix><name>/seq` and `<prefix><name>/queue/…`). */
+  prefix?: string;
+  /** Renew the lease at a third of its TTL while waiting and holding (default true). */
+  keepAlive?: boolean;
+  /** Gives up waiting (the item is deleted) when aborted. */
+  signal?: AbortSignal;
+  /** A value stored in the queue item (an election's candidate value). */
+  value?: unknown;
+}
+
+/** What a queue item stores. */
+export interface QueueRecord {
+  owner: string;
+  value?: unknown;
+  enqueuedAt: string;
+}
+
+/** A held fair lock. */
+export interface FairLock {
+  readonly name: string;
+  /** The holder's queue item key. */
+  readonly key: string;
+  readonly owner: string;
+  /** Fencing token: the ticket, larger than every earlier holder's. */
+  readonly token: number;
+  /** The queue item's current index (changes on every renew). */
+  readonly index: number;
+  /** When the lease ends unless renewed (ms since the epoch). */
+  readonly expiresAt: number;
+  /** Aborted (with LockLostException) when the lease is lost; work done under the lock should watch it. */
+  readonly signal: AbortSignal;
+  /** Renews now; throws LockLostException when it was lost. */
+  renew(ttlMs?: number): Promise<void>;
+  /** Replaces the stored value (an election's proclaim); throws LockLostException when lost. */
+  setValue(value: unknown): Promise<void>;
+  /** Leaves the queue; true when the lease was still ours, false when it had been lost. */
+  release(): Promise<boolean>;
+}
+
+/** Tickets are zero-padded so that key order (what a listing returns) is ticket order. */
+const TICKET_DIGITS = 16;
+/** Past a predecessor's expiry, covering clock skew and delivery. */
+const EXPIRY_SLACK_MS = 25;
+/** The server's longest long-poll. */
+const MAX_WAIT_MS = 60_000;
+const ENQUEUE_BACKOFF = { baseMs: 2, maxMs: 100 };
+
+export interface LockKeys {
+  seq: string;
+  queue: string;
+}
+
+export function lockKeys(name: string, prefix = "locks/"): LockKeys {
+  const base = `${prefix}${name}/`;
+  return { seq: `${base}seq`, queue: `${base}queue/` };
+}
+
+export function ticketKey(keys: LockKeys, ticket: number): string {
+  return keys.queue + String(ticket).padStart(TICKET_DIGITS, "0");
+}
+
+/** The ticket of a queue item key (listings return keys lower-cased; the digits are unchanged). */
+export function ticketOf(key: string): number {
+  return Number(key.slice(-TICKET_DIGITS));
+}
+
+/** A place in the queue. */
+export interface Ticket {
+  ticket: number;
+  key: string;
+  /** The queue item's index after the enqueue. */
+  index: number;
+  expiresAt: number;
+  record: QueueRecord;
+}
+
+/**
+ * Takes the next ticket and creates its queue item, in one transaction; retried on a lost race.
+ * Exported for tests that simulate a waiter dying right after it queued.
+ */
+export async function enqueue(client: CmpxchgApi, keys: LockKeys, record: QueueRecord, ttlMs: number, signal?: AbortSignal): Promise<Ticket> {
+  let seq = await client.get<number>(keys.seq, { signal });
+  for (let attempt = 0; ; attempt++) {
+    const ticket = (typeof seq?.value === "number" ? seq.value : 0) + 1;
+    const key = ticketKey(keys, ticket);
+    const metadata = expiresIn(ttlMs);
+    try {
+      const committed = await client
+        .transaction()
+        .put(keys.seq, ticket, seq?.index ?? 0)
+        .create(key, record, metadata)
+        .commit({ signal });
+      return { ticket, key, index: committed.index, expiresAt: expiryOf(metadata)!, record };
+    } catch (err) {
+      if (!(err instanceof ClusterTransactionConcurrencyException)) throw err;
+      // Another waiter took that ticket: read the counter again, after a short jittered pause
+      // so that a crowd arriving together spreads out.
+      await sleep(backoffDelay(Math.min(attempt, 6), ENQUEUE_BACKOFF), signal);
+      seq = await client.get<number>(keys.seq, { signal });
+    }
+  }
+}
+
+interface Predecessor {
+  index: number;
+  expiresAt: number | null;
+}
+
+/**
+ * Queues for the lock `name` and resolves once every earlier waiter is gone.
+ *
+ * @throws LockTimeoutException when the turn did not come within `waitMs` (the item is deleted).
+ * @throws LockLostException when the waiter's own lease was lost while it waited.
+ */
+export async function acquireFairLock(client: CmpxchgApi, name: string, options: FairLockOptions): Promise<FairLock> {
+  const keys = lockKeys(name, options.prefix);
+  const record: QueueRecord = { owner: options.owner ?? crypto.randomUUID(), enqueuedAt: new Date().toISOString() };
+  if (options.value !== undefined) record.value = options.value;
+  const deadline = Date.now() + Math.max(0, options.waitMs);
+  const ticket = await enqueue(client, keys, record, options.ttlMs, options.signal);
+  const lock = new HeldFairLock(client, name, ticket, options.ttlMs, options.keepAlive ?? true);
+  try {
+    await waitForTurn(client, keys, ticket, deadline, lock.signal, options.signal, name);
+    return lock;
+  } catch (err) {
+    // Leave the queue, so the successor does not wait for our lease to run out.
+    await lock.release().catch(() => false);
+    throw err;
+  }
+}
+
+/** Runs `fn` under the fair lock and releases it afterwards; `fn` gets the lease-loss signal. */
+export async function withFairLock<R>(
+  client: CmpxchgApi,
+  name: string,
+  options: FairLockOptions,
+  fn: (lock: FairLock, signal: AbortSignal) => Promise<R>,
+): Promise<R> {
+  const lock = await acquireFairLock(client, name, options);
+  try {
+    return await fn(lock, lock.signal);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function waitForTurn(
+  client: CmpxchgApi,
+  keys: LockKeys,
+  ticket: Ticket,
+  deadline: number,
+  leaseSignal: AbortSignal,
+  callerSignal: AbortSignal | undefined,
+  name: string,
+): Promise<void> {
+  const ahead = new Map<number, Predecessor>();
+  for await (const item of client.listAll<QueueRecord>(keys.queue, { pageSize: 0, signal: callerSignal })) {
+    const n = ticketOf(item.key);
+    if (n < ticket.ticket) ahead.set(n, { index: item.index, expiresAt: expiryOf(item.metadata) });
+  }
+  while (ahead.size > 0) {
+    if (leaseSignal.aborted) throw leaseSignal.reason;
+    callerSignal?.throwIfAborted();
+    // Only the nearest predecessor is watched: its going is the only event that can make us next.
+    const nearest = Math.max(...ahead.keys());
+    const pred = ahead.get(nearest)!;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new LockTimeoutException(`The lock '${name}' still had ${ahead.size} waiter(s) ahead of ticket ${ticket.ticket}; gave up.`);
+    const untilExpiry = pred.expiresAt === null ? MAX_WAIT_MS : pred.expiresAt - Date.now() + EXPIRY_SLACK_MS;
+    const timeoutMs = Math.max(1, Math.min(remaining, untilExpiry, MAX_WAIT_MS));
+    const signal = anySignal(leaseSignal, callerSignal);
+    let change;
+    try {
+      change = await client.waitForChange<QueueRecord>(ticketKey(keys, nearest), pred.index, { timeoutMs, signal });
+    } catch (err) {
+      // An abort of the wait because our own lease was lost reports that, not a bare abort.
+      if (leaseSignal.aborted) throw leaseSignal.reason;
+      throw err;
+    }
+    if (change.item) {
+      // Renewed (or not yet changed): wait again with what it is now.
+      ahead.set(nearest, { index: change.item.index, expiresAt: expiryOf(change.item.metadata) });
+      continue;
+    }
+    ahead.delete(nearest);
+    if (ahead.size === 0) return;
+    // The nearest left while earlier ones may remain (it died or gave up while waiting):
+    // find out which of them are still there.
+    const tickets = [...ahead.keys()];
+    const items = await client.getMany<QueueRecord>(tickets.map((n) => ticketKey(keys, n)), { signal: callerSignal });
+    tickets.forEach((n, i) => {
+      const item = items[i];
+      if (item) ahead.set(n, { index: item.index, expiresAt: expiryOf(item.metadata) });
+      else ahead.delete(n);
+    });
+  }
+}
+
+/** The first of two signals to abort (AbortSignal.any where present). */
+function anySignal(a: AbortSignal, b: AbortSignal | undefined): AbortSignal {
+  return b ? AbortSignal.any([a, b]) : a;
+}
+
+class HeldFairLock implements FairLock {
+  index: number;
+  expiresAt: number;
+  readonly keepAlive: KeepAlive;
+  private record: QueueRecord;
+  /** Writes on our own item run one after another, so each compares against the last index. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly client: CmpxchgApi,
+    readonly name: string,
+    private readonly ticket: Ticket,
+    private readonly ttlMs: number,
+    renewing: boolean,
+  ) {
+    this.index = ticket.index;
+    this.expiresAt = ticket.expiresAt;
+    this.record = ticket.record;
+    this.keepAlive = new KeepAlive(
+      () => this.write(this.record, this.ttlMs),
+      { ttlMs, expiresAt: ticket.expiresAt },
+      `the lock '${name}' (ticket ${ticket.ticket})`,
+      renewing,
+    );
+  }
+
+  get key(): string {
+    return this.ticket.key;
+  }
+  get token(): number {
+    return this.ticket.ticket;
+  }
+  get owner(): string {
+    return this.record.owner;
+  }
+  get signal(): AbortSignal {
+    return this.keepAlive.signal;
+  }
+
+  async renew(ttlMs = this.ttlMs): Promise<void> {
+    const expiry = await this.write(this.record, ttlMs);
+    if (expiry === null) this.lost();
+    this.keepAlive.extended(expiry!);
+  }
+
+  async setValue(value: unknown): Promise<void> {
+    const expiry = await this.write({ ...this.record, value }, this.ttlMs);
+    if (expiry === null) this.lost();
+    this.keepAlive.extended(expiry!);
+  }
+
+  async release(): Promise<boolean> {
+    await this.keepAlive.stop();
+    // The item's key is ours alone (one ticket, one waiter), so a delete of an expired item
+    // "succeeds" on nothing: whether the lease held is what the signal says.
+    const result = await this.serial(() => this.client.delete(this.key, this.index));
+    return result.successful && !this.signal.aborted && Date.now() < this.expiresAt;
+  }
+
+  private lost(): never {
+    const err = new LockLostException(`The lock '${this.name}' (ticket ${this.token}) was lost: its lease expired.`);
+    this.keepAlive.lose(err.message);
+    throw err;
+  }
+
+  /** Conditional on our index: an expired item (absent) or someone else's fails, never overwritten. */
+  private write(record: QueueRecord, ttlMs: number): Promise<number | null> {
+    return this.serial(async () => {
+      const metadata: Metadata = expiresIn(ttlMs);
+      const result = await this.client.put(this.key, record, this.index, metadata);
+      if (!result.successful) return null;
+      this.index = result.index;
+      this.record = record;
+      this.expiresAt = expiryOf(metadata)!;
+      return this.expiresAt;
+    });
+  }
+
+  private serial<R>(fn: () => Promise<R>): Promise<R> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+}
+
+/** The live queue items of a lock, in ticket order (the first is the holder or leader). */
+export async function queueOf<T = QueueRecord>(client: CmpxchgApi, keys: LockKeys, signal?: AbortSignal): Promise<CompareExchangeValue<T>[]> {
+  const items: CompareExchangeValue<T>[] = [];
+  for await (const item of client.listAll<T>(keys.queue, { pageSize: 0, signal })) items.push(item);
+  return items.sort((a, b) => ticketOf(a.key) - ticketOf(b.key));
+}
