@@ -64,7 +64,12 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml", environment: "dev" },
             miniflare: {
-              bindings: { AUTH: "on", AUTH_TOKENS: TEST_TOKENS, AUTH_CERTIFICATES: TEST_CERTIFICATES, PUBLIC_URL: "https://cmpxchg.example.com" },
+              bindings: {
+                AUTH: "on",
+                AUTH_TOKENS: TEST_TOKENS,
+                AUTH_CERTIFICATES: TEST_CERTIFICATES,
+                PUBLIC_URL: "https://cmpxchg.example.com",
+              },
               ratelimits: { WRITE_LIMIT: { namespace_id: "1001", simple: { limit: 10, period: 60 } } },
             },
           }),

@@ -13,12 +13,17 @@ const docs = Number(process.env.BENCH_DOCS || 20000);
 const runs = Number(process.env.BENCH_RUNS || 5);
 const base = `${url}/databases/bench_queries_${Date.now()}`;
 
-const post = (path, body) => fetch(`${base}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const post = (path, body) =>
+  fetch(`${base}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 
 for (let i = 0; i < docs; i += 500) {
   const Commands = Array.from({ length: Math.min(500, docs - i) }, (_, j) => {
     const n = i + j;
-    return { Type: "PUT", Id: `items/${n}`, Document: { v: (n * 7919) % docs, name: `n${n % 977}`, "@metadata": { "@collection": "Items" } } };
+    return {
+      Type: "PUT",
+      Id: `items/${n}`,
+      Document: { v: (n * 7919) % docs, name: `n${n % 977}`, "@metadata": { "@collection": "Items" } },
+    };
   });
   const res = await post("/bulk_docs", { Commands });
   if (res.status !== 201) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);

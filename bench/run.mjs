@@ -65,7 +65,11 @@ async function main() {
 
   // ------------------------------------------------------------ preflight
   let wranglerJs;
-  try { wranglerJs = checkToolchain(); } catch (err) { fail(err.message); }
+  try {
+    wranglerJs = checkToolchain();
+  } catch (err) {
+    fail(err.message);
+  }
   if (process.platform !== "linux") console.warn("bench: not Linux: CPU/disk/thread-state figures will be missing.");
   installCleanupHandlers({ keepTmp: CONFIG.keepTmp });
   const notRun = [];
@@ -76,7 +80,9 @@ async function main() {
   const pk = ensurePackages(need, { allowInstall: CONFIG.install });
   for (const [name, msg] of Object.entries(pk.missing)) {
     if (name === "wrk") {
-      console.warn(`bench: ${msg}\nbench: wrk missing: the in-Node generator drives every workload (slower; not comparable with wrk runs).`);
+      console.warn(
+        `bench: ${msg}\nbench: wrk missing: the in-Node generator drives every workload (slower; not comparable with wrk runs).`,
+      );
       notRun.push({ phase: "main", system: "wrk", reason: `${msg} (the in-Node generator drove every cell instead)` });
     } else {
       console.warn(`bench: ${msg}`);
@@ -84,13 +90,17 @@ async function main() {
     }
   }
   const tools = {
-    wrk: CONFIG.wrk ? pk.found.wrk ?? null : null,
+    wrk: CONFIG.wrk ? (pk.found.wrk ?? null) : null,
     etcd: pk.found.etcd ?? null,
     redis: pk.found.redis ?? null,
     workerd: null,
     strace: null,
   };
-  try { tools.workerd = findWorkerd(CONFIG.workerd); } catch (err) { fail(err.message); }
+  try {
+    tools.workerd = findWorkerd(CONFIG.workerd);
+  } catch (err) {
+    fail(err.message);
+  }
   const wantsDirect = CONFIG.modes.includes("direct") || CONFIG.shards.length > 0 || CONFIG.coordinators.length > 0;
   if (!tools.workerd && wantsDirect) {
     const msg = "direct not run: no workerd binary under node_modules (it comes with wrangler): run npm install";
@@ -102,7 +112,10 @@ async function main() {
     if (!tools.strace) console.warn("bench: BENCH_STRACE=1 but strace is missing (apt-get install strace): no syscall counts.");
   }
   const strays = strayInstances([tools.etcd, tools.redis]);
-  if (strays.length) console.warn(`bench: other etcd/redis instances are running (not ours, left alone; ours use their own free ports): ${strays.map((s) => `${s.bin} pid ${s.pid}`).join(", ")}`);
+  if (strays.length)
+    console.warn(
+      `bench: other etcd/redis instances are running (not ours, left alone; ours use their own free ports): ${strays.map((s) => `${s.bin} pid ${s.pid}`).join(", ")}`,
+    );
 
   const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cmpxchg-bench-"));
   registerTmp(tmpRoot);
@@ -118,7 +131,11 @@ async function main() {
   const modes = [];
   const mainMode = (mode, server, port = (s) => s.port) => modes.push({ mode, server, port, workloads: mainWorkloads(mode) });
   if (has("direct") && tools.workerd) {
-    servers.push({ name: "direct", label: "ours, direct (wrangler deploy --dry-run + workerd serve)", start: () => startDirect({ app, tmpRoot, workerd: tools.workerd }) });
+    servers.push({
+      name: "direct",
+      label: "ours, direct (wrangler deploy --dry-run + workerd serve)",
+      start: () => startDirect({ app, tmpRoot, workerd: tools.workerd }),
+    });
     mainMode("direct", "direct");
   }
   if (has("dev") || has("dev-noproxy")) {
@@ -127,7 +144,11 @@ async function main() {
     if (has("dev-noproxy")) mainMode("dev-noproxy", "dev", (s) => s.runtimePort ?? null);
   }
   if (has("dev-noobs")) {
-    servers.push({ name: "dev-noobs", label: "ours, wrangler dev with X_LOCAL_OBSERVABILITY=false", start: () => startDev({ wranglerJs, app, tmpRoot, kind: "dev-noobs" }) });
+    servers.push({
+      name: "dev-noobs",
+      label: "ours, wrangler dev with X_LOCAL_OBSERVABILITY=false",
+      start: () => startDev({ wranglerJs, app, tmpRoot, kind: "dev-noobs" }),
+    });
     mainMode("dev-noobs", "dev-noobs");
   }
   if (has("etcd") && tools.etcd) {
@@ -144,10 +165,18 @@ async function main() {
     for (const n of CONFIG.shards) {
       const name = shardMode(n);
       shardPlan.servers.push({
-        name, label: `ours, direct with SHARD_COUNT=${n}`,
+        name,
+        label: `ours, direct with SHARD_COUNT=${n}`,
         start: () => {
           const dist = path.join(tmpRoot, "direct", "dist");
-          return startDirect({ app, tmpRoot, workerd: tools.workerd, name, vars: { SHARD_COUNT: String(n) }, reuseDist: fs.existsSync(path.join(dist, "index.js")) ? dist : null });
+          return startDirect({
+            app,
+            tmpRoot,
+            workerd: tools.workerd,
+            name,
+            vars: { SHARD_COUNT: String(n) },
+            reuseDist: fs.existsSync(path.join(dist, "index.js")) ? dist : null,
+          });
         },
       });
       shardPlan.modes.push({ mode: name, server: name, port: (s) => s.port, workloads: CONFIG.shardWorkloads });
@@ -159,10 +188,18 @@ async function main() {
     for (const n of CONFIG.coordinators) {
       const name = coordinatorMode(n);
       coordinatorPlan.servers.push({
-        name, label: `ours, direct with COORDINATOR_COUNT=${n}`,
+        name,
+        label: `ours, direct with COORDINATOR_COUNT=${n}`,
         start: () => {
           const dist = path.join(tmpRoot, "direct", "dist");
-          return startDirect({ app, tmpRoot, workerd: tools.workerd, name, vars: { COORDINATOR_COUNT: String(n) }, reuseDist: fs.existsSync(path.join(dist, "index.js")) ? dist : null });
+          return startDirect({
+            app,
+            tmpRoot,
+            workerd: tools.workerd,
+            name,
+            vars: { COORDINATOR_COUNT: String(n) },
+            reuseDist: fs.existsSync(path.join(dist, "index.js")) ? dist : null,
+          });
         },
       });
       coordinatorPlan.modes.push({ mode: name, server: name, port: (s) => s.port, workloads: CONFIG.coordinatorWorkloads });
@@ -174,14 +211,27 @@ async function main() {
   const cellsOf = (plan) => plan.modes.reduce((n, m) => n + m.workloads.length, 0) * plan.connections.length * CONFIG.repeats;
   const mainCells = cellsOf(mainPlan);
   const shardCells = cellsOf(shardPlan) + cellsOf(coordinatorPlan);
-  const prefillS = (name) => (name.startsWith("dev") ? 15 + CONFIG.keys / 150 : name.startsWith("direct") ? 3 + CONFIG.keys / 500 : 2 + CONFIG.keys / 2000);
+  const prefillS = (name) =>
+    name.startsWith("dev") ? 15 + CONFIG.keys / 150 : name.startsWith("direct") ? 3 + CONFIG.keys / 500 : 2 + CONFIG.keys / 2000;
   const startupS = [...mainPlan.servers, ...shardPlan.servers, ...coordinatorPlan.servers].reduce((s, x) => s + prefillS(x.name) + 4, 0);
   const estimateMin = ((mainCells + shardCells) * perCell + startupS) / 60;
-  console.log(`bench: ${machine.cpuModel}, ${machine.nproc} cores, ${machine.memTotalMiB} MiB, ${machine.kernel}, temp storage on ${machine.tmpFs}`);
-  console.log(`bench: node ${machine.node}, wrangler ${machine.wrangler}, workerd ${machine.workerd}, etcd ${machine.etcd ?? "-"}, redis ${machine.redis ?? "-"}, wrk ${machine.wrk ?? "-"}`);
-  console.log(`bench: main phase ${mainPlan.modes.map((m) => `${m.mode}[${m.workloads.join(",")}]`).join(" ")} × conns ${CONFIG.connections.join("/")} × ${CONFIG.repeats} repeats = ${mainCells} cells of ${CONFIG.seconds} s`);
-  if (coordinatorPlan.modes.length) console.log(`bench: coordinator phase COORDINATOR_COUNT ${CONFIG.coordinators.join("/")} × [${CONFIG.coordinatorWorkloads.join(",")}] × conns ${CONFIG.coordinatorConnections.join("/")} × ${CONFIG.repeats}`);
-  if (shardCells) console.log(`bench: shard phase SHARD_COUNT ${CONFIG.shards.join("/")} × [${CONFIG.shardWorkloads.join(",")}] × conns ${CONFIG.shardConnections.join("/")} × ${CONFIG.repeats} = ${shardCells} cells`);
+  console.log(
+    `bench: ${machine.cpuModel}, ${machine.nproc} cores, ${machine.memTotalMiB} MiB, ${machine.kernel}, temp storage on ${machine.tmpFs}`,
+  );
+  console.log(
+    `bench: node ${machine.node}, wrangler ${machine.wrangler}, workerd ${machine.workerd}, etcd ${machine.etcd ?? "-"}, redis ${machine.redis ?? "-"}, wrk ${machine.wrk ?? "-"}`,
+  );
+  console.log(
+    `bench: main phase ${mainPlan.modes.map((m) => `${m.mode}[${m.workloads.join(",")}]`).join(" ")} × conns ${CONFIG.connections.join("/")} × ${CONFIG.repeats} repeats = ${mainCells} cells of ${CONFIG.seconds} s`,
+  );
+  if (coordinatorPlan.modes.length)
+    console.log(
+      `bench: coordinator phase COORDINATOR_COUNT ${CONFIG.coordinators.join("/")} × [${CONFIG.coordinatorWorkloads.join(",")}] × conns ${CONFIG.coordinatorConnections.join("/")} × ${CONFIG.repeats}`,
+    );
+  if (shardCells)
+    console.log(
+      `bench: shard phase SHARD_COUNT ${CONFIG.shards.join("/")} × [${CONFIG.shardWorkloads.join(",")}] × conns ${CONFIG.shardConnections.join("/")} × ${CONFIG.repeats} = ${shardCells} cells`,
+    );
   console.log(`bench: estimated duration about ${Math.ceil(estimateMin)} min (plus waits while other processes load the machine)`);
 
   const results = {
@@ -189,7 +239,15 @@ async function main() {
     command: "npm run bench",
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_"))),
     config: { ...CONFIG, out: path.relative(ROOT, CONFIG.out) },
-    machine: { ...machine, tmpDir: tmpRoot, tmpDevice: device?.name ?? null, source: CONFIG.source, snapshot: CONFIG.snapshot, worktreeSrcHashAtStart: srcHashAtStart, benchmarkedSrcHash: hashTree(path.join(app, "src")) },
+    machine: {
+      ...machine,
+      tmpDir: tmpRoot,
+      tmpDevice: device?.name ?? null,
+      source: CONFIG.source,
+      snapshot: CONFIG.snapshot,
+      worktreeSrcHashAtStart: srcHashAtStart,
+      benchmarkedSrcHash: hashTree(path.join(app, "src")),
+    },
     install: { installed: pk.installed, log: pk.log.map((l) => l.trim()) },
     generators: {
       wrk: tools.wrk ? `${machine.wrk}, ${CONFIG.wrkThreads} thread(s): ours trivial/create/get, etcd create/get` : "not used",
@@ -197,7 +255,9 @@ async function main() {
       "node-resp": "raw RESP2 over node:net in this Node process, closed loop: every Redis cell",
     },
     estimateMin: +estimateMin.toFixed(1),
-    sessions: [], notRun, runs: [],
+    sessions: [],
+    notRun,
+    runs: [],
   };
 
   try {

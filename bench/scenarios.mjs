@@ -58,10 +58,23 @@ async function startDev() {
   registerTmp(persist);
   const logFile = path.join(persist, "wrangler.log");
   const fd = fs.openSync(logFile, "a");
-  const entry = spawnTracked(
+  const _entry = spawnTracked(
     "wrangler dev",
     wrangler,
-    ["dev", "--env", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--show-interactive-dev-session=false", "--persist-to", path.join(persist, "state")],
+    [
+      "dev",
+      "--env",
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--show-interactive-dev-session=false",
+      "--persist-to",
+      path.join(persist, "state"),
+    ],
     { cwd: ROOT, stdio: ["ignore", fd, fd], env: wranglerEnv() },
   );
   fs.closeSync(fd);
@@ -141,7 +154,10 @@ async function handoff(url, waiters) {
   await Promise.all(
     Array.from({ length: waiters }, async () => {
       while (Date.now() < until) {
-        const res = await fetch(`${base}&index=0&raft-request-id=${crypto.randomUUID()}`, { method: "PUT", body: JSON.stringify({ Object: "holder" }) });
+        const res = await fetch(`${base}&index=0&raft-request-id=${crypto.randomUUID()}`, {
+          method: "PUT",
+          body: JSON.stringify({ Object: "holder" }),
+        });
         const put = await res.json();
         if (put.Successful) {
           if (released !== null) handoffs.push(performance.now() - released);
@@ -168,20 +184,29 @@ const cells = [
 
 const results = [];
 if (ONLY !== "recipes") {
-const service = await startService();
-try {
-  for (const cell of cells) {
-    for (const conns of cell.conns) {
-      const runs = [];
-      for (let r = 0; r < REPEATS; r++) runs.push(await cell.run(service.url, conns));
-      const row = { workload: cell.name, conns, rps: median(runs.map((x) => x.rps)), p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), errors: runs.reduce((s, x) => s + x.errors, 0) };
-      results.push(row);
-      console.log(`${row.workload} c=${conns}: ${row.rps.toFixed(0)}/s p50 ${row.p50.toFixed(1)} ms p99 ${row.p99.toFixed(1)} ms errors ${row.errors}`);
+  const service = await startService();
+  try {
+    for (const cell of cells) {
+      for (const conns of cell.conns) {
+        const runs = [];
+        for (let r = 0; r < REPEATS; r++) runs.push(await cell.run(service.url, conns));
+        const row = {
+          workload: cell.name,
+          conns,
+          rps: median(runs.map((x) => x.rps)),
+          p50: median(runs.map((x) => x.p50)),
+          p99: median(runs.map((x) => x.p99)),
+          errors: runs.reduce((s, x) => s + x.errors, 0),
+        };
+        results.push(row);
+        console.log(
+          `${row.workload} c=${conns}: ${row.rps.toFixed(0)}/s p50 ${row.p50.toFixed(1)} ms p99 ${row.p99.toFixed(1)} ms errors ${row.errors}`,
+        );
+      }
     }
+  } finally {
+    await service.stop();
   }
-} finally {
-  await service.stop();
-}
 }
 
 /**
@@ -231,9 +256,18 @@ if (ONLY !== "tx") {
         const runs = [];
         // Interleaved per waiter count, so that the machine's load drifts over all three alike.
         for (let r = 0; r < REPEATS; r++) runs.push(await system.run(waiters));
-        const row = { system: system.name, waiters, rps: median(runs.map((x) => x.rps)), p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), errors: runs.reduce((s, x) => s + x.errors, 0) };
+        const row = {
+          system: system.name,
+          waiters,
+          rps: median(runs.map((x) => x.rps)),
+          p50: median(runs.map((x) => x.p50)),
+          p99: median(runs.map((x) => x.p99)),
+          errors: runs.reduce((s, x) => s + x.errors, 0),
+        };
         recipeRows.push(row);
-        console.log(`${row.system} waiters=${waiters}: ${row.rps.toFixed(0)}/s hand-off p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms errors ${row.errors}`);
+        console.log(
+          `${row.system} waiters=${waiters}: ${row.rps.toFixed(0)}/s hand-off p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms errors ${row.errors}`,
+        );
       }
     }
     const FAILOVER_TTL_S = 2;
@@ -248,19 +282,33 @@ if (ONLY !== "tx") {
 }
 
 fs.mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
-fs.writeFileSync(path.join(ROOT, "bench/results/scenarios.json"), JSON.stringify({ server: SERVER, seconds: SECONDS, repeats: REPEATS, results, recipes: recipeRows, failovers }, null, 2));
-if (results.length) console.log(`\nMedian of ${REPEATS} runs × ${SECONDS} s, ${SERVER === "direct" ? "the built Worker on workerd serve" : "wrangler dev"} on 127.0.0.1 (${os.cpus().length} cores).\n`);
+fs.writeFileSync(
+  path.join(ROOT, "bench/results/scenarios.json"),
+  JSON.stringify({ server: SERVER, seconds: SECONDS, repeats: REPEATS, results, recipes: recipeRows, failovers }, null, 2),
+);
+if (results.length)
+  console.log(
+    `\nMedian of ${REPEATS} runs × ${SECONDS} s, ${SERVER === "direct" ? "the built Worker on workerd serve" : "wrangler dev"} on 127.0.0.1 (${os.cpus().length} cores).\n`,
+  );
 if (results.length) console.log("| workload | clients | per second | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
-for (const r of results) console.log(`| ${r.workload} | ${r.conns} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} |`);
+for (const r of results)
+  console.log(`| ${r.workload} | ${r.conns} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} |`);
 if (recipeRows.length) {
-  console.log(`\nLocks on \`npm run serve\` and etcd 3.4 (one member, HTTP gateway); median of ${REPEATS} runs × ${SECONDS} s; ratio = fair lock ÷ the other in the same run.\n`);
+  console.log(
+    `\nLocks on \`npm run serve\` and etcd 3.4 (one member, HTTP gateway); median of ${REPEATS} runs × ${SECONDS} s; ratio = fair lock ÷ the other in the same run.\n`,
+  );
   console.log("| lock | waiters | acquisitions/s | hand-off p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
-  for (const r of recipeRows) console.log(`| ${r.system} | ${r.waiters} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
+  for (const r of recipeRows)
+    console.log(`| ${r.system} | ${r.waiters} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
   const fair = (w) => recipeRows.find((r) => r.system === "fair lock" && r.waiters === w);
   for (const r of recipeRows.filter((x) => x.system !== "fair lock")) {
     const f = fair(r.waiters);
-    console.log(`fair lock vs ${r.system}, ${r.waiters} waiters: acquisitions/s ×${(f.rps / r.rps).toFixed(2)}, hand-off p50 ×${(f.p50 / r.p50).toFixed(2)}`);
+    console.log(
+      `fair lock vs ${r.system}, ${r.waiters} waiters: acquisitions/s ×${(f.rps / r.rps).toFixed(2)}, hand-off p50 ×${(f.p50 / r.p50).toFixed(2)}`,
+    );
   }
   const med = (name) => median(failovers.filter((f) => f.system === name).map((f) => f.ms));
-  console.log(`\nElection fail-over after the leader's 2 s lease lapses (median of ${REPEATS}): ours ${med("ours (Election)")} ms, etcd ${med("etcd (v3 election)")} ms`);
+  console.log(
+    `\nElection fail-over after the leader's 2 s lease lapses (median of ${REPEATS}): ours ${med("ours (Election)")} ms, etcd ${med("etcd (v3 election)")} ms`,
+  );
 }

@@ -30,7 +30,19 @@ const quiet = !["info", "log", "debug"].includes(level);
 // [env.dev] of wrangler.toml: no authentication, databases on first use (the top level is what
 // `wrangler deploy` publishes, with both on). DEV_ENV="" runs the top level instead.
 const devEnv = process.env.DEV_ENV ?? "dev";
-const args = ["dev", "--env", devEnv, "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false", "--log-level", level, ...process.argv.slice(2)];
+const args = [
+  "dev",
+  "--env",
+  devEnv,
+  "--ip",
+  HOST,
+  "--port",
+  String(port),
+  "--show-interactive-dev-session=false",
+  "--log-level",
+  level,
+  ...process.argv.slice(2),
+];
 const env = {
   // Offline and without telemetry (no account needed), and without the local trace store.
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
@@ -50,7 +62,11 @@ let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     stopping = true;
-    try { child.kill(signal); } catch { /* already gone */ }
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
   });
 }
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

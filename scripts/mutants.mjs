@@ -89,7 +89,10 @@ for (const row of rows) {
   }
   const path = join(scratch, row.file);
   const original = readFileSync(path, "utf8");
-  writeFileSync(path, original.replace(row.find, () => row.replace));
+  writeFileSync(
+    path,
+    original.replace(row.find, () => row.replace),
+  );
   const started = Date.now();
   process.stdout.write(`${row.id} … `);
   const run = runTests(row.tests, row.id);

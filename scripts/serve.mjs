@@ -19,7 +19,8 @@ const HOST = "127.0.0.1";
 
 function main() {
   const port = Number(process.env.PORT || 8787);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a TCP port, got ${JSON.stringify(process.env.PORT)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`PORT must be a TCP port, got ${JSON.stringify(process.env.PORT)}`);
   const dir = path.resolve(ROOT, process.env.SERVE_DIR || ".wrangler/serve");
   const storage = path.resolve(ROOT, process.env.SERVE_STORAGE || path.join(dir, "storage"));
   const workerd = findWorkerd(process.env.SERVE_WORKERD || null);
@@ -27,8 +28,18 @@ function main() {
 
   console.log(`serve: building the Worker (wrangler deploy --dry-run --outdir ${path.relative(ROOT, path.join(dir, "dist")) || "."})`);
   const env = process.env.SERVE_ENV ?? "dev";
-  const { config, toml } = prepareServer({ appDir: ROOT, dir, port, storage, host: HOST, build: process.env.SERVE_BUILD !== "0", env: env || null });
-  console.log(`serve: wrangler.toml ${toml.env ? `[env.${toml.env}]` : "top level"}: AUTH=${toml.vars.AUTH ?? "(unset)"}, DATABASES=${toml.vars.DATABASES ?? "(unset)"}`);
+  const { config, toml } = prepareServer({
+    appDir: ROOT,
+    dir,
+    port,
+    storage,
+    host: HOST,
+    build: process.env.SERVE_BUILD !== "0",
+    env: env || null,
+  });
+  console.log(
+    `serve: wrangler.toml ${toml.env ? `[env.${toml.env}]` : "top level"}: AUTH=${toml.vars.AUTH ?? "(unset)"}, DATABASES=${toml.vars.DATABASES ?? "(unset)"}`,
+  );
   for (const w of toml.warnings) console.warn(`serve: ${w}`);
   console.log(`serve: ${path.relative(ROOT, workerd)} ${workerdServeArgs(config).join(" ")}  (config ${config}, storage ${storage})`);
 
@@ -37,19 +48,38 @@ function main() {
   const forward = (signal) => {
     if (stopping) return;
     stopping = true;
-    try { child.kill(signal); } catch { /* already gone */ }
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
     // workerd stops at once on SIGINT/SIGTERM; if it does not, do not leave it running.
-    setTimeout(() => { try { child.kill("SIGKILL"); } catch { /* gone */ } }, 5000).unref();
+    setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }, 5000).unref();
   };
   process.on("SIGINT", () => forward("SIGINT"));
   process.on("SIGTERM", () => forward("SIGTERM"));
   process.on("SIGHUP", () => forward("SIGTERM"));
-  process.on("exit", () => { if (child.exitCode === null && child.signalCode === null) try { child.kill("SIGKILL"); } catch { /* gone */ } });
+  process.on("exit", () => {
+    if (child.exitCode === null && child.signalCode === null)
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        /* gone */
+      }
+  });
   child.once("error", (err) => {
     console.error(`serve: could not start workerd: ${err.message}`);
     process.exit(1);
   });
-  waitListening(port, child).then((ok) => { if (ok) console.log(`serve: ready on http://${HOST}:${port}`); });
+  waitListening(port, child).then((ok) => {
+    if (ok) console.log(`serve: ready on http://${HOST}:${port}`);
+  });
   child.once("exit", (code, signal) => {
     if (!stopping) console.error(`serve: workerd exited (${signal ?? `code ${code}`})`);
     process.exit(code ?? (stopping ? 0 : 1));
@@ -63,7 +93,9 @@ async function waitListening(port, child) {
       const r = await fetch(`http://${HOST}:${port}/cluster/node-info`, { signal: AbortSignal.timeout(1000) });
       await r.arrayBuffer();
       if (r.ok) return true;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;

@@ -66,11 +66,16 @@ export function buildWorker(appDir, outDir, env = null) {
   fs.rmSync(outDir, { recursive: true, force: true });
   // --env "" = the top-level environment, said explicitly.
   const build = spawnSync(process.execPath, [wranglerJs, "deploy", "--dry-run", "--env", env ?? "", "--outdir", outDir], {
-    cwd: appDir, env: wranglerEnv(), encoding: "utf8", timeout: 180_000,
+    cwd: appDir,
+    env: wranglerEnv(),
+    encoding: "utf8",
+    timeout: 180_000,
   });
   const log = `${build.stdout ?? ""}${build.stderr ?? ""}`;
   if (build.status !== 0 || !fs.existsSync(path.join(outDir, "index.js"))) {
-    throw new Error(`wrangler deploy --dry-run failed (status ${build.status}${build.error ? `, ${build.error.message}` : ""}):\n${log.split("\n").slice(-30).join("\n")}`);
+    throw new Error(
+      `wrangler deploy --dry-run failed (status ${build.status}${build.error ? `, ${build.error.message}` : ""}):\n${log.split("\n").slice(-30).join("\n")}`,
+    );
   }
   return log;
 }
@@ -103,7 +108,8 @@ export function readWranglerToml(appDir, env = LOCAL_ENV) {
     if (!d.name || !d.class_name) throw new Error("wrangler.toml: durable object binding without name/class_name");
     if (d.script_name) throw new Error(`wrangler.toml: binding ${d.name} uses script_name; not supported by the workerd config`);
   }
-  if ((config.ratelimits ?? []).length > 0) warnings.push("wrangler.toml ratelimits are not emulated by the workerd config (no write limit)");
+  if ((config.ratelimits ?? []).length > 0)
+    warnings.push("wrangler.toml ratelimits are not emulated by the workerd config (no write limit)");
   return {
     name: raw.name ?? config.name ?? null,
     env: useEnv,
@@ -133,7 +139,8 @@ export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", v
   const namespaces = classes.map(
     (c) => `    (className = ${q(c)}, uniqueKey = ${q(`${toml.name ?? "worker"}-${c}`)}, enableSql = ${toml.sqliteClasses.has(c)}),`,
   );
-  return fs.readFileSync(TEMPLATE, "utf8")
+  return fs
+    .readFileSync(TEMPLATE, "utf8")
     .replaceAll("{{ADDRESS}}", `${host}:${port}`)
     .replaceAll("{{STORAGE}}", storage)
     .replaceAll("{{COMPAT_DATE}}", toml.compatibilityDate)
@@ -147,7 +154,17 @@ export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", v
  * `<dir>/<configName>` serving it on host:port with Durable Object storage in `storage`
  * (created if missing). Returns { config, dist, storage, toml, buildLog }.
  */
-export function prepareServer({ appDir = ROOT, dir, port, storage = path.join(dir, "storage"), host = "127.0.0.1", vars = {}, build = true, configName = "config.capnp", env = LOCAL_ENV }) {
+export function prepareServer({
+  appDir = ROOT,
+  dir,
+  port,
+  storage = path.join(dir, "storage"),
+  host = "127.0.0.1",
+  vars = {},
+  build = true,
+  configName = "config.capnp",
+  env = LOCAL_ENV,
+}) {
   fs.mkdirSync(dir, { recursive: true });
   const dist = path.join(dir, "dist");
   const toml = readWranglerToml(appDir, env);

@@ -27,7 +27,6 @@ import { JSON_TYPE } from "./routes/respond";
 import { topology } from "./routes/topology";
 import { watch } from "./routes/watch";
 
-
 const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
@@ -53,7 +52,11 @@ app.route("/", identities);
 app.route("/", queries);
 app.route("/", studio);
 app.route("/", openapi);
-app.post("/databases/:db/multi_get", access.read, multiGet((request, env) => app.fetch(request, env)));
+app.post(
+  "/databases/:db/multi_get",
+  access.read,
+  multiGet((request, env) => app.fetch(request, env)),
+);
 
 const pathAndQuery = (url: string) => {
   const parsed = new URL(url);

@@ -65,13 +65,7 @@ export class CmpxchgService extends WorkerEntrypoint<Env> implements CmpxchgRpc 
     return this.client(database).put(key, value, index, metadata, options);
   }
 
-  create(
-    database: string,
-    key: string,
-    value: RpcJson,
-    metadata?: Metadata,
-    options: RpcWriteOptions = {},
-  ): Promise<RpcWriteResult> {
+  create(database: string, key: string, value: RpcJson, metadata?: Metadata, options: RpcWriteOptions = {}): Promise<RpcWriteResult> {
     return this.client(database).create(key, value, metadata, options);
   }
 

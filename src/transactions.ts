@@ -73,6 +73,9 @@ export async function recentTransactions(env: Env, database: string, limit: numb
     ),
   ];
   // Newest first; equal instants keep log order (a log lists its own newest first).
-  const page = rows.map((row, i) => ({ row, i })).sort((a, b) => b.row.at - a.row.at || a.i - b.i).slice(0, limit);
+  const page = rows
+    .map((row, i) => ({ row, i }))
+    .sort((a, b) => b.row.at - a.row.at || a.i - b.i)
+    .slice(0, limit);
   return page.map(({ row: { at: _at, ...rest } }, i) => ({ Seq: page.length - i, ...rest }));
 }

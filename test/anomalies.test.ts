@@ -83,7 +83,10 @@ describe("no lost updates", () => {
   it("keeps a bank's total under concurrent transfers across shards", async () => {
     const db = freshDb("bank");
     const accounts = keysOnDistinctShards("account", 4);
-    await bulk(db, accounts.map((key) => cmpPut(key, 0, 100)));
+    await bulk(
+      db,
+      accounts.map((key) => cmpPut(key, 0, 100)),
+    );
     let transfers = 0;
     let conflicts = 0;
     const teller = async (seed: number) => {

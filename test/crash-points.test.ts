@@ -29,7 +29,11 @@ async function setup(label: string) {
   const a = "pair/a";
   let b = "pair/b0";
   for (let i = 1; shardOf(b, SHARDS) === shardOf(a, SHARDS); i++) b = `pair/b${i}`;
-  const created = await run(db, { requestId: `setup-${db}`, mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "old"), cmpPut(b, 0, "old")]) });
+  const created = await run(db, {
+    requestId: `setup-${db}`,
+    mode: "ClusterWide",
+    ops: ops(db, [cmpPut(a, 0, "old"), cmpPut(b, 0, "old")]),
+  });
   if (!("committed" in created) || !created.committed) throw new Error("setup failed");
   return { db, a, b, index: created.index, sa: shardOf(a, SHARDS), sb: shardOf(b, SHARDS) };
 }
@@ -128,7 +132,9 @@ async function checkInvariants(s: Awaited<ReturnType<typeof setup>>, moves = ["n
   const log = await logs(s.db);
   expect(log.every((row) => row.done === 1 && row.state !== "preparing")).toBe(true);
   for (const to of moves) {
-    const rows = log.filter((row) => (JSON.parse(row.ops) as TxOp[]).some((op) => op.kind === "cmpxchg-put" && op.json.includes(`"${to}"`)));
+    const rows = log.filter((row) =>
+      (JSON.parse(row.ops) as TxOp[]).some((op) => op.kind === "cmpxchg-put" && op.json.includes(`"${to}"`)),
+    );
     expect(rows.filter((row) => row.state === "committed").length).toBe(ra.value === to ? 1 : 0);
   }
   return ra.value as string;
@@ -291,7 +297,11 @@ describe("late and duplicate messages are no-ops", () => {
     expect(done).toBe(1);
     const before = await raw(s.db, s.sa, s.a);
     await (shard(s.db, s.sa).commit(txnId, result.index + 50) as Promise<unknown>);
-    const vote = await shard(s.db, s.sa).prepare(txnId, "ClusterWide", moveBoth(s).filter((op) => op.shard === s.sa));
+    const vote = await shard(s.db, s.sa).prepare(
+      txnId,
+      "ClusterWide",
+      moveBoth(s).filter((op) => op.shard === s.sa),
+    );
     expect(vote.vote).toBe("yes");
     expect(await raw(s.db, s.sa, s.a)).toEqual(before);
   });
@@ -368,10 +378,12 @@ describe("no global queue", () => {
     for (let i = 1; coordinatorFor(env, db, fastId).k !== coordinatorFor(env, db, slowId).k; i++) fastId = `fast-${db}-${i}`;
     await shard(db, shardOf(a, SHARDS)).armFailpoint("shard.prepare.before", "delay", 1);
     const order: string[] = [];
-    const slow = run(db, { requestId: slowId, mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "slow"), cmpPut(b, 0, "slow")]) }).then((r) => {
-      order.push("slow");
-      return r;
-    });
+    const slow = run(db, { requestId: slowId, mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "slow"), cmpPut(b, 0, "slow")]) }).then(
+      (r) => {
+        order.push("slow");
+        return r;
+      },
+    );
     // Let the slow one reach its held prepare first.
     await scheduler.wait(1);
     const fast = await run(db, { requestId: fastId, mode: "ClusterWide", ops: ops(db, [cmpPut(c, 0, "fast"), cmpPut(d, 0, "fast")]) });
@@ -396,8 +408,9 @@ async function committedUnapplied(s: Awaited<ReturnType<typeof setup>>, commands
   if (!("committed" in result) || !result.committed) throw new Error(`expected a commit, got ${JSON.stringify(result)}`);
   expect(await fired(() => shard(s.db, s.sb), "shard.commit.before")).toBe(1);
   await runInDurableObject(coordinator(s.db, requestId), (_, state) => state.storage.deleteAlarm());
-  const locks = await runInDurableObject(shard(s.db, s.sb), (_, state) =>
-    state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM locks").one().n,
+  const locks = await runInDurableObject(
+    shard(s.db, s.sb),
+    (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM locks").one().n,
   );
   expect(locks).toBeGreaterThan(0);
   return result.index;
@@ -410,7 +423,7 @@ function thirdKey(s: Awaited<ReturnType<typeof setup>>) {
   return c;
 }
 
-const itemValue = (item: { json: string } | null | undefined) => (item ? (JSON.parse(item.json) as { Object: unknown }).Object : null);
+const _itemValue = (item: { json: string } | null | undefined) => (item ? (JSON.parse(item.json) as { Object: unknown }).Object : null);
 
 describe("every path that meets a committed, unapplied transaction's lock sees the commit", () => {
   it("a single-key CAS with the pre-transaction index fails; one with the commit index wins and is not overwritten", async () => {
@@ -456,7 +469,11 @@ describe("every path that meets a committed, unapplied transaction's lock sees t
     const res = await call(`/databases/${s.db}/cmpxchg?startsWith=pair/`);
     const body = (await res.json()) as { Results: { Key: string; Value: { Object: unknown }; Index: number }[] };
     expect(body.Results.map((r) => [r.Key, r.Value.Object, r.Index])).toEqual(
-      [[s.a, "new", commitIndex], [s.b, "new", commitIndex], [c, "new", commitIndex]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      [
+        [s.a, "new", commitIndex],
+        [s.b, "new", commitIndex],
+        [c, "new", commitIndex],
+      ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
     );
   });
 

@@ -43,19 +43,19 @@ describe("number fidelity", () => {
     expect(textA).toBe(textB);
   });
 
-  it.each([["single-node", {}], ["cluster-wide", { TransactionMode: "ClusterWide" }]])(
-    "a %s document PUT keeps every digit, and a load returns them",
-    async (_label, mode) => {
-      const db = freshDb("fid");
-      const body = `{"Commands":[{"Type":"PUT","Id":"users/1","ChangeVector":null,"Document":{"n":${BIG},"e":1.50,"@metadata":{"@collection":"Users"}}}]${
-        "TransactionMode" in mode ? ',"TransactionMode":"ClusterWide"' : ""
-      }}`;
-      const res = await call(`/databases/${db}/bulk_docs`, { method: "POST", headers: CLIENT_HEADERS, body });
-      expect(res.status).toBe(201);
-      const loaded = await (await call(`/databases/${db}/docs?id=users/1`)).text();
-      expect(loaded).toContain(`"n":${BIG},"e":1.50,`);
-    },
-  );
+  it.each([
+    ["single-node", {}],
+    ["cluster-wide", { TransactionMode: "ClusterWide" }],
+  ])("a %s document PUT keeps every digit, and a load returns them", async (_label, mode) => {
+    const db = freshDb("fid");
+    const body = `{"Commands":[{"Type":"PUT","Id":"users/1","ChangeVector":null,"Document":{"n":${BIG},"e":1.50,"@metadata":{"@collection":"Users"}}}]${
+      "TransactionMode" in mode ? ',"TransactionMode":"ClusterWide"' : ""
+    }}`;
+    const res = await call(`/databases/${db}/bulk_docs`, { method: "POST", headers: CLIENT_HEADERS, body });
+    expect(res.status).toBe(201);
+    const loaded = await (await call(`/databases/${db}/docs?id=users/1`)).text();
+    expect(loaded).toContain(`"n":${BIG},"e":1.50,`);
+  });
 
   it("PUT /docs keeps every digit", async () => {
     const db = freshDb("fid");
@@ -91,7 +91,10 @@ describe("the edge client uses the same validator and encoder", () => {
     const updated = await client.put("c/1", { ...item!.value, more: 1 }, item!.index);
     expect(updated.successful).toBe(true);
     expect(encodeJson((await client.get("c/1"))!.value)).toBe(`{"n":${BIG},"d":1.50,"more":1}`);
-    await client.transaction().create("c/2", { n: 10n ** 22n }).commit();
+    await client
+      .transaction()
+      .create("c/2", { n: 10n ** 22n })
+      .commit();
     expect(await storedText(db, "c/2")).toContain(`"Object":{"n":10000000000000000000000}`);
   });
 
@@ -99,7 +102,12 @@ describe("the edge client uses the same validator and encoder", () => {
     const { clientFor, thrown } = await import("./client/support");
     const { FormatException, ArgumentException } = await import("../src/client");
     let requests = 0;
-    const client = clientFor(freshDb("fidc"), { fetch: async () => (requests++, new Response("{}")) });
+    const client = clientFor(freshDb("fidc"), {
+      fetch: async () => {
+        requests++;
+        return new Response("{}");
+      },
+    });
     const expired = await thrown(() => client.create("c/3", 1, { "@expires": "soon" }));
     expect(expired).toBeInstanceOf(FormatException);
     expect((expired as Error).message).toContain("@expires should contain date");

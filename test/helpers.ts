@@ -38,7 +38,12 @@ export async function getItem(db: string, key: string): Promise<{ value: unknown
   return { value: json.Results[0].Value.Object, index: json.Results[0].Index };
 }
 
-export const cmpPut = (key: string, index: number, value: unknown) => ({ Id: key, Document: { Object: value }, Index: index, Type: "CompareExchangePUT" });
+export const cmpPut = (key: string, index: number, value: unknown) => ({
+  Id: key,
+  Document: { Object: value },
+  Index: index,
+  Type: "CompareExchangePUT",
+});
 export const cmpDelete = (key: string, index: number) => ({ Id: key, Index: index, Type: "CompareExchangeDELETE" });
 export const docPut = (id: string, body: Record<string, unknown>, collection = "Users", extra: Record<string, unknown> = {}) => ({
   Id: id,

@@ -11,7 +11,9 @@ const post = async (path: string) => {
 describe("identities", () => {
   it("gives ids ending in '|' consecutive identities in command order, per prefix, case-insensitively", async () => {
     const db = freshDb();
-    const first = await bulk(db, [docPut("people|", { n: 1 }), docPut("dogs|", { n: 2 }), docPut("People|", { n: 3 })], { clusterWide: false });
+    const first = await bulk(db, [docPut("people|", { n: 1 }), docPut("dogs|", { n: 2 }), docPut("People|", { n: 3 })], {
+      clusterWide: false,
+    });
     expect(first.status, JSON.stringify(first.json)).toBe(201);
     expect(ids(first.json)).toEqual(["people/1", "dogs/1", "People/2"]);
     const cluster = await bulk(db, [docPut("people|", { n: 4 }), cmpPut("names/x", 0, "people")]);
@@ -43,7 +45,9 @@ describe("identities", () => {
 
   it("gives ids ending in '/' unique server-generated ids; refuses them in cluster-wide transactions as RavenDB does", async () => {
     const db = freshDb();
-    const { status, json } = await bulk(db, [docPut("orders/", { a: 1 }), docPut("orders/", { a: 2 }), docPut("items/", { a: 3 })], { clusterWide: false });
+    const { status, json } = await bulk(db, [docPut("orders/", { a: 1 }), docPut("orders/", { a: 2 }), docPut("items/", { a: 3 })], {
+      clusterWide: false,
+    });
     expect(status, JSON.stringify(json)).toBe(201);
     const made = ids(json);
     expect(made).toHaveLength(3);

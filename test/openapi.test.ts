@@ -17,14 +17,19 @@ async function document(): Promise<Json> {
 const resolve = (doc: Json, node: Json): Json => (node?.$ref ? resolve(doc, pointer(doc, node.$ref)) : node);
 function pointer(doc: Json, ref: string): Json {
   expect(ref.startsWith("#/")).toBe(true);
-  const target = ref.slice(2).split("/").reduce<any>((at, part) => at?.[part], doc);
+  const target = ref
+    .slice(2)
+    .split("/")
+    .reduce<any>((at, part) => at?.[part], doc);
   expect([ref, target === undefined]).toEqual([ref, false]);
   return target;
 }
 function refs(node: unknown, out: string[] = []): string[] {
   if (Array.isArray(node)) node.forEach((n) => refs(n, out));
   else if (node && typeof node === "object") {
-    for (const [k, v] of Object.entries(node)) if (k === "$ref" && typeof v === "string") out.push(v); else refs(v, out);
+    for (const [k, v] of Object.entries(node))
+      if (k === "$ref" && typeof v === "string") out.push(v);
+      else refs(v, out);
   }
   return out;
 }
@@ -51,7 +56,9 @@ describe("the OpenAPI document", () => {
         .filter((r) => !NOT_API.has(r)),
     );
     const documented = new Set(
-      Object.entries(doc.paths).flatMap(([path, item]: [string, any]) => METHODS.filter((m) => item[m]).map((m) => `${m.toUpperCase()} ${path}`)),
+      Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
+        METHODS.filter((m) => item[m]).map((m) => `${m.toUpperCase()} ${path}`),
+      ),
     );
     expect([...routes].filter((r) => !documented.has(r))).toEqual([]);
     expect([...documented].filter((r) => !routes.has(r))).toEqual([]);
@@ -87,7 +94,11 @@ describe("the OpenAPI document", () => {
         const res = await call(url, { method: method.toUpperCase(), headers, body: body === undefined ? undefined : JSON.stringify(body) });
         const text = await res.text();
         const documented = Object.keys(op.responses).map(Number);
-        expect([label, documented.includes(res.status) && (res.status < 300 || res.status === 404), text.slice(0, 300)]).toEqual([label, true, text.slice(0, 300)]);
+        expect([label, documented.includes(res.status) && (res.status < 300 || res.status === 404), text.slice(0, 300)]).toEqual([
+          label,
+          true,
+          text.slice(0, 300),
+        ]);
         const schema = op.responses[String(res.status)]?.content?.["application/json"]?.schema;
         if (schema && res.status < 300) {
           const answer = JSON.parse(text) as Json;

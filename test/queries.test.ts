@@ -12,10 +12,7 @@ async function query(db: string, text: string, parameters: Record<string, unknow
 }
 
 async function seed(db: string) {
-  await bulk(db, [
-    docPut("users/1", { name: "John", email: "john@example.com" }),
-    cmpPut("emails/john@example.com", 0, "users/1"),
-  ]);
+  await bulk(db, [docPut("users/1", { name: "John", email: "john@example.com" }), cmpPut("emails/john@example.com", 0, "users/1")]);
   await bulk(db, [docPut("users/2", { name: "Jane", email: "jane@example.com" })]);
   await bulk(db, [docPut("companies/1", { name: "Acme" }, "Companies")]);
   await putItem(db, "blocked", 0, "Jane");
@@ -36,7 +33,9 @@ describe("queries", () => {
   it("compares fields with cmpxchg() values and finds nothing for a missing key", async () => {
     const db = freshDb();
     await seed(db);
-    expect((await query(db, "from 'Users' where name = cmpxchg($p0)", { p0: "blocked" })).json.Results.map((r: any) => r.name)).toEqual(["Jane"]);
+    expect((await query(db, "from 'Users' where name = cmpxchg($p0)", { p0: "blocked" })).json.Results.map((r: any) => r.name)).toEqual([
+      "Jane",
+    ]);
     expect((await query(db, "from Users where name != cmpxchg('blocked')")).json.Results.map((r: any) => r.name)).toEqual(["John"]);
     expect((await query(db, "from Users where id() == cmpxchg('nope')")).json.TotalResults).toBe(0);
   });
@@ -58,7 +57,12 @@ describe("queries", () => {
     await bulk(db, [docPut("users/3", { name: "Ref", emailKey: "emails/john@example.com" })]);
     const { json } = await query(db, "from Users where name = 'Ref' include cmpxchg(emailKey)");
     expect(json.CompareExchangeValueIncludes).toEqual({
-      "emails/john@example.com": { Key: "emails/john@example.com", Index: expect.any(Number), Value: { Object: "users/1" }, ChangeVector: null },
+      "emails/john@example.com": {
+        Key: "emails/john@example.com",
+        Index: expect.any(Number),
+        Value: { Object: "users/1" },
+        ChangeVector: null,
+      },
     });
   });
 
@@ -85,7 +89,10 @@ describe("queries", () => {
 
   it("takes limit and offset as $parameters, as the query builder sends them (limit $p0, $p1)", async () => {
     const db = freshDb();
-    await bulk(db, [1, 2, 3, 4, 5].map((n) => docPut(`pages/${n}`, { n }, "Pages")));
+    await bulk(
+      db,
+      [1, 2, 3, 4, 5].map((n) => docPut(`pages/${n}`, { n }, "Pages")),
+    );
     const page = await query(db, "from 'Pages' order by n as long limit $p0, $p1", { p0: 1, p1: 2 });
     expect(page.status).toBe(200);
     expect([page.json.TotalResults, page.json.Results.map((r: any) => r.n)]).toEqual([5, [2, 3]]);
@@ -109,7 +116,10 @@ describe("queries", () => {
       { name: "carol", age: 30, code: "a100", score: -1 },
       { name: "Dave", code: "b1", score: 0 },
     ];
-    await bulk(db, people.map((p, i) => docPut(`people/${i + 1}`, p, "People")));
+    await bulk(
+      db,
+      people.map((p, i) => docPut(`people/${i + 1}`, p, "People")),
+    );
     const names = async (text: string) => (await query(db, text)).json.Results.map((r: any) => r.name);
     expect(await names("from People order by name")).toEqual(["Alice", "bob", "carol", "Dave"]);
     expect(await names("from People order by name desc")).toEqual(["Dave", "carol", "bob", "Alice"]);
@@ -121,7 +131,7 @@ describe("queries", () => {
     // Alice modified last, in a later millisecond than the creation (timestamps have ms resolution).
     await scheduler.wait(20);
     await bulk(db, [docPut("people/2", { ...people[1], touched: true }, "People")]);
-    expect((await names("from People order by @metadata.@last-modified desc limit 1"))).toEqual(["Alice"]);
+    expect(await names("from People order by @metadata.@last-modified desc limit 1")).toEqual(["Alice"]);
     expect(await names("from People where @metadata.@id = 'people/3'")).toEqual(["carol"]);
   });
 
@@ -130,7 +140,10 @@ describe("queries", () => {
     const n = 300;
     const values = Array.from({ length: n }, (_, i) => (i * 7919) % n); // a permutation of 0..n-1
     for (let i = 0; i < n; i += 100) {
-      await bulk(db, values.slice(i, i + 100).map((v, j) => docPut(`items/${i + j}`, { v }, "Items")));
+      await bulk(
+        db,
+        values.slice(i, i + 100).map((v, j) => docPut(`items/${i + j}`, { v }, "Items")),
+      );
     }
     const top = await query(db, "from Items order by v as long desc limit $p0, $p1", { p0: 5, p1: 3 });
     expect([top.json.TotalResults, top.json.Results.map((r: any) => r.v)]).toEqual([n, [n - 6, n - 7, n - 8]]);
@@ -175,7 +188,10 @@ describe("queries", () => {
     ]);
     const plain = await query(db, "from Orders select freight order by freight as double");
     expect(plain.status).toBe(400); // select comes after order by in RQL
-    const { status, json } = await query(db, "from Orders as o order by o.freight as double load o.company as c select o.freight as Freight, c.name as Company, id(o) as Id");
+    const { status, json } = await query(
+      db,
+      "from Orders as o order by o.freight as double load o.company as c select o.freight as Freight, c.name as Company, id(o) as Id",
+    );
     expect(status, JSON.stringify(json)).toBe(200);
     expect(json.Results).toEqual([
       { Freight: 3, Id: "orders/2", "@metadata": expect.objectContaining({ "@projection": true, "@id": "orders/2" }) },
@@ -202,7 +218,10 @@ describe("queries", () => {
       "owners/nobody": { Key: "owners/nobody", Index: -1, Value: null, ChangeVector: null },
     });
     const aliased = await query(db, "from Orders as o where o.company = $c include o.company, cmpxchg(o.owner)", { c: "companies/1" });
-    expect([Object.keys(aliased.json.Includes), Object.keys(aliased.json.CompareExchangeValueIncludes)]).toEqual([["companies/1"], ["owners/ann"]]);
+    expect([Object.keys(aliased.json.Includes), Object.keys(aliased.json.CompareExchangeValueIncludes)]).toEqual([
+      ["companies/1"],
+      ["owners/ann"],
+    ]);
   });
 
   it("loads with include= and cmpxchg= return Includes and CompareExchangeValueIncludes", async () => {
@@ -216,7 +235,10 @@ describe("queries", () => {
     const json = (await res.json()) as any;
     expect(res.status).toBe(200);
     expect(Object.keys(json.Includes)).toEqual(["companies/1"]);
-    expect(json.CompareExchangeValueIncludes["owners/ann"]).toMatchObject({ Index: expect.any(Number), Value: { Object: "ann@example.com" } });
+    expect(json.CompareExchangeValueIncludes["owners/ann"]).toMatchObject({
+      Index: expect.any(Number),
+      Value: { Object: "ann@example.com" },
+    });
     expect(json.CompareExchangeValueIncludes["owners/bob"]).toEqual({ Key: "owners/bob", Index: -1, Value: null, ChangeVector: null });
   });
 

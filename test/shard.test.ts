@@ -9,8 +9,13 @@ import { shardStub } from "../src/stubs";
 const freshShard = () => shardStub(env, `shard-test-${crypto.randomUUID()}`, 0);
 const body = (value: unknown, metadata?: Record<string, unknown>) =>
   JSON.stringify(metadata ? { Object: value, "@metadata": metadata } : { Object: value });
-const put = (key: string, expectedIndex: number, value: unknown = key, extra: { expiresAt?: number; requestId?: string } = {}) =>
-  ({ key, json: body(value), expectedIndex, expiresAt: extra.expiresAt ?? null, requestId: extra.requestId });
+const put = (key: string, expectedIndex: number, value: unknown = key, extra: { expiresAt?: number; requestId?: string } = {}) => ({
+  key,
+  json: body(value),
+  expectedIndex,
+  expiresAt: extra.expiresAt ?? null,
+  requestId: extra.requestId,
+});
 
 describe("put", () => {
   it("creates with index 0, then refuses a second create with the current value", async () => {
@@ -115,8 +120,9 @@ describe("exactly-once by request id", () => {
       state.storage.sql.exec("UPDATE requests SET at = at - ?", REQUEST_LOG_TTL_MS + 1);
     });
     expect(await runDurableObjectAlarm(shard)).toBe(true);
-    const count = await runInDurableObject(shard, (_, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM requests").one().n,
+    const count = await runInDurableObject(
+      shard,
+      (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM requests").one().n,
     );
     expect(count).toBe(0);
   });
@@ -136,7 +142,10 @@ describe("expiry", () => {
     });
     expect(alarm).toBeGreaterThan(Date.now() + 60_000);
     const stored = () =>
-      runInDurableObject(shard, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items WHERE key = 'lease'").one().n);
+      runInDurableObject(
+        shard,
+        (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items WHERE key = 'lease'").one().n,
+      );
     expect(await stored()).toBe(1);
     expect(await shard.get(["lease"])).toEqual([null]);
     expect((await shard.listKeys({ prefix: "", upper: null, limit: -1 })).map((item) => item.key)).toEqual(["other"]);
@@ -183,8 +192,9 @@ describe("expiry", () => {
     // Let the real alarm fire on its own.
     for (let i = 0; i < 50; i++) {
       await scheduler.wait(100);
-      const n = await runInDurableObject(shard, (_, state) =>
-        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n,
+      const n = await runInDurableObject(
+        shard,
+        (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM items").one().n,
       );
       if (n === 0) return;
     }

@@ -39,7 +39,12 @@ describe("cluster-wide bulk_docs", () => {
     const db = freshDb();
     const [a, b] = keysOnTwoShards("acct");
     const taken = await putItem(db, a, 0, "taken");
-    const { status, json } = await bulk(db, [docPut("users/9", { n: 1 }), cmpPut(a, 0, "mine"), cmpPut(b, 0, "mine"), cmpPut("other", 5, "x")]);
+    const { status, json } = await bulk(db, [
+      docPut("users/9", { n: 1 }),
+      cmpPut(a, 0, "mine"),
+      cmpPut(b, 0, "mine"),
+      cmpPut("other", 5, "x"),
+    ]);
     expect(status).toBe(409);
     expect(json.Type).toBe("Raven.Client.Exceptions.ClusterTransactionConcurrencyException");
     expect(json.Message).toContain(`Concurrency check failed for putting the key '${a}'. Requested index: 0, actual index: ${taken.Index}`);
@@ -66,7 +71,9 @@ describe("cluster-wide bulk_docs", () => {
     // A stale index now fails, and deleting a missing key with index 0 is a no-op success.
     expect((await bulk(db, [cmpPut(a, i1, 3)])).status).toBe(409);
     expect((await bulk(db, [cmpDelete(b, 0)])).status).toBe(201);
-    expect((await bulk(db, [cmpDelete(b, 4)])).json.ConcurrencyViolations).toEqual([{ Type: "CompareExchange", Id: b, Expected: 4, Actual: -1 }]);
+    expect((await bulk(db, [cmpDelete(b, 4)])).json.ConcurrencyViolations).toEqual([
+      { Type: "CompareExchange", Id: b, Expected: 4, Actual: -1 },
+    ]);
   });
 
   it("gives a transaction an index above every index it read, on every shard", async () => {
@@ -125,7 +132,10 @@ describe("cluster-wide bulk_docs", () => {
       [[docPut(" ", {})], "System.ArgumentException"],
       [[cmpPut("ends/", 0, 1)], "System.ArgumentException"],
       [[{ Id: "k", Index: "1", Type: "CompareExchangeDELETE" }], "System.IO.InvalidDataException"],
-      [[{ Id: "users/1", Document: { "@metadata": { "@collection": "Users", "@counters": ["c"] } }, Type: "PUT" }], "System.NotSupportedException"],
+      [
+        [{ Id: "users/1", Document: { "@metadata": { "@collection": "Users", "@counters": ["c"] } }, Type: "PUT" }],
+        "System.NotSupportedException",
+      ],
     ];
     for (const [commands, type] of cases) {
       const { status, json } = await bulk(db, commands);
@@ -204,14 +214,22 @@ describe("atomic guards", () => {
 describe("documents", () => {
   it("load by id: 404 alone, null among many, metadata filled in", async () => {
     const db = freshDb();
-    const put = await call(`/databases/${db}/docs?id=users%2F5`, { method: "PUT", body: JSON.stringify({ name: "Five", "@metadata": { "@collection": "Users" } }) });
+    const put = await call(`/databases/${db}/docs?id=users%2F5`, {
+      method: "PUT",
+      body: JSON.stringify({ name: "Five", "@metadata": { "@collection": "Users" } }),
+    });
     expect(put.status).toBe(201);
     const { ChangeVector } = (await put.json()) as any;
     expect((await call(`/databases/${db}/docs?id=users%2F404`)).status).toBe(404);
     const many = (await (await call(`/databases/${db}/docs?&id=USERS%2F5&id=users%2F404`)).json()) as any;
     expect(many.Results[1]).toBeNull();
-    expect(many.Results[0]).toMatchObject({ name: "Five", "@metadata": { "@collection": "Users", "@id": "users/5", "@change-vector": ChangeVector } });
-    const post = (await (await call(`/databases/${db}/docs`, { method: "POST", body: JSON.stringify({ Ids: ["users/5"] }) })).json()) as any;
+    expect(many.Results[0]).toMatchObject({
+      name: "Five",
+      "@metadata": { "@collection": "Users", "@id": "users/5", "@change-vector": ChangeVector },
+    });
+    const post = (await (
+      await call(`/databases/${db}/docs`, { method: "POST", body: JSON.stringify({ Ids: ["users/5"] }) })
+    ).json()) as any;
     expect(post.Results[0].name).toBe("Five");
   });
 
@@ -221,13 +239,19 @@ describe("documents", () => {
     expect(created.status).toBe(201);
     expect(created.json.TransactionIndex).toBeUndefined();
     const cvA = created.json.Results[0]["@change-vector"];
-    const stale = await bulk(db, [docPut("b/1", { v: 2 }), docPut("a/1", { v: 2 }, "Users", { ChangeVector: "A:999-x" })], { clusterWide: false });
+    const stale = await bulk(db, [docPut("b/1", { v: 2 }), docPut("a/1", { v: 2 }, "Users", { ChangeVector: "A:999-x" })], {
+      clusterWide: false,
+    });
     expect(stale.status).toBe(409);
     expect(stale.json.Type).toBe("Raven.Client.Exceptions.ConcurrencyException");
     expect(stale.json).toMatchObject({ Id: "a/1", ExpectedChangeVector: "A:999-x", ActualChangeVector: cvA });
     const b = (await (await call(`/databases/${db}/docs?id=b%2F1`)).json()) as any;
     expect(b.Results[0].v).toBe(1);
-    const ok = await bulk(db, [docPut("a/1", { v: 3 }, "Users", { ChangeVector: cvA }), { Id: "b/1", ChangeVector: null, Type: "DELETE" }], { clusterWide: false });
+    const ok = await bulk(
+      db,
+      [docPut("a/1", { v: 3 }, "Users", { ChangeVector: cvA }), { Id: "b/1", ChangeVector: null, Type: "DELETE" }],
+      { clusterWide: false },
+    );
     expect(ok.status).toBe(201);
     expect(ok.json.Results[1]).toMatchObject({ Id: "b/1", Type: "DELETE", Deleted: true });
   });
@@ -241,7 +265,9 @@ describe("documents", () => {
     const db = freshDb();
     const put = (await (await call(`/databases/${db}/docs?id=d%2F1`, { method: "PUT", body: "{}" })).json()) as any;
     expect((await call(`/databases/${db}/docs?id=d%2F1`, { method: "DELETE", headers: { "If-Match": '"A:1-nope"' } })).status).toBe(409);
-    expect((await call(`/databases/${db}/docs?id=d%2F1`, { method: "DELETE", headers: { "If-Match": `"${put.ChangeVector}"` } })).status).toBe(204);
+    expect(
+      (await call(`/databases/${db}/docs?id=d%2F1`, { method: "DELETE", headers: { "If-Match": `"${put.ChangeVector}"` } })).status,
+    ).toBe(204);
     expect((await call(`/databases/${db}/docs?id=d%2F1`)).status).toBe(404);
   });
 });
@@ -249,7 +275,8 @@ describe("documents", () => {
 describe("HiLo", () => {
   it("hands out disjoint ranges and takes back an unused tail", async () => {
     const db = freshDb();
-    const next = async () => (await (await call(`/databases/${db}/hilo/next?tag=users&lastBatchSize=0&lastMax=0&identityPartsSeparator=/`)).json()) as any;
+    const next = async () =>
+      (await (await call(`/databases/${db}/hilo/next?tag=users&lastBatchSize=0&lastMax=0&identityPartsSeparator=/`)).json()) as any;
     const first = await next();
     expect(first).toMatchObject({ Prefix: "users/", Low: 1, High: 32, ServerTag: "A" });
     const second = await next();

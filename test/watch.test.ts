@@ -40,10 +40,12 @@ describe("long-poll wait", () => {
     expect(await deletion).toMatchObject({ Changed: true, Index: -1, Value: null });
 
     const expires = new Date(Date.now() + 300).toISOString();
-    const lease = (await (await call(`/databases/${db}/cmpxchg?key=lease&index=0`, {
-      method: "PUT",
-      body: JSON.stringify({ Object: "holder", "@metadata": { "@expires": expires } }),
-    })).json()) as any;
+    const lease = (await (
+      await call(`/databases/${db}/cmpxchg?key=lease&index=0`, {
+        method: "PUT",
+        body: JSON.stringify({ Object: "holder", "@metadata": { "@expires": expires } }),
+      })
+    ).json()) as any;
     const expiry = await wait(db, "lease", lease.Index, 20_000);
     expect(expiry).toMatchObject({ Changed: true, Index: -1, Value: null });
   });

@@ -27,7 +27,10 @@ function envNumber(name, dflt, { min = 0, integer = false } = {}) {
 }
 function envList(name, dflt, allowed) {
   const raw = process.env[name];
-  const list = (raw === undefined || raw.trim() === "" ? dflt : raw).split(",").map((s) => s.trim()).filter(Boolean);
+  const list = (raw === undefined || raw.trim() === "" ? dflt : raw)
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (allowed) for (const item of list) if (!allowed.includes(item)) fail(`${name}: unknown '${item}' (allowed: ${allowed.join(", ")})`);
   return list;
 }

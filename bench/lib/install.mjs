@@ -34,8 +34,11 @@ function processesOf(bin) {
   for (const name of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (fs.readlinkSync(`/proc/${name}/exe`) === bin) out.push({ pid: Number(name), cmd: (readText(`/proc/${name}/cmdline`) ?? "").split("\0").join(" ").trim() });
-    } catch { /* gone or not ours to read */ }
+      if (fs.readlinkSync(`/proc/${name}/exe`) === bin)
+        out.push({ pid: Number(name), cmd: (readText(`/proc/${name}/cmdline`) ?? "").split("\0").join(" ").trim() });
+    } catch {
+      /* gone or not ours to read */
+    }
   }
   return out;
 }
@@ -78,7 +81,11 @@ export function ensurePackages(names, { allowInstall = true } = {}) {
       const policy = "/usr/sbin/policy-rc.d";
       let ownPolicy = false;
       if (!fs.existsSync(policy)) {
-        fs.writeFileSync(policy, "#!/bin/sh\n# written by edge-cmpxchg bench/lib/install.mjs for the duration of one apt-get install\nexit 101\n", { mode: 0o755 });
+        fs.writeFileSync(
+          policy,
+          "#!/bin/sh\n# written by edge-cmpxchg bench/lib/install.mjs for the duration of one apt-get install\nexit 101\n",
+          { mode: 0o755 },
+        );
         ownPolicy = true;
       }
       try {

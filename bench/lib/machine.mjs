@@ -25,6 +25,7 @@ export function machineFacts(tools, tmpRoot) {
   const mount = tmpRoot ? mountOf(tmpRoot) : null;
   const virt = spawnSync("systemd-detect-virt", [], { encoding: "utf8" });
   const dpkg = (pkg) => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template
     const r = spawnSync("dpkg-query", ["-W", "-f", "${Version}", pkg], { encoding: "utf8" });
     return r.status === 0 ? r.stdout.trim() : null;
   };

@@ -21,7 +21,11 @@ export function killGroup(child, signal) {
   try {
     process.kill(-child.pid, signal); // detached children lead their own process group
   } catch {
-    try { child.kill(signal); } catch { /* already gone */ }
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -30,7 +34,9 @@ export function spawnTracked(label, cmd, args, opts = {}) {
   const child = spawn(cmd, args, { ...opts, detached: true });
   const entry = { child, label };
   started.add(entry);
-  child.on("error", (err) => { entry.spawnError = err; });
+  child.on("error", (err) => {
+    entry.spawnError = err;
+  });
   return entry;
 }
 
@@ -49,7 +55,11 @@ export async function stopChild(entry) {
     }
   }
   // The group may outlive its leader (wrangler's workerd children): make sure it is gone.
-  try { process.kill(-child.pid, "SIGKILL"); } catch { /* no such group: fine */ }
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    /* no such group: fine */
+  }
   started.delete(entry);
 }
 
@@ -64,11 +74,26 @@ export function registerTmp(dir) {
 
 function cleanupSync() {
   for (const { child } of started) {
-    try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ }
-    try { child.kill("SIGKILL"); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      /* gone */
+    }
   }
   started.clear();
-  if (!keepTmp) for (const d of tmpDirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ } }
+  if (!keepTmp)
+    for (const d of tmpDirs) {
+      try {
+        fs.rmSync(d, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
+    }
   tmpDirs.clear();
 }
 
@@ -94,7 +119,12 @@ export function installCleanupHandlers(options = {}) {
 export function which(cmd, extra = []) {
   for (const dir of [...(process.env.PATH || "").split(":"), ...extra]) {
     const p = path.join(dir || ".", cmd);
-    try { fs.accessSync(p, fs.constants.X_OK); return p; } catch { /* next */ }
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
@@ -124,7 +154,9 @@ export async function waitUntil(entry, probe, logFile, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isRunning(entry)) {
-      throw new Error(`${entry.label} exited early (${entry.spawnError?.message ?? `code ${entry.child.exitCode}`}); log:\n${tail(logFile)}`);
+      throw new Error(
+        `${entry.label} exited early (${entry.spawnError?.message ?? `code ${entry.child.exitCode}`}); log:\n${tail(logFile)}`,
+      );
     }
     if (await probe()) return;
     await sleep(200);

@@ -18,7 +18,11 @@ export const CLK_TCK = (() => {
 })();
 
 export function readText(p) {
-  try { return fs.readFileSync(p, "utf8"); } catch { return null; }
+  try {
+    return fs.readFileSync(p, "utf8");
+  } catch {
+    return null;
+  }
 }
 
 /** Fields after the `(comm)` of /proc/<pid>/stat: [0] = state, [1] = ppid, [11] = utime, ... */
@@ -99,9 +103,13 @@ export function listeningPorts(pid) {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
         if (m) inodeFd.set(m[1], Number(fd));
-      } catch { /* fd closed meanwhile */ }
+      } catch {
+        /* fd closed meanwhile */
+      }
     }
-  } catch { return []; }
+  } catch {
+    return [];
+  }
   const found = [];
   for (const line of (readText("/proc/net/tcp") ?? "").split("\n").slice(1)) {
     const cols = line.trim().split(/\s+/);
@@ -121,7 +129,9 @@ export function diskDeviceOf(dir) {
       const c = line.trim().split(/\s+/);
       if (+c[0] === major && +c[1] === minor) return { name: c[2], major, minor };
     }
-  } catch { /* not on a block device */ }
+  } catch {
+    /* not on a block device */
+  }
   return null;
 }
 
@@ -164,7 +174,14 @@ export function snapshot(server, device, all = [server]) {
     if (other === server) continue;
     for (const p of other.procs) procs[`idle:${other.name}:${p.role}`] = { ticks: procTicks(p.pid), io: null };
   }
-  return { t: performance.now(), cpu: cpuTotals(), procs, self: process.cpuUsage(), children: selfChildrenTicks(), disk: diskCounters(device) };
+  return {
+    t: performance.now(),
+    cpu: cpuTotals(),
+    procs,
+    self: process.cpuUsage(),
+    children: selfChildrenTicks(),
+    disk: diskCounters(device),
+  };
 }
 
 const pct = (x, total) => +((x / total) * 100).toFixed(1);
@@ -233,7 +250,11 @@ export function startThreadSampler(server) {
     .filter((p) => server.sampledRoles.includes(p.role))
     .map((p) => {
       let tids = [];
-      try { tids = fs.readdirSync(`/proc/${p.pid}/task`); } catch { /* gone */ }
+      try {
+        tids = fs.readdirSync(`/proc/${p.pid}/task`);
+      } catch {
+        /* gone */
+      }
       return { ...p, tids, samples: 0, anyR: 0, anyD: 0, r: new Map(), d: new Map() };
     });
   const inc = (m, k) => m.set(k, (m.get(k) ?? 0) + 1);
@@ -244,7 +265,13 @@ export function startThreadSampler(server) {
       for (const tid of t.tids) {
         const st = statFields(readText(`/proc/${t.pid}/task/${tid}/stat`));
         if (!st) continue;
-        if (st[0] === "R") { r = true; inc(t.r, tid); } else if (st[0] === "D") { d = true; inc(t.d, tid); }
+        if (st[0] === "R") {
+          r = true;
+          inc(t.r, tid);
+        } else if (st[0] === "D") {
+          d = true;
+          inc(t.d, tid);
+        }
       }
       t.samples += 1;
       if (r) t.anyR += 1;
@@ -259,7 +286,7 @@ export function startThreadSampler(server) {
       const top = (m) => [...m.entries()].sort((x, y) => y[1] - x[1])[0];
       const busiest = top(t.r);
       const waiting = top(t.d);
-      const comm = (tid) => (tid ? readText(`/proc/${t.pid}/task/${tid}/comm`)?.trim() ?? tid : null);
+      const comm = (tid) => (tid ? (readText(`/proc/${t.pid}/task/${tid}/comm`)?.trim() ?? tid) : null);
       out[t.role] = {
         samples: t.samples,
         threads: t.tids.length,

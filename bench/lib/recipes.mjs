@@ -18,7 +18,13 @@ const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length -
 
 /** The client package's source, bundled to one ESM file and imported. */
 export async function loadClient(root) {
-  const out = buildSync({ entryPoints: [path.join(root, "src/client/index.ts")], bundle: true, write: false, format: "esm", platform: "neutral" });
+  const out = buildSync({
+    entryPoints: [path.join(root, "src/client/index.ts")],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+  });
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-client-")), "client.mjs");
   fs.writeFileSync(file, out.outputFiles[0].text);
   return import(file);
@@ -41,7 +47,10 @@ export async function simpleLockHandoff(url, waiters, seconds) {
   await Promise.all(
     Array.from({ length: waiters }, async () => {
       while (Date.now() < until) {
-        const res = await fetch(`${base}&index=0&raft-request-id=${crypto.randomUUID()}`, { method: "PUT", body: JSON.stringify({ Object: "holder" }) });
+        const res = await fetch(`${base}&index=0&raft-request-id=${crypto.randomUUID()}`, {
+          method: "PUT",
+          body: JSON.stringify({ Object: "holder" }),
+        });
         const put = await res.json();
         if (put.Successful) {
           if (released !== null) handoffs.push(performance.now() - released);
@@ -130,7 +139,13 @@ export async function oursFailover(client, url, ttlMs) {
   const db = `bench_elect_${Date.now()}`;
   const api = new client.CmpxchgClient({ url, database: db });
   const election = new client.Election(api, "primary", { ttlMs });
-  const leaderLock = await client.acquireFairLock(api, "primary", { ttlMs, waitMs: 0, keepAlive: false, prefix: "elections/", value: "leader" });
+  const leaderLock = await client.acquireFairLock(api, "primary", {
+    ttlMs,
+    waitMs: 0,
+    keepAlive: false,
+    prefix: "elections/",
+    value: "leader",
+  });
   const follower = await election.campaign("follower");
   const failover = Date.now() - leaderLock.expiresAt;
   await follower.resign();

@@ -26,15 +26,26 @@ export async function runPhase(plan, { tools, results, device, tmpRoot }) {
       try {
         server = await s.start();
       } catch (err) {
-        const msg = `${s.name} not run: it failed to start: ${String(err?.message ?? err).split("\n").slice(0, 12).join("\n")}`;
+        const msg = `${s.name} not run: it failed to start: ${String(err?.message ?? err)
+          .split("\n")
+          .slice(0, 12)
+          .join("\n")}`;
         console.error(`bench: ${msg}`);
         results.notRun.push({ phase: plan.phase, system: s.name, reason: msg });
         continue;
       }
       const record = {
-        phase: plan.phase, server: server.name, kind: server.kind, command: server.command, port: server.port,
-        startupMs: server.startupMs, buildMs: server.buildMs ?? null, processes: server.procs.map((p) => p.role),
-        mainRole: server.mainRole, runtimePort: server.runtimePort ?? null, ...server.details,
+        phase: plan.phase,
+        server: server.name,
+        kind: server.kind,
+        command: server.command,
+        port: server.port,
+        startupMs: server.startupMs,
+        buildMs: server.buildMs ?? null,
+        processes: server.procs.map((p) => p.role),
+        mainRole: server.mainRole,
+        runtimePort: server.runtimePort ?? null,
+        ...server.details,
       };
       results.sessions.push(record);
       live.push({ server, record });
@@ -77,16 +88,31 @@ export async function runPhase(plan, { tools, results, device, tmpRoot }) {
             try {
               r = await runCell(server.kind, cell.workload, ctx, conns, CONFIG.seconds, tools);
             } catch (err) {
-              r = { generator: generatorFor(server.kind, cell.workload, tools), requests: 0, rps: null, okWrites: 0, error: String(err?.message ?? err).slice(0, 500) };
+              r = {
+                generator: generatorFor(server.kind, cell.workload, tools),
+                requests: 0,
+                rps: null,
+                okWrites: 0,
+                error: String(err?.message ?? err).slice(0, 500),
+              };
             }
             const threads = stopSampler();
             const after = snapshot(server, device, servers);
             const reloaded = reloadCount(server) !== reloadsBefore || (await refreshDev(server));
             const run = {
-              phase: plan.phase, mode: cell.mode, system: server.kind, mainRole: server.mainRole, workload: cell.workload, conns, rep, attempt,
-              ...r, quiet,
+              phase: plan.phase,
+              mode: cell.mode,
+              system: server.kind,
+              mainRole: server.mainRole,
+              workload: cell.workload,
+              conns,
+              rep,
+              attempt,
+              ...r,
+              quiet,
               ...(reloaded ? { disturbed: "wrangler reloaded the local server during the cell" } : {}),
-              usage: usageBetween(before, after, r.requests, r.okWrites), threads,
+              usage: usageBetween(before, after, r.requests, r.okWrites),
+              threads,
             };
             results.runs.push(run);
             logRun(run, ++done, total, attempt);
@@ -105,13 +131,26 @@ export async function runPhase(plan, { tools, results, device, tmpRoot }) {
       for (const { server, record } of live) {
         const main = server.procs.find((p) => p.role === server.mainRole);
         record.strace = [];
-        for (const [workload, conns] of [["trivial", 1], ["create", 1], ["create", 64], ["cas", 16], ["hot", 64]]) {
+        for (const [workload, conns] of [
+          ["trivial", 1],
+          ["create", 1],
+          ["create", 64],
+          ["cas", 16],
+          ["hot", 64],
+        ]) {
           if (!main || !supports(server.kind, workload) || !cells.some((c) => c.server === server && c.workload === workload)) continue;
           await waitQuiet(servers);
           const ctx = { port: server.port, prefix: `s-${server.name}-${conns}`, seq: 0, keys: CONFIG.keys };
-          const st = await straceCell({ tools, tmpRoot, pid: main.pid, run: () => runCell(server.kind, workload, ctx, conns, CONFIG.straceSeconds, tools) });
+          const st = await straceCell({
+            tools,
+            tmpRoot,
+            pid: main.pid,
+            run: () => runCell(server.kind, workload, ctx, conns, CONFIG.straceSeconds, tools),
+          });
           record.strace.push({ mode: server.name, workload, conns, ...st });
-          console.log(`   strace ${server.name} ${workload} c=${conns}: ${st.error ?? `fsync/req ${st.perRequest.fsync ?? 0}, fdatasync/req ${st.perRequest.fdatasync ?? 0}, fsync+fdatasync per ok write ${st.fsyncPerOkWrite}`}`);
+          console.log(
+            `   strace ${server.name} ${workload} c=${conns}: ${st.error ?? `fsync/req ${st.perRequest.fsync ?? 0}, fdatasync/req ${st.perRequest.fdatasync ?? 0}, fsync+fdatasync per ok write ${st.fsyncPerOkWrite}`}`,
+          );
         }
       }
     }
@@ -139,7 +178,11 @@ function logRun(run, n, total, attempt) {
 function scanLog(server) {
   const text = readText(server.logFile) ?? "";
   const outLog = path.join(path.dirname(CONFIG.out), `${path.basename(CONFIG.out, ".json")}-${server.name}.log`);
-  try { fs.writeFileSync(outLog, text); } catch { /* results dir checked earlier */ }
+  try {
+    fs.writeFileSync(outLog, text);
+  } catch {
+    /* results dir checked earlier */
+  }
   const lines = text.split("\n");
   const requestLines = {};
   const notable = [];
@@ -157,7 +200,11 @@ function scanLog(server) {
   const counts = {};
   for (const l of notable) {
     // eslint-disable-next-line no-control-regex
-    const k = l.replace(/\x1b\[[0-9;]*m/g, "").replace(/\d+/g, "N").slice(0, 200);
+    const k = l
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes (ESC [ … m)
+      .replace(/\x1b\[[0-9;]*m/g, "")
+      .replace(/\d+/g, "N")
+      .slice(0, 200);
     counts[k] = (counts[k] ?? 0) + 1;
   }
   return { file: path.relative(ROOT, outLog), lines: lines.length, requestLines, notableLines: notable.length, notable: counts };

@@ -10,7 +10,9 @@ import { readText } from "./procstats.mjs";
 export async function straceCell({ tools, tmpRoot, pid, run }) {
   const out = path.join(tmpRoot, `strace-${pid}-${Date.now()}.txt`);
   const traced = "fsync,fdatasync,pwrite64,pread64,write,writev,futex,epoll_wait,epoll_pwait,recvfrom,sendto,sendmsg,recvmsg,read";
-  const entry = spawnTracked("strace", tools.strace, ["-f", "-c", "-w", "-e", `trace=${traced}`, "-o", out, "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] });
+  const entry = spawnTracked("strace", tools.strace, ["-f", "-c", "-w", "-e", `trace=${traced}`, "-o", out, "-p", String(pid)], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let err = "";
   entry.child.stderr.on("data", (c) => (err += c));
   await sleep(700); // attach
@@ -30,7 +32,10 @@ export async function straceCell({ tools, tmpRoot, pid, run }) {
   if (!Object.keys(calls).length) return { error: `no strace summary: ${err.slice(0, 300)}` };
   const per = (name, n) => (calls[name] && n ? +(calls[name].calls / n).toFixed(2) : 0);
   return {
-    generator: r.generator, requests: r.requests, rpsUnderStrace: r.rps, okWrites: r.okWrites,
+    generator: r.generator,
+    requests: r.requests,
+    rpsUnderStrace: r.rps,
+    okWrites: r.okWrites,
     perRequest: Object.fromEntries(Object.keys(calls).map((k) => [k, per(k, r.requests)])),
     fsyncPerOkWrite: r.okWrites ? +(((calls.fsync?.calls ?? 0) + (calls.fdatasync?.calls ?? 0)) / r.okWrites).toFixed(2) : null,
     usecsPerCall: Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, v.usecsPerCall])),

@@ -9,7 +9,7 @@ export function median(values) {
 }
 
 /** CPU ms of `role` per request in run r (procCorePct = % of one core over the cell). */
-const cpuMsPerReq = (r, role) => (r.rps && r.usage?.procCorePct?.[role] !== undefined ? r.usage.procCorePct[role] * 10 / r.rps : null);
+const cpuMsPerReq = (r, role) => (r.rps && r.usage?.procCorePct?.[role] !== undefined ? (r.usage.procCorePct[role] * 10) / r.rps : null);
 
 export function summarize(allRuns, quietMax) {
   const runs = allRuns.filter((r) => !r.error && !r.disturbed);
@@ -25,19 +25,32 @@ export function summarize(allRuns, quietMax) {
     const m = (f) => median(rs.map(f));
     const main = rs[0].mainRole ?? (mode === "direct" ? "workerd" : "workerd-runtime");
     out.push({
-      phase, mode, system: rs[0].system ?? "ours", mainRole: main, workload, conns: +conns, repeats: rs.length, generator: rs[0].generator,
+      phase,
+      mode,
+      system: rs[0].system ?? "ours",
+      mainRole: main,
+      workload,
+      conns: +conns,
+      repeats: rs.length,
+      generator: rs[0].generator,
       rps: m((r) => r.rps),
       rpsAll: rs.map((r) => r.rps),
       // Little's law check of the latency figures: mean latency x throughput / connections, ~1.0
       // when every request's latency was measured right (a read-then-write cycle is 2 requests).
-      littleRatio: m((r) => (r.latencyMs && r.seconds ? r2((r.latencyMs.mean / 1000) * (r.requests / r.seconds) / r.conns / (r.cycles !== undefined ? 2 : 1)) : null)),
+      littleRatio: m((r) =>
+        r.latencyMs && r.seconds
+          ? r2(((r.latencyMs.mean / 1000) * (r.requests / r.seconds)) / r.conns / (r.cycles !== undefined ? 2 : 1))
+          : null,
+      ),
       p50: m((r) => r.latencyMs?.p50),
       p99: m((r) => r.latencyMs?.p99),
       okPerSec: m((r) => r.okPerSec),
       cyclesPerSec: m((r) => r.cyclesPerSec),
       conflictPct: m((r) => r.conflictPct),
-      getP50: m((r) => r.getLatencyMs?.p50), getP99: m((r) => r.getLatencyMs?.p99),
-      putP50: m((r) => r.putLatencyMs?.p50), putP99: m((r) => r.putLatencyMs?.p99),
+      getP50: m((r) => r.getLatencyMs?.p50),
+      getP99: m((r) => r.getLatencyMs?.p99),
+      putP50: m((r) => r.putLatencyMs?.p50),
+      putP99: m((r) => r.putLatencyMs?.p99),
       non2xx: rs.reduce((x, r) => x + (r.non2xx ?? 0), 0),
       networkErrors: rs.reduce((x, r) => x + (r.networkErrors ?? 0), 0),
       notOk: rs.reduce((x, r) => x + (r.notOk ?? 0), 0),
@@ -56,7 +69,7 @@ export function summarize(allRuns, quietMax) {
       flushesPerOkWrite: m((r) => r.usage.disk?.flushesPerOkWrite),
       mainWriteBytesPerReq: m((r) => r.usage.procIo?.[main]?.writeBytesPerReq),
       mainDiskWaitPct: m((r) => r.threads?.[main]?.anyThreadDiskWaitPct),
-      mainDiskWaitMsPerReq: m((r) => (r.rps && r.threads?.[main] ? r.threads[main].anyThreadDiskWaitPct * 10 / r.rps : null)),
+      mainDiskWaitMsPerReq: m((r) => (r.rps && r.threads?.[main] ? (r.threads[main].anyThreadDiskWaitPct * 10) / r.rps : null)),
       mainBusiestThreadPct: m((r) => r.threads?.[main]?.busiestThread?.runningPct),
       mainBusiestThread: rs.find((r) => r.threads?.[main]?.busiestThread)?.threads[main].busiestThread.name ?? null,
       mainThreads: m((r) => r.threads?.[main]?.threads),

@@ -57,8 +57,8 @@ export const WORKLOAD_LABEL = {
 /** Workloads that are multi-key transactions (not run against Redis). */
 export const TX_WORKLOADS = ["txcreate", "session", "transfer"];
 
-export const valueOf = (n) => `{"n":"${String(n % 1e8).padStart(8, "0")}","by":"bench","pad":"0123456789abcdef"}`;
-export const VALUE_BYTES = Buffer.byteLength(valueOf(0));
+export const benchValue = (n) => `{"n":"${String(n % 1e8).padStart(8, "0")}","by":"bench","pad":"0123456789abcdef"}`;
+export const VALUE_BYTES = Buffer.byteLength(benchValue(0));
 const b64 = (s) => Buffer.from(s).toString("base64");
 const unb64 = (s) => Buffer.from(s, "base64").toString("utf8");
 const randHex = () => crypto.randomBytes(8).toString("hex");
@@ -92,7 +92,7 @@ function httpBad(t, r) {
 }
 
 const OURS = {
-  trivial: async (ctx, c, t) => {
+  trivial: async (_ctx, c, t) => {
     const r = await c.request("GET", "/cluster/node-info");
     if (r.status === 0) return httpBad(t, r);
     t.answered(r.status, r.ms, t.lat);
@@ -101,7 +101,7 @@ const OURS = {
   },
   create: async (ctx, c, t, conn) => {
     const n = ctx.seq + 1;
-    const r = await c.request("PUT", `/databases/${DB}/cmpxchg?key=${createKey(ctx, conn)}&index=0`, `{"Object":${valueOf(n)}}`);
+    const r = await c.request("PUT", `/databases/${DB}/cmpxchg?key=${createKey(ctx, conn)}&index=0`, `{"Object":${benchValue(n)}}`);
     if (r.status === 0) return httpBad(t, r);
     t.answered(r.status, r.ms, t.lat);
     if (r.status !== 200) return httpBad(t, r);
@@ -122,7 +122,7 @@ const OURS = {
     t.answered(g.status, g.ms, t.getLat);
     if (g.status !== 200) return g.status === 404 ? void (t.miss += 1) : httpBad(t, g);
     const read = JSON.parse(g.body).Results[0].Index;
-    const p = await c.request("PUT", `/databases/${DB}/cmpxchg?key=${key}&index=${read}`, `{"Object":${valueOf(++ctx.seq)}}`);
+    const p = await c.request("PUT", `/databases/${DB}/cmpxchg?key=${key}&index=${read}`, `{"Object":${benchValue(++ctx.seq)}}`);
     if (p.status === 0) return httpBad(t, p);
     t.answered(p.status, p.ms, t.putLat);
     if (p.status !== 200) return httpBad(t, p);
@@ -132,15 +132,21 @@ const OURS = {
   // (e) and (f) with the in-Node generator when wrk is missing (bench/wrk/tx-create.lua, session.lua).
   txcreate: async (ctx, c, t, conn) => {
     const [a, b] = freshPair(ctx, conn);
-    const put = (key) => `{"Type":"CompareExchangePUT","Id":"${key}","Index":0,"Document":{"Object":${valueOf(ctx.seq)}}}`;
-    const r = await c.request("POST", `/databases/${DB}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, `{"Commands":[${put(a)},${put(b)}],"TransactionMode":"ClusterWide"}`);
+    const put = (key) => `{"Type":"CompareExchangePUT","Id":"${key}","Index":0,"Document":{"Object":${benchValue(ctx.seq)}}}`;
+    const r = await c.request(
+      "POST",
+      `/databases/${DB}/bulk_docs?raft-request-id=${crypto.randomUUID()}`,
+      `{"Commands":[${put(a)},${put(b)}],"TransactionMode":"ClusterWide"}`,
+    );
     txAnswer(t, r, 201, 409);
   },
   session: async (ctx, c, t, conn) => {
     const id = `users/${createKey(ctx, conn)}`;
-    const doc = `${valueOf(ctx.seq).slice(0, -1)},"@metadata":{"@collection":"Users"}}`;
+    const doc = `${benchValue(ctx.seq).slice(0, -1)},"@metadata":{"@collection":"Users"}}`;
     const body = `{"Commands":[{"Id":"${id}","ChangeVector":null,"Type":"PUT","Document":${doc}}],"TransactionMode":"ClusterWide"}`;
-    const r = await c.request("POST", `/databases/${DB}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, body, { "Raven-Client-Version": "7.2.2" });
+    const r = await c.request("POST", `/databases/${DB}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, body, {
+      "Raven-Client-Version": "7.2.2",
+    });
     txAnswer(t, r, 201, 409);
   },
   transfer: async (ctx, c, t) => {
@@ -150,7 +156,8 @@ const OURS = {
     t.answered(g.status, g.ms, t.getLat);
     if (g.status !== 200) return httpBad(t, g);
     const [ra, rb] = JSON.parse(g.body).Results.map((r) => r.Index);
-    const put = (key, index) => `{"Type":"CompareExchangePUT","Id":"${key}","Index":${index},"Document":{"Object":${valueOf(++ctx.seq)}}}`;
+    const put = (key, index) =>
+      `{"Type":"CompareExchangePUT","Id":"${key}","Index":${index},"Document":{"Object":${benchValue(++ctx.seq)}}}`;
     const body = `{"Commands":[${put(a, ra)},${put(b, rb)}],"TransactionMode":"ClusterWide"}`;
     const p = await c.request("POST", `/databases/${DB}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, body);
     if (p.status === 0) return httpBad(t, p);
@@ -166,7 +173,7 @@ const ETCD = {
     const key = b64(createKey(ctx, conn));
     const body = JSON.stringify({
       compare: [{ key, target: "CREATE", result: "EQUAL", create_revision: "0" }],
-      success: [{ request_put: { key, value: b64(valueOf(ctx.seq)) } }],
+      success: [{ request_put: { key, value: b64(benchValue(ctx.seq)) } }],
     });
     const r = await c.request("POST", "/v3/kv/txn", body);
     if (r.status === 0) return httpBad(t, r);
@@ -194,7 +201,7 @@ const ETCD = {
     const read = Number(kv.mod_revision);
     const body = JSON.stringify({
       compare: [{ key: k, target: "MOD", result: "EQUAL", mod_revision: String(read) }],
-      success: [{ request_put: { key: k, value: b64(valueOf(++ctx.seq)) } }],
+      success: [{ request_put: { key: k, value: b64(benchValue(++ctx.seq)) } }],
     });
     const p = await c.request("POST", "/v3/kv/txn", body);
     if (p.status === 0) return httpBad(t, p);
@@ -204,14 +211,23 @@ const ETCD = {
     // On success the key's new mod_revision is the txn's revision; a failed txn says nothing of the key.
     t.cycle(key, read, res.succeeded === true, Number(res.header?.revision), null, g.ms + p.ms);
   },
-  txcreate: async (ctx, c, t, conn) => etcdCreateTwo(c, t, freshPair(ctx, conn), [valueOf(ctx.seq), valueOf(ctx.seq)]),
+  txcreate: async (ctx, c, t, conn) => etcdCreateTwo(c, t, freshPair(ctx, conn), [benchValue(ctx.seq), benchValue(ctx.seq)]),
   session: async (ctx, c, t, conn) => {
     const id = `users/${createKey(ctx, conn)}`;
-    await etcdCreateTwo(c, t, [id, `rvn-atomic/${id}`], [`${valueOf(ctx.seq).slice(0, -1)},"@metadata":{"@collection":"Users"}}`, '{"Object":null}']);
+    await etcdCreateTwo(
+      c,
+      t,
+      [id, `rvn-atomic/${id}`],
+      [`${benchValue(ctx.seq).slice(0, -1)},"@metadata":{"@collection":"Users"}}`, '{"Object":null}'],
+    );
   },
   transfer: async (ctx, c, t) => {
     const [a, b] = setPair(ctx).map(b64);
-    const g = await c.request("POST", "/v3/kv/txn", JSON.stringify({ success: [{ request_range: { key: a } }, { request_range: { key: b } }] }));
+    const g = await c.request(
+      "POST",
+      "/v3/kv/txn",
+      JSON.stringify({ success: [{ request_range: { key: a } }, { request_range: { key: b } }] }),
+    );
     if (g.status === 0) return httpBad(t, g);
     t.answered(g.status, g.ms, t.getLat);
     if (g.status !== 200) return httpBad(t, g);
@@ -221,7 +237,10 @@ const ETCD = {
         { key: a, target: "MOD", result: "EQUAL", mod_revision: String(ra) },
         { key: b, target: "MOD", result: "EQUAL", mod_revision: String(rb) },
       ],
-      success: [{ request_put: { key: a, value: b64(valueOf(++ctx.seq)) } }, { request_put: { key: b, value: b64(valueOf(++ctx.seq)) } }],
+      success: [
+        { request_put: { key: a, value: b64(benchValue(++ctx.seq)) } },
+        { request_put: { key: b, value: b64(benchValue(++ctx.seq)) } },
+      ],
     });
     const p = await c.request("POST", "/v3/kv/txn", body);
     if (p.status === 0) return httpBad(t, p);
@@ -239,7 +258,7 @@ function respBad(t, r) {
 
 const REDIS = {
   create: async (ctx, c, t, conn) => {
-    const r = await c.command("SET", createKey(ctx, conn), valueOf(ctx.seq), "NX");
+    const r = await c.command("SET", createKey(ctx, conn), benchValue(ctx.seq), "NX");
     if (r.error) return respBad(t, r);
     t.answered(r.value instanceof RespError ? "ERR" : "OK", r.ms, t.lat);
     if (r.value === "OK") t.ok += 1;
@@ -261,7 +280,7 @@ const REDIS = {
     if (!Array.isArray(g.value)) return respBad(t, g);
     if (g.value[1] === null) return void (t.miss += 1);
     const read = Number(g.value[1]);
-    const p = await c.command("EVALSHA", REDIS_CAS_SHA, "1", key, g.value[1], valueOf(++ctx.seq));
+    const p = await c.command("EVALSHA", REDIS_CAS_SHA, "1", key, g.value[1], benchValue(++ctx.seq));
     if (p.error) return respBad(t, p);
     t.answered(p.value instanceof RespError ? "ERR" : "OK", p.ms, t.putLat);
     if (!Array.isArray(p.value)) return respBad(t, p);
@@ -339,15 +358,28 @@ export function runCell(kind, workload, ctx, conns, seconds, tools) {
   const gen = generatorFor(kind, workload, tools);
   if (gen === "wrk") {
     const w = WRK[kind][workload];
-    return runWrk({ wrk: tools.wrk, port: ctx.port, conns, seconds, workload, script: w.script, urlPath: w.urlPath, args: w.args(ctx), okIsCounted: w.okIsCounted });
+    return runWrk({
+      wrk: tools.wrk,
+      port: ctx.port,
+      conns,
+      seconds,
+      workload,
+      script: w.script,
+      urlPath: w.urlPath,
+      args: w.args(ctx),
+      okIsCounted: w.okIsCounted,
+    });
   }
   const ops = OPS[kind];
   const base = workload === "trivial-node" ? "trivial" : workload;
   const op =
-    base === "transfer" ? (c, t) => ops.transfer(ctx, c, t)
-      : base === "cas" ? (c, t) => ops.readThenWrite(ctx, c, t, setKey(ctx))
-      : base === "hot" ? (c, t) => ops.readThenWrite(ctx, c, t, "hot")
-        : (c, t, i) => ops[base](ctx, c, t, i);
+    base === "transfer"
+      ? (c, t) => ops.transfer(ctx, c, t)
+      : base === "cas"
+        ? (c, t) => ops.readThenWrite(ctx, c, t, setKey(ctx))
+        : base === "hot"
+          ? (c, t) => ops.readThenWrite(ctx, c, t, "hot")
+          : (c, t, i) => ops[base](ctx, c, t, i);
   if (gen === "node-resp") return runResp({ port: ctx.port, conns, seconds, workload, op });
   return runNodeHttp({ port: ctx.port, conns, seconds, workload, op });
 }
@@ -355,7 +387,7 @@ export function runCell(kind, workload, ctx, conns, seconds, tools) {
 // ------------------------------------------------------------------ pre-created keys
 
 /**
- * Writes set-0 … set-<keys-1> and "hot" (value valueOf(i), version 1 for Redis), 64 at a time,
+ * Writes set-0 … set-<keys-1> and "hot" (value benchValue(i), version 1 for Redis), 64 at a time,
  * and checks a few. Returns { keys, seconds, retries }.
  */
 export async function prefill(server, keys) {
@@ -377,38 +409,44 @@ export async function prefill(server, keys) {
     const conns = await Promise.all(Array.from({ length: parallel }, () => RespConnection.connect(server.port)));
     const load = await conns[0].command("SCRIPT", "LOAD", REDIS_CAS_SCRIPT);
     if (load.value !== REDIS_CAS_SHA) throw new Error(`redis SCRIPT LOAD answered ${JSON.stringify(load)}`);
-    await Promise.all(conns.map(async (c) => {
-      while (next < names.length) {
-        const i = next++;
-        await retry(names[i], async () => {
-          const r = await c.command("HSET", names[i], "v", valueOf(i), "ver", "1");
-          return r.value === 2 ? null : JSON.stringify(r.value ?? r.error);
-        });
-      }
-    }));
+    await Promise.all(
+      conns.map(async (c) => {
+        while (next < names.length) {
+          const i = next++;
+          await retry(names[i], async () => {
+            const r = await c.command("HSET", names[i], "v", benchValue(i), "ver", "1");
+            return r.value === 2 ? null : JSON.stringify(r.value ?? r.error);
+          });
+        }
+      }),
+    );
     const check = await conns[0].command("HMGET", "hot", "v", "ver");
     await Promise.all(conns.map((c) => c.close()));
     if (!Array.isArray(check.value) || check.value[1] !== "1") throw new Error(`redis prefill check: ${JSON.stringify(check)}`);
     return { keys, seconds: (Date.now() - t0) / 1000, retries };
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
-  const put = server.kind === "etcd"
-    ? (key, i) => rawRequest(agent, server.port, "POST", "/v3/kv/put", JSON.stringify({ key: b64(key), value: b64(valueOf(i)) }))
-    : (key, i) => rawRequest(agent, server.port, "PUT", `/databases/${DB}/cmpxchg?key=${key}&index=0`, `{"Object":${valueOf(i)}}`);
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < names.length) {
-      const i = next++;
-      await retry(names[i], async () => {
-        const r = await put(names[i], i);
-        return r.status === 200 ? null : `${r.status} ${r.error ?? ""} ${r.body.slice(0, 200)}`;
-      });
-    }
-  }));
+  const put =
+    server.kind === "etcd"
+      ? (key, i) => rawRequest(agent, server.port, "POST", "/v3/kv/put", JSON.stringify({ key: b64(key), value: b64(benchValue(i)) }))
+      : (key, i) => rawRequest(agent, server.port, "PUT", `/databases/${DB}/cmpxchg?key=${key}&index=0`, `{"Object":${benchValue(i)}}`);
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < names.length) {
+        const i = next++;
+        await retry(names[i], async () => {
+          const r = await put(names[i], i);
+          return r.status === 200 ? null : `${r.status} ${r.error ?? ""} ${r.body.slice(0, 200)}`;
+        });
+      }
+    }),
+  );
   agent.destroy();
   for (const key of ["set-0", `set-${keys - 1}`, "hot"]) {
-    const r = server.kind === "etcd"
-      ? await rawRequest(undefined, server.port, "POST", "/v3/kv/range", JSON.stringify({ key: b64(key) }))
-      : await rawRequest(undefined, server.port, "GET", `/databases/${DB}/cmpxchg?key=${key}`, null);
+    const r =
+      server.kind === "etcd"
+        ? await rawRequest(undefined, server.port, "POST", "/v3/kv/range", JSON.stringify({ key: b64(key) }))
+        : await rawRequest(undefined, server.port, "GET", `/databases/${DB}/cmpxchg?key=${key}`, null);
     const ok = r.status === 200 && (server.kind !== "etcd" || unb64(JSON.parse(r.body).kvs?.[0]?.value ?? "") !== "");
     if (!ok) throw new Error(`prefill check on ${server.name}: ${key} answered ${r.status} ${r.body.slice(0, 200)}`);
   }

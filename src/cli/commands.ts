@@ -232,7 +232,8 @@ async function get(values: Values, args: string[], io: Io): Promise<number> {
 async function put(values: Values, args: string[], io: Io): Promise<number> {
   if (args.length < 1) throw new UsageError("Expected a key and a JSON value.");
   const [key, text] = args;
-  if (values.file === undefined && (text === undefined || args.length !== 2)) throw new UsageError("Expected a key and a JSON value (or --file).");
+  if (values.file === undefined && (text === undefined || args.length !== 2))
+    throw new UsageError("Expected a key and a JSON value (or --file).");
   const value = json(values.file !== undefined ? await readInput(values.file) : text!, "The value");
   let metadata = values.metadata === undefined ? undefined : (json(values.metadata, "--metadata") as Metadata);
   if (values["expires-in"] !== undefined) {
@@ -341,8 +342,18 @@ async function databases(values: Values, args: string[], io: Io): Promise<number
       if (!name || rest.length > 0) throw new UsageError(`databases ${action} takes one name.`);
       const answer =
         action === "create"
-          ? await transport.send({ method: "PUT", path: `/admin/databases?name=${encodeURIComponent(name)}`, headers: body, body: JSON.stringify({ DatabaseName: name }) })
-          : await transport.send({ method: "DELETE", path: "/admin/databases", headers: body, body: JSON.stringify({ DatabaseNames: [name], HardDelete: true }) });
+          ? await transport.send({
+              method: "PUT",
+              path: `/admin/databases?name=${encodeURIComponent(name)}`,
+              headers: body,
+              body: JSON.stringify({ DatabaseName: name }),
+            })
+          : await transport.send({
+              method: "DELETE",
+              path: "/admin/databases",
+              headers: body,
+              body: JSON.stringify({ DatabaseNames: [name], HardDelete: true }),
+            });
       io.out(values.json ? answer.text : `${action === "create" ? "created" : "deleted"} ${name}`);
       return EXIT.ok;
     }

@@ -20,13 +20,7 @@ import type {
   WriteOptions,
 } from "./types.js";
 import { ChangeStream, connectSocket, watchQuery } from "./watch.js";
-import {
-  readChangeResult,
-  readItem,
-  readResults,
-  readTransactionResult,
-  readWriteResult,
-} from "./wire.js";
+import { readChangeResult, readItem, readResults, readTransactionResult, readWriteResult } from "./wire.js";
 import { answerParser, encodeBatch, encodeIndex, encodeValue } from "./encode.js";
 
 export interface CmpxchgClientOptions extends TransportOptions {
@@ -99,7 +93,9 @@ export class CmpxchgClient implements CmpxchgApi {
     if (options.continuationToken) params.set("continuationToken", options.continuationToken);
     const answer = await this.transport.send({ method: "GET", path: `${this.root}/cmpxchg?${params}`, signal: options.signal });
     const json = this.parse(answer.text) as { ContinuationToken?: string | null };
-    const items = readResults(json).map((entry) => readItem<T>(entry)).filter((item) => item !== null);
+    const items = readResults(json)
+      .map((entry) => readItem<T>(entry))
+      .filter((item) => item !== null);
     return { items, continuationToken: json.ContinuationToken ?? null };
   }
 
@@ -174,10 +170,7 @@ export class CmpxchgClient implements CmpxchgApi {
    */
   watch<T = unknown>(target: WatchTarget, options: WatchOptions = {}): ChangeStream<T> {
     const path = `${this.root}/cmpxchg/changes?${watchQuery(target)}`;
-    return new ChangeStream<T>(
-      () => connectSocket(this.transport, path, options.connectTimeoutMs ?? this.transport.timeoutMs),
-      options,
-    );
+    return new ChangeStream<T>(() => connectSocket(this.transport, path, options.connectTimeoutMs ?? this.transport.timeoutMs), options);
   }
 }
 

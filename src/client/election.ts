@@ -142,4 +142,3 @@ class HeldLeadership<T> implements Leadership<T> {
     await this.lock.release();
   }
 }
-

@@ -99,12 +99,27 @@ type ErrorClass = new (message: string, details?: ErrorDetails) => RavenExceptio
  * class's `name`. Object keys survive minification; class names may not.
  */
 const BY_NAME: Record<string, ErrorClass> = {
-  RavenException, BadRequestException, ArgumentException, ArgumentOutOfRangeException,
-  InvalidDataException, FormatException, InvalidOperationException, NotSupportedException,
-  InvalidQueryException, RouteNotFoundException, CompareExchangeKeyTooBigException,
-  CompareExchangeInvalidKeyException, ValueTooLargeException, ConcurrencyException,
-  ClusterTransactionConcurrencyException, AuthorizationException, DatabaseDoesNotExistException,
-  TimeoutException, ServiceUnavailableException, NetworkException, LockTimeoutException,
+  RavenException,
+  BadRequestException,
+  ArgumentException,
+  ArgumentOutOfRangeException,
+  InvalidDataException,
+  FormatException,
+  InvalidOperationException,
+  NotSupportedException,
+  InvalidQueryException,
+  RouteNotFoundException,
+  CompareExchangeKeyTooBigException,
+  CompareExchangeInvalidKeyException,
+  ValueTooLargeException,
+  ConcurrencyException,
+  ClusterTransactionConcurrencyException,
+  AuthorizationException,
+  DatabaseDoesNotExistException,
+  TimeoutException,
+  ServiceUnavailableException,
+  NetworkException,
+  LockTimeoutException,
   LockLostException,
 };
 const NAMES = new Map(Object.entries(BY_NAME).map(([name, cls]) => [cls, name]));

@@ -21,7 +21,7 @@ import { expiresIn, expiryOf, type CmpxchgApi } from "./api.js";
 import { ClusterTransactionConcurrencyException, LockLostException, LockTimeoutException } from "./errors.js";
 import { KeepAlive } from "./lease.js";
 import { backoffDelay, sleep } from "./retry.js";
-import type { CompareExchangeValue, Metadata } from "./types.js";
+import type { ChangeResult, CompareExchangeValue, Metadata } from "./types.js";
 
 export interface FairLockOptions {
   /** Lease length of the queue item (waiting and holding). */
@@ -110,7 +110,13 @@ export interface Ticket {
  * Takes the next ticket and creates its queue item, in one transaction; retried on a lost race.
  * Exported for tests that simulate a waiter dying right after it queued.
  */
-export async function enqueue(client: CmpxchgApi, keys: LockKeys, record: QueueRecord, ttlMs: number, signal?: AbortSignal): Promise<Ticket> {
+export async function enqueue(
+  client: CmpxchgApi,
+  keys: LockKeys,
+  record: QueueRecord,
+  ttlMs: number,
+  signal?: AbortSignal,
+): Promise<Ticket> {
   let seq = await client.get<number>(keys.seq, { signal });
   for (let attempt = 0; ; attempt++) {
     const ticket = (typeof seq?.value === "number" ? seq.value : 0) + 1;
@@ -197,11 +203,12 @@ async function waitForTurn(
     const nearest = Math.max(...ahead.keys());
     const pred = ahead.get(nearest)!;
     const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new LockTimeoutException(`The lock '${name}' still had ${ahead.size} waiter(s) ahead of ticket ${ticket.ticket}; gave up.`);
+    if (remaining <= 0)
+      throw new LockTimeoutException(`The lock '${name}' still had ${ahead.size} waiter(s) ahead of ticket ${ticket.ticket}; gave up.`);
     const untilExpiry = pred.expiresAt === null ? MAX_WAIT_MS : pred.expiresAt - Date.now() + EXPIRY_SLACK_MS;
     const timeoutMs = Math.max(1, Math.min(remaining, untilExpiry, MAX_WAIT_MS));
     const signal = anySignal(leaseSignal, callerSignal);
-    let change;
+    let change: ChangeResult<QueueRecord>;
     try {
       change = await client.waitForChange<QueueRecord>(ticketKey(keys, nearest), pred.index, { timeoutMs, signal });
     } catch (err) {
@@ -219,7 +226,10 @@ async function waitForTurn(
     // The nearest left while earlier ones may remain (it died or gave up while waiting):
     // find out which of them are still there.
     const tickets = [...ahead.keys()];
-    const items = await client.getMany<QueueRecord>(tickets.map((n) => ticketKey(keys, n)), { signal: callerSignal });
+    const items = await client.getMany<QueueRecord>(
+      tickets.map((n) => ticketKey(keys, n)),
+      { signal: callerSignal },
+    );
     tickets.forEach((n, i) => {
       const item = items[i];
       if (item) ahead.set(n, { index: item.index, expiresAt: expiryOf(item.metadata) });
@@ -319,7 +329,11 @@ class HeldFairLock implements FairLock {
 }
 
 /** The live queue items of a lock, in ticket order (the first is the holder or leader). */
-export async function queueOf<T = QueueRecord>(client: CmpxchgApi, keys: LockKeys, signal?: AbortSignal): Promise<CompareExchangeValue<T>[]> {
+export async function queueOf<T = QueueRecord>(
+  client: CmpxchgApi,
+  keys: LockKeys,
+  signal?: AbortSignal,
+): Promise<CompareExchangeValue<T>[]> {
   const items: CompareExchangeValue<T>[] = [];
   for await (const item of client.listAll<T>(keys.queue, { pageSize: 0, signal })) items.push(item);
   return items.sort((a, b) => ticketOf(a.key) - ticketOf(b.key));

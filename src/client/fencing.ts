@@ -23,7 +23,13 @@ export interface FencedWriteResult<T> {
 }
 
 /** Writes `value` to `key` unless the item was written with a larger token than `token`. */
-export async function fencedPut<T>(client: CmpxchgApi, key: string, value: T, token: number, options: UpdateOptions = {}): Promise<FencedWriteResult<T>> {
+export async function fencedPut<T>(
+  client: CmpxchgApi,
+  key: string,
+  value: T,
+  token: number,
+  options: UpdateOptions = {},
+): Promise<FencedWriteResult<T>> {
   let refusedBy: Fenced<T> | null = null;
   const result = await update<Fenced<T>>(
     client,

@@ -39,7 +39,9 @@ import { expiresIn, type CmpxchgApi } from "./api.js";
 import type { CmpxchgBinding } from "./service-api.js";
 import { CmpxchgServiceClient } from "./service-client.js";
 import { isWellFormed } from "../core/keys.js";
+import type { CompareExchangeResult } from "./types.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: any app's context: Hono's Env, path and input are the app's own
 type AnyContext = Context<any, any, any>;
 
 export interface IdempotencyOptions {
@@ -93,8 +95,15 @@ export type IdempotencyRecord =
 
 export const REPLAYED_HEADER = "Idempotent-Replayed";
 const DEFAULT_HEADERS = [
-  "content-type", "content-language", "content-location", "location", "etag", "last-modified",
-  "cache-control", "link", "retry-after",
+  "content-type",
+  "content-language",
+  "content-location",
+  "location",
+  "etag",
+  "last-modified",
+  "cache-control",
+  "link",
+  "retry-after",
 ];
 const MAX_KEY_LENGTH = 255;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -117,19 +126,22 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
   const scopeOf = options.scope;
   if (typeof scopeOf !== "function") {
     throw new Error(
-      "idempotency(): pass `scope`, a function naming the caller of a request (e.g. (c) => c.get(\"account\")), " +
-        "so one caller's keys are never replayed to another; `scope: () => \"global\"` shares one namespace on purpose.",
+      'idempotency(): pass `scope`, a function naming the caller of a request (e.g. (c) => c.get("account")), ' +
+        'so one caller\'s keys are never replayed to another; `scope: () => "global"` shares one namespace on purpose.',
     );
   }
   if (new TextEncoder().encode(prefix).byteLength > MAX_PREFIX_BYTES) {
-    throw new Error(`idempotency(): \`prefix\` must be at most ${MAX_PREFIX_BYTES} UTF-8 bytes so record keys stay within ${MAX_RECORD_KEY_BYTES}.`);
+    throw new Error(
+      `idempotency(): \`prefix\` must be at most ${MAX_PREFIX_BYTES} UTF-8 bytes so record keys stay within ${MAX_RECORD_KEY_BYTES}.`,
+    );
   }
 
   return async (c, next) => {
     if (!methods.has(c.req.method.toUpperCase())) return next();
     const idempotencyKey = c.req.header(headerName);
     if (idempotencyKey === undefined) {
-      if (options.required) return problem(400, "Idempotency-Key is missing", `This operation is idempotent and requires the ${headerName} header.`);
+      if (options.required)
+        return problem(400, "Idempotency-Key is missing", `This operation is idempotent and requires the ${headerName} header.`);
       return next();
     }
     if (!isValidKey(idempotencyKey)) {
@@ -139,29 +151,41 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
     const scope = await scopeOf(c);
     if (typeof scope !== "string" || scope === "") {
       // No caller, no namespace: sharing one would hand this caller's key to others.
-      return problem(401, "Caller not identified", `This operation is idempotent per caller; the request carries no credentials the ${headerName} could belong to.`);
+      return problem(
+        401,
+        "Caller not identified",
+        `This operation is idempotent per caller; the request carries no credentials the ${headerName} could belong to.`,
+      );
     }
     const store = storeFor(c);
     const itemKey = await recordKey(scope, idempotencyKey, prefix);
     const fingerprint = await fingerprintOf(c);
 
-    let claim;
+    let claim: CompareExchangeResult<IdempotencyRecord>;
     try {
       const record: IdempotencyRecord = { state: "in-progress", fingerprint, startedAt: new Date().toISOString() };
       claim = await store.create<IdempotencyRecord>(itemKey, record, expiresIn(inProgressTtlMs));
     } catch (err) {
       // Without the record store we cannot promise "at most once": refuse rather than guess.
       console.error("idempotency: claiming the key failed", err);
-      return problem(503, "Idempotency store unavailable", "The request was not processed; retry it with the same key.", { "Retry-After": "1" });
+      return problem(503, "Idempotency store unavailable", "The request was not processed; retry it with the same key.", {
+        "Retry-After": "1",
+      });
     }
 
     if (!claim.successful) {
       const existing = claim.value;
       if (existing && existing.fingerprint !== fingerprint) {
-        return problem(422, "Idempotency-Key reused", `This ${headerName} was used for a different request; use a new key for a new request.`);
+        return problem(
+          422,
+          "Idempotency-Key reused",
+          `This ${headerName} was used for a different request; use a new key for a new request.`,
+        );
       }
       if (existing?.state === "done") return replay(existing.response);
-      return problem(409, "Request in progress", `A request with this ${headerName} is still being processed; retry later.`, { "Retry-After": "1" });
+      return problem(409, "Request in progress", `A request with this ${headerName} is still being processed; retry later.`, {
+        "Retry-After": "1",
+      });
     }
 
     await next();

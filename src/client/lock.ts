@@ -127,10 +127,15 @@ class HeldLock implements Lock {
   ) {
     this.index = token;
     this.expiresAt = expiresAt;
-    this.keepAlive = new KeepAlive(async () => {
-      const expiry = await this.write(this.ttlMs);
-      return typeof expiry === "number" ? expiry : null;
-    }, { ttlMs, expiresAt }, `the lock '${name}'`, renewing);
+    this.keepAlive = new KeepAlive(
+      async () => {
+        const expiry = await this.write(this.ttlMs);
+        return typeof expiry === "number" ? expiry : null;
+      },
+      { ttlMs, expiresAt },
+      `the lock '${name}'`,
+      renewing,
+    );
   }
 
   get signal(): AbortSignal {

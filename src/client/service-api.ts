@@ -80,7 +80,14 @@ export interface CmpxchgRpc {
   get(database: string, key: string): Promise<RpcItem | null>;
   getMany(database: string, keys: string[]): Promise<(RpcItem | null)[]>;
   list(database: string, prefix: string, options?: RpcListOptions): Promise<RpcListPage>;
-  put(database: string, key: string, value: RpcJson, index: number, metadata?: Metadata, options?: RpcWriteOptions): Promise<RpcWriteResult>;
+  put(
+    database: string,
+    key: string,
+    value: RpcJson,
+    index: number,
+    metadata?: Metadata,
+    options?: RpcWriteOptions,
+  ): Promise<RpcWriteResult>;
   create(database: string, key: string, value: RpcJson, metadata?: Metadata, options?: RpcWriteOptions): Promise<RpcWriteResult>;
   delete(database: string, key: string, index: number, options?: RpcWriteOptions): Promise<RpcWriteResult>;
   transaction(database: string, commands: TransactionCommand[], options?: RpcWriteOptions): Promise<RpcTransactionOutcome>;
@@ -92,4 +99,5 @@ export interface CmpxchgRpc {
  * loopback, or the class itself in tests. Loosely typed on purpose: the runtime's stub types wrap
  * every result, and the adapter restores the precise types.
  */
+// biome-ignore lint/suspicious/noExplicitAny: parameters are contravariant: only `any[]` accepts every binding's stub
 export type CmpxchgBinding = { [K in keyof CmpxchgRpc]: (...args: any[]) => Promise<unknown> };

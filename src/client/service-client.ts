@@ -64,10 +64,18 @@ export class CmpxchgServiceClient implements CmpxchgApi {
     return flattenPages(this.pages<T>(prefix, options));
   }
 
-  put<T = unknown>(key: string, value: T, index: number, metadata?: Metadata, options: WriteOptions = {}): Promise<CompareExchangeResult<T>> {
+  put<T = unknown>(
+    key: string,
+    value: T,
+    index: number,
+    metadata?: Metadata,
+    options: WriteOptions = {},
+  ): Promise<CompareExchangeResult<T>> {
     // The id is fixed before the first attempt, so a retried RPC is the same write.
     const requestId = options.requestId ?? crypto.randomUUID();
-    return this.call(() => this.binding.put(this.database, key, value, index, metadata, { requestId })) as Promise<CompareExchangeResult<T>>;
+    return this.call(() => this.binding.put(this.database, key, value, index, metadata, { requestId })) as Promise<
+      CompareExchangeResult<T>
+    >;
   }
 
   create<T = unknown>(key: string, value: T, metadata?: Metadata, options: WriteOptions = {}): Promise<CompareExchangeResult<T>> {

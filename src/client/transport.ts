@@ -91,10 +91,7 @@ export class Transport {
       if (last || !isRetryableStatus(status, databaseMissing)) {
         throw errorFromResponse(status, answer.text, databaseMissing);
       }
-      const wait = Math.max(
-        backoffDelay(attempt, this.backoff),
-        retryAfterMs(answer.headers.get("Retry-After"), RETRY_AFTER_CAP_MS) ?? 0,
-      );
+      const wait = Math.max(backoffDelay(attempt, this.backoff), retryAfterMs(answer.headers.get("Retry-After"), RETRY_AFTER_CAP_MS) ?? 0);
       await sleep(wait, exchange.signal);
     }
   }

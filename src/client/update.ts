@@ -49,7 +49,9 @@ export async function update<T>(
     const next = fn(item?.value ?? null, item);
     if (next === SKIP) return { written: false, value: item?.value ?? null, index: item?.index ?? 0, attempts: attempt };
     const metadata = options.metadata ? options.metadata(item) : item?.metadata;
-    const result = await client.put<T>(key, next, item?.index ?? 0, hasEntries(metadata) ? metadata : undefined, { signal: options.signal });
+    const result = await client.put<T>(key, next, item?.index ?? 0, hasEntries(metadata) ? metadata : undefined, {
+      signal: options.signal,
+    });
     if (result.successful) return { written: true, value: next, index: result.index, attempts: attempt };
     // The failed write reports the current item (index 0 when absent): the next attempt's input.
     item = result.index === 0 ? null : { key, value: result.value as T, metadata: result.metadata, index: result.index };

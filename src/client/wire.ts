@@ -19,7 +19,6 @@ type Obj = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Obj => typeof value === "object" && value !== null && !Array.isArray(value);
 
-
 /** Splits a stored body into value and metadata. */
 export function readBody<T>(body: unknown): { value: T | null; metadata: Metadata } {
   if (!isObject(body)) return { value: null, metadata: {} };

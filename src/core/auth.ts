@@ -31,9 +31,7 @@ export interface CertificateGrant extends Grant {
  * - `server`: a role on the whole server, which only a "*" grant gives (database administration);
  * - `any`: any valid credential at all (cluster information every client reads first).
  */
-export type Requirement =
-  | { scope: "public" }
-  | { scope: "database" | "server" | "any"; role: Role };
+export type Requirement = { scope: "public" } | { scope: "database" | "server" | "any"; role: Role };
 
 const RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
 

@@ -70,7 +70,10 @@ export function parseBatch(body: JsonValue, options: BatchOptions): ParsedBatch 
   const seen = new Set<string>();
   const once = (space: string, key: string, id: string) => {
     if (seen.has(`${space}:${key}`)) {
-      throw badInput(ErrorTypes.invalidOperation, `The batch has more than one command for '${id}'; send one command per ${space === "doc" ? "document" : "key"}.`);
+      throw badInput(
+        ErrorTypes.invalidOperation,
+        `The batch has more than one command for '${id}'; send one command per ${space === "doc" ? "document" : "key"}.`,
+      );
     }
     seen.add(`${space}:${key}`);
   };
@@ -96,7 +99,10 @@ export function parseBatch(body: JsonValue, options: BatchOptions): ParsedBatch 
             const name = ATOMIC_GUARD_PREFIX + id;
             const guard = checkValue(valueBody({ Id: id }, expiresAt === undefined ? undefined : { "@expires": expiresAt }));
             guards.push({
-              kind: "cmpxchg-put", shard: shard(key), key: lowerKey(name), name,
+              kind: "cmpxchg-put",
+              shard: shard(key),
+              key: lowerKey(name),
+              name,
               expectedIndex: trxnEtag(original ?? changeVector),
               json: guard.json,
               expiresAt: guard.expiresAt,
@@ -109,7 +115,10 @@ export function parseBatch(body: JsonValue, options: BatchOptions): ParsedBatch 
             const name = ATOMIC_GUARD_PREFIX + id;
             const cv = original ?? changeVector;
             guards.push({
-              kind: "cmpxchg-delete", shard: shard(key), key: lowerKey(name), name,
+              kind: "cmpxchg-delete",
+              shard: shard(key),
+              key: lowerKey(name),
+              name,
               expectedIndex: cv ? trxnEtag(cv) : null,
               guardOf: id,
             });
@@ -120,7 +129,10 @@ export function parseBatch(body: JsonValue, options: BatchOptions): ParsedBatch 
       case "CompareExchangePUT":
       case "CompareExchangeDELETE": {
         if (mode !== "ClusterWide") {
-          throw badInput(ErrorTypes.invalidOperation, `${type} needs "TransactionMode": "ClusterWide"; a single-node batch would silently ignore it.`);
+          throw badInput(
+            ErrorTypes.invalidOperation,
+            `${type} needs "TransactionMode": "ClusterWide"; a single-node batch would silently ignore it.`,
+          );
         }
         const name = checkCmpxchgKey(command.Id, options.atomicGuards);
         const key = lowerKey(name);
@@ -168,7 +180,10 @@ function checkCmpxchgKey(raw: unknown, atomicGuards: boolean): string {
     throw badInput(ErrorTypes.argument, "Compare exchange key cannot be null, empty or white spaces.");
   }
   if (isKeyTooBig(raw)) {
-    throw badInput(ErrorTypes.keyTooBig, `Compare Exchange key cannot exceed 512 bytes, but the key was ${utf8Length(raw)} bytes. The invalid key is '${echo(raw)}'.`);
+    throw badInput(
+      ErrorTypes.keyTooBig,
+      `Compare Exchange key cannot exceed 512 bytes, but the key was ${utf8Length(raw)} bytes. The invalid key is '${echo(raw)}'.`,
+    );
   }
   if (raw.endsWith("|") || raw.endsWith("/")) {
     throw badInput(ErrorTypes.argument, `Compare exchange key ${echo(raw)} cannot end with '|' or '/' as part of cluster transaction`);
@@ -192,11 +207,18 @@ function checkDocument(id: string, raw: unknown, mode: TxMode) {
   if (!isObject(raw)) throw badInput(ErrorTypes.invalidData, `PUT of '${id}' needs a Document that is a JSON object.`);
   const metadata = raw["@metadata"] ?? {};
   if (!isObject(metadata)) throw badInput(ErrorTypes.invalidData, `'@metadata' of '${id}' must be a JSON object.`);
-  for (const [field, what] of [["@attachments", "attachments"], ["@counters", "counters"], ["@timeseries", "time series"]] as const) {
+  for (const [field, what] of [
+    ["@attachments", "attachments"],
+    ["@counters", "counters"],
+    ["@timeseries", "time series"],
+  ] as const) {
     if (field in metadata) {
-      throw badInput(ErrorTypes.notSupported, mode === "ClusterWide"
-        ? `The document ${id} has ${what}, this is not supported in cluster wide transaction.`
-        : `The document ${id} has ${what}, which this server does not support.`);
+      throw badInput(
+        ErrorTypes.notSupported,
+        mode === "ClusterWide"
+          ? `The document ${id} has ${what}, this is not supported in cluster wide transaction.`
+          : `The document ${id} has ${what}, which this server does not support.`,
+      );
     }
   }
   const collection = metadata["@collection"];

@@ -34,7 +34,12 @@ export function trxnEtag(changeVector: string | null | undefined): number {
 
 /** The TRXN part of a change vector, kept when a single-node write changes a document. */
 function trxnPart(changeVector: string | null | undefined): string | null {
-  return changeVector?.split(",").find((part) => part.trim().startsWith("TRXN:"))?.trim() ?? null;
+  return (
+    changeVector
+      ?.split(",")
+      .find((part) => part.trim().startsWith("TRXN:"))
+      ?.trim() ?? null
+  );
 }
 
 export function clusterChangeVector(database: string, index: number): string {

@@ -105,7 +105,7 @@ export function checkValueBody(text: string): CheckedValue {
     throw badInput(
       ErrorTypes.invalidData,
       text.trim() === ""
-        ? "The request body is empty; expected a JSON object such as {\"Object\": …}."
+        ? 'The request body is empty; expected a JSON object such as {"Object": …}.'
         : `The request body is not valid JSON: ${(err as Error).message}`,
     );
   }
@@ -119,16 +119,10 @@ export function checkValueBody(text: string): CheckedValue {
  */
 export function checkValue(body: unknown, what = "The request body"): CheckedValue {
   if (!isJsonObject(body)) {
-    throw badInput(
-      ErrorTypes.invalidData,
-      `${what} must be a JSON object such as {\"Object\": …, \"@metadata\": {…}}.`,
-    );
+    throw badInput(ErrorTypes.invalidData, `${what} must be a JSON object such as {"Object": …, "@metadata": {…}}.`);
   }
   if (!("Object" in body)) {
-    throw badInput(
-      ErrorTypes.invalidData,
-      `${what} has no 'Object' property; the value is sent as {\"Object\": <value>}.`,
-    );
+    throw badInput(ErrorTypes.invalidData, `${what} has no 'Object' property; the value is sent as {"Object": <value>}.`);
   }
   const expiresAt = readExpires(body["@metadata"]);
   const json = encodeJson(body);
@@ -171,9 +165,5 @@ export function tooDeep(what: string): RavenError {
 }
 
 export function valueTooBig(size: number): RavenError {
-  return new RavenError(
-    413,
-    ErrorTypes.argument,
-    `The compare exchange value is ${size} bytes; the limit is ${MAX_VALUE_BYTES} bytes.`,
-  );
+  return new RavenError(413, ErrorTypes.argument, `The compare exchange value is ${size} bytes; the limit is ${MAX_VALUE_BYTES} bytes.`);
 }

@@ -12,10 +12,7 @@ export function checkDatabaseName(name: string | undefined | null): string {
     throw badInput(ErrorTypes.argument, "Database name is mandatory, but wasn't specified.");
   }
   if (name.length > MAX_DATABASE_NAME_LENGTH) {
-    throw badInput(
-      ErrorTypes.argument,
-      `The name '${echo(name)}' exceeds the maximum length of ${MAX_DATABASE_NAME_LENGTH} characters.`,
-    );
+    throw badInput(ErrorTypes.argument, `The name '${echo(name)}' exceeds the maximum length of ${MAX_DATABASE_NAME_LENGTH} characters.`);
   }
   if (!VALID.test(name) || name.startsWith(".") || name.endsWith(".")) {
     throw badInput(

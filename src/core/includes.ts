@@ -13,7 +13,10 @@ export function parseIncludePath(text: string): string[] {
     .map((part) => part.replace(/\[\]$/, "").trim())
     .filter((part) => part !== "");
   if (path.length === 0 || path.some((part) => /[[\]()]/.test(part))) {
-    throw badInput(ErrorTypes.invalidQuery, `The include path '${text.slice(0, 200)}' is not supported (only field paths, with [] for arrays).`);
+    throw badInput(
+      ErrorTypes.invalidQuery,
+      `The include path '${text.slice(0, 200)}' is not supported (only field paths, with [] for arrays).`,
+    );
   }
   return path;
 }

@@ -67,9 +67,7 @@ class Parser {
   constructor(private readonly text: string) {}
 
   fail(what: string): never {
-    throw new SyntaxError(
-      this.at >= this.text.length ? `Unexpected end of JSON input` : `${what} at position ${this.at}`,
-    );
+    throw new SyntaxError(this.at >= this.text.length ? `Unexpected end of JSON input` : `${what} at position ${this.at}`);
   }
 
   space(): void {

@@ -10,6 +10,7 @@
 /** RavenDB's `MaxNumberOfCompareExchangeKeyBytes`: checked on the characters and on the UTF-8 bytes. */
 export const MAX_KEY_BYTES = 512;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point: keys that need no per-unit folding
 const ASCII = /^[\x00-\x7f]*$/;
 const encoder = new TextEncoder();
 

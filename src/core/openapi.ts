@@ -22,10 +22,7 @@ const json = (schema: Json, example?: unknown): Json => ({
 });
 const errors = (...statuses: number[]): Json =>
   Object.fromEntries(
-    statuses.map((status) => [
-      String(status),
-      { description: ERROR_TEXT[status] ?? "Error", content: json(ref("ErrorEnvelope")) },
-    ]),
+    statuses.map((status) => [String(status), { description: ERROR_TEXT[status] ?? "Error", content: json(ref("ErrorEnvelope")) }]),
   );
 const ERROR_TEXT: Record<number, string> = {
   400: "Bad input (RavenDB's error envelope; `Type` names the exception)",
@@ -37,7 +34,14 @@ const ERROR_TEXT: Record<number, string> = {
   503: "Unknown database (`Database-Missing` header) or a shard did not answer; retry with the same raft-request-id",
 };
 
-const db = { name: "db", in: "path", required: true, description: "Database name: letters, digits, `_`, `-`, `.` (case-insensitive)", schema: { type: "string", pattern: "^[A-Za-z0-9_.-]{1,128}$" }, example: "shop" };
+const db = {
+  name: "db",
+  in: "path",
+  required: true,
+  description: "Database name: letters, digits, `_`, `-`, `.` (case-insensitive)",
+  schema: { type: "string", pattern: "^[A-Za-z0-9_.-]{1,128}$" },
+  example: "shop",
+};
 const key = (required: boolean, example = "emails/ada@example.com") => ({
   name: "key",
   in: "query",
@@ -146,8 +150,16 @@ const schemas: Json = {
       Id: { type: "string", description: "Document id, or compare-exchange key" },
       ChangeVector: { type: ["string", "null"] },
       OriginalChangeVector: { type: ["string", "null"] },
-      Index: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "CompareExchangePUT/DELETE: the expected index" },
-      Document: { description: "PUT: the document; CompareExchangePUT: a value body", oneOf: [ref("Document"), ref("CompareExchangeValueBody")] },
+      Index: {
+        type: "integer",
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: "CompareExchangePUT/DELETE: the expected index",
+      },
+      Document: {
+        description: "PUT: the document; CompareExchangePUT: a value body",
+        oneOf: [ref("Document"), ref("CompareExchangeValueBody")],
+      },
     },
   },
   Batch: {
@@ -176,22 +188,40 @@ const paths: Json = {
     get: {
       operationId: "getCompareExchange",
       summary: "Get items by key, or list by key prefix",
-      description: "With `key` (repeatable): those items in request order; one missing key alone answers 404 with an empty body. Without: a listing of `startsWith`, in lower-cased key order.",
+      description:
+        "With `key` (repeatable): those items in request order; one missing key alone answers 404 with an empty body. Without: a listing of `startsWith`, in lower-cased key order.",
       parameters: [
         { ...key(false), description: "Key to read (repeat for several)" },
         { name: "startsWith", in: "query", required: false, schema: { type: "string" }, description: "Listing: key prefix" },
         intQuery("start", "Listing: items to skip"),
         intQuery("pageSize", "Listing: items per page (0 or less: all)", 10),
-        { name: "continuationToken", in: "query", required: false, schema: { type: "string" }, description: "Listing: resume after the previous page" },
+        {
+          name: "continuationToken",
+          in: "query",
+          required: false,
+          schema: { type: "string" },
+          description: "Listing: resume after the previous page",
+        },
       ],
-      responses: { "200": okJson("Items", ref("ItemList")), "404": { description: "A single requested key does not exist (empty body)" }, ...errors(400, 401, 403, 503) },
+      responses: {
+        "200": okJson("Items", ref("ItemList")),
+        "404": { description: "A single requested key does not exist (empty body)" },
+        ...errors(400, 401, 403, 503),
+      },
     },
     put: {
       operationId: "putCompareExchange",
       summary: "Create (index 0) or update at an index",
-      description: "Writes only if the item's index is `index` (0: only if the key does not exist). A mismatch is not an error: `Successful` is false.",
+      description:
+        "Writes only if the item's index is `index` (0: only if the key does not exist). A mismatch is not an error: `Successful` is false.",
       parameters: [key(true, "openapi/example"), index("Expected index; 0 creates"), requestId],
-      requestBody: { required: true, content: json(ref("CompareExchangeValueBody"), { Object: { user: "users/1" }, "@metadata": { "@expires": "2099-01-01T00:00:00.0000000Z" } }) },
+      requestBody: {
+        required: true,
+        content: json(ref("CompareExchangeValueBody"), {
+          Object: { user: "users/1" },
+          "@metadata": { "@expires": "2099-01-01T00:00:00.0000000Z" },
+        }),
+      },
       responses: { "200": okJson("The outcome", ref("WriteResult")), ...errors(400, 401, 403, 413, 429, 503) },
     },
     delete: {
@@ -207,7 +237,11 @@ const paths: Json = {
     get: {
       operationId: "waitForChange",
       summary: "Long poll until an item's index differs from `index` (beyond RavenDB)",
-      parameters: [key(true, "openapi/example"), { ...index("The index waited on (-1: until the key exists)", 0), schema: { type: "integer", minimum: -1 }, required: false }, intQuery("timeout", "Milliseconds to hold the request (default 30000, at most 60000)", 10)],
+      parameters: [
+        key(true, "openapi/example"),
+        { ...index("The index waited on (-1: until the key exists)", 0), schema: { type: "integer", minimum: -1 }, required: false },
+        intQuery("timeout", "Milliseconds to hold the request (default 30000, at most 60000)", 10),
+      ],
       responses: { "200": okJson("The item now, and whether it changed", ref("ChangeResult")), ...errors(400, 401, 403, 503) },
     },
   },
@@ -217,7 +251,16 @@ const paths: Json = {
       operationId: "watchChanges",
       summary: "WebSocket stream of puts, deletes and expiries of a key or a prefix (beyond RavenDB)",
       description: "Send `Upgrade: websocket`. Messages are JSON `{Type: Put|Delete|Expire, Key, Index, Value}`.",
-      parameters: [key(false), { name: "prefix", in: "query", required: false, schema: { type: "string" }, description: "Watch every key with this prefix (instead of `key`)" }],
+      parameters: [
+        key(false),
+        {
+          name: "prefix",
+          in: "query",
+          required: false,
+          schema: { type: "string" },
+          description: "Watch every key with this prefix (instead of `key`)",
+        },
+      ],
       responses: { "101": { description: "Switching to the WebSocket" }, ...errors(400, 401, 403, 503) },
     },
   },
@@ -243,28 +286,63 @@ const paths: Json = {
       operationId: "getDocuments",
       summary: "Load documents by id",
       parameters: [
-        { name: "id", in: "query", required: true, schema: { type: "string" }, description: "Document id (repeat for several)", example: "users/none" },
-        { name: "txMode", in: "query", required: false, schema: { enum: ["ClusterWide"] }, description: "Also return the ids' atomic guards" },
+        {
+          name: "id",
+          in: "query",
+          required: true,
+          schema: { type: "string" },
+          description: "Document id (repeat for several)",
+          example: "users/none",
+        },
+        {
+          name: "txMode",
+          in: "query",
+          required: false,
+          schema: { enum: ["ClusterWide"] },
+          description: "Also return the ids' atomic guards",
+        },
       ],
-      responses: { "200": okJson("The documents, null for missing ones", { type: "object", properties: { Results: { type: "array", items: { oneOf: [ref("Document"), { type: "null" }] } } } }), "404": { description: "A single requested id does not exist" }, ...errors(400, 401, 403, 503) },
+      responses: {
+        "200": okJson("The documents, null for missing ones", {
+          type: "object",
+          properties: { Results: { type: "array", items: { oneOf: [ref("Document"), { type: "null" }] } } },
+        }),
+        "404": { description: "A single requested id does not exist" },
+        ...errors(400, 401, 403, 503),
+      },
     },
     post: {
       operationId: "getDocumentsPost",
       summary: "Load many documents by id",
-      requestBody: { required: true, content: json({ type: "object", required: ["Ids"], properties: { Ids: { type: "array", items: { type: "string" } } } }, { Ids: ["users/none", "users/other"] }) },
+      requestBody: {
+        required: true,
+        content: json(
+          { type: "object", required: ["Ids"], properties: { Ids: { type: "array", items: { type: "string" } } } },
+          { Ids: ["users/none", "users/other"] },
+        ),
+      },
       responses: { "200": okJson("The documents, null for missing ones", { type: "object" }), ...errors(400, 401, 403, 503) },
     },
     put: {
       operationId: "putDocument",
       summary: "Store one document",
-      parameters: [{ name: "id", in: "query", required: true, schema: { type: "string" }, example: "users/openapi" }, { name: "If-Match", in: "header", required: false, schema: { type: "string" }, description: "Expected change vector" }],
+      parameters: [
+        { name: "id", in: "query", required: true, schema: { type: "string" }, example: "users/openapi" },
+        { name: "If-Match", in: "header", required: false, schema: { type: "string" }, description: "Expected change vector" },
+      ],
       requestBody: { required: true, content: json(ref("Document"), { name: "Ada", "@metadata": { "@collection": "Users" } }) },
-      responses: { "201": okJson("Stored", { type: "object", properties: { Id: { type: "string" }, ChangeVector: { type: "string" } } }), ...errors(400, 401, 403, 409, 413, 429, 503) },
+      responses: {
+        "201": okJson("Stored", { type: "object", properties: { Id: { type: "string" }, ChangeVector: { type: "string" } } }),
+        ...errors(400, 401, 403, 409, 413, 429, 503),
+      },
     },
     delete: {
       operationId: "deleteDocument",
       summary: "Delete one document",
-      parameters: [{ name: "id", in: "query", required: true, schema: { type: "string" }, example: "users/none" }, { name: "If-Match", in: "header", required: false, schema: { type: "string" } }],
+      parameters: [
+        { name: "id", in: "query", required: true, schema: { type: "string" }, example: "users/none" },
+        { name: "If-Match", in: "header", required: false, schema: { type: "string" } },
+      ],
       responses: { "204": { description: "Deleted (or absent)" }, ...errors(400, 401, 403, 409, 429, 503) },
     },
   },
@@ -273,7 +351,22 @@ const paths: Json = {
     post: {
       operationId: "query",
       summary: "A query in the RQL subset the official client's sessions send",
-      requestBody: { required: true, content: json({ type: "object", required: ["Query"], properties: { Query: { type: "string" }, QueryParameters: { type: "object" }, Start: { type: "integer" }, PageSize: { type: "integer" } } }, { Query: "from Users where name = $name", QueryParameters: { name: "Ada" } }) },
+      requestBody: {
+        required: true,
+        content: json(
+          {
+            type: "object",
+            required: ["Query"],
+            properties: {
+              Query: { type: "string" },
+              QueryParameters: { type: "object" },
+              Start: { type: "integer" },
+              PageSize: { type: "integer" },
+            },
+          },
+          { Query: "from Users where name = $name", QueryParameters: { name: "Ada" } },
+        ),
+      },
       responses: { "200": okJson("Query results", { type: "object" }), ...errors(400, 401, 403, 503) },
     },
   },
@@ -282,7 +375,19 @@ const paths: Json = {
     post: {
       operationId: "multiGet",
       summary: "Several GET requests of this database in one (lazy operations)",
-      requestBody: { required: true, content: json({ type: "object", required: ["Requests"], properties: { Requests: { type: "array", items: { type: "object", properties: { Url: { type: "string" }, Query: { type: "string" }, Method: { type: "string" } } } } } }) },
+      requestBody: {
+        required: true,
+        content: json({
+          type: "object",
+          required: ["Requests"],
+          properties: {
+            Requests: {
+              type: "array",
+              items: { type: "object", properties: { Url: { type: "string" }, Query: { type: "string" }, Method: { type: "string" } } },
+            },
+          },
+        }),
+      },
       responses: { "200": okJson("One result per request", { type: "object" }), ...errors(400, 401, 403, 503) },
     },
   },
@@ -291,8 +396,20 @@ const paths: Json = {
     get: {
       operationId: "hiloNext",
       summary: "The next range of ids for a collection (HiLo)",
-      parameters: [{ name: "tag", in: "query", required: true, schema: { type: "string" }, example: "users" }, intQuery("lastBatchSize", "Size of the previous range"), { name: "lastRangeAt", in: "query", required: false, schema: { type: "string" } }, { name: "identityPartsSeparator", in: "query", required: false, schema: { type: "string" } }, intQuery("lastMax", "Highest id the client used")],
-      responses: { "200": okJson("The range", { type: "object", properties: { Low: { type: "integer" }, High: { type: "integer" }, Prefix: { type: "string" } } }), ...errors(400, 401, 403, 503) },
+      parameters: [
+        { name: "tag", in: "query", required: true, schema: { type: "string" }, example: "users" },
+        intQuery("lastBatchSize", "Size of the previous range"),
+        { name: "lastRangeAt", in: "query", required: false, schema: { type: "string" } },
+        { name: "identityPartsSeparator", in: "query", required: false, schema: { type: "string" } },
+        intQuery("lastMax", "Highest id the client used"),
+      ],
+      responses: {
+        "200": okJson("The range", {
+          type: "object",
+          properties: { Low: { type: "integer" }, High: { type: "integer" }, Prefix: { type: "string" } },
+        }),
+        ...errors(400, 401, 403, 503),
+      },
     },
   },
   "/databases/{db}/hilo/return": {
@@ -300,7 +417,11 @@ const paths: Json = {
     put: {
       operationId: "hiloReturn",
       summary: "Give back the unused end of a range",
-      parameters: [{ name: "tag", in: "query", required: true, schema: { type: "string" }, example: "users" }, { ...intQuery("end", "End of the range", 32), required: true }, { ...intQuery("last", "Last id used", 1), required: true }],
+      parameters: [
+        { name: "tag", in: "query", required: true, schema: { type: "string" }, example: "users" },
+        { ...intQuery("end", "End of the range", 32), required: true },
+        { ...intQuery("last", "Last id used", 1), required: true },
+      ],
       responses: { "204": { description: "Taken back if nothing came after it" }, ...errors(400, 401, 403, 503) },
     },
   },
@@ -310,7 +431,10 @@ const paths: Json = {
       operationId: "nextIdentity",
       summary: "Take the next identity of a name (NextIdentityForOperation); `people|` ids use the same counter",
       parameters: [{ name: "name", in: "query", required: true, schema: { type: "string" }, example: "people" }],
-      responses: { "200": okJson("The identity taken", { type: "object", properties: { NewIdentityValue: { type: "integer" } } }), ...errors(400, 401, 403, 503) },
+      responses: {
+        "200": okJson("The identity taken", { type: "object", properties: { NewIdentityValue: { type: "integer" } } }),
+        ...errors(400, 401, 403, 503),
+      },
     },
   },
   "/databases/{db}/identity/seed": {
@@ -318,8 +442,15 @@ const paths: Json = {
     post: {
       operationId: "seedIdentity",
       summary: "Raise an identity to a value, or set it with force=true (SeedIdentityForOperation)",
-      parameters: [{ name: "name", in: "query", required: true, schema: { type: "string" }, example: "people" }, { ...intQuery("value", "The value", 10), required: true }, { name: "force", in: "query", required: false, schema: { type: "boolean" } }],
-      responses: { "200": okJson("The identity's value now", { type: "object", properties: { NewSeedValue: { type: "integer" } } }), ...errors(400, 401, 403, 503) },
+      parameters: [
+        { name: "name", in: "query", required: true, schema: { type: "string" }, example: "people" },
+        { ...intQuery("value", "The value", 10), required: true },
+        { name: "force", in: "query", required: false, schema: { type: "boolean" } },
+      ],
+      responses: {
+        "200": okJson("The identity's value now", { type: "object", properties: { NewSeedValue: { type: "integer" } } }),
+        ...errors(400, 401, 403, 503),
+      },
     },
   },
   "/databases/{db}/debug/identities": {
@@ -327,7 +458,10 @@ const paths: Json = {
     get: {
       operationId: "listIdentities",
       summary: "Every identity of the database and its value (GetIdentitiesOperation)",
-      responses: { "200": okJson("Identities by name", { type: "object", additionalProperties: { type: "integer" } }), ...errors(401, 403, 503) },
+      responses: {
+        "200": okJson("Identities by name", { type: "object", additionalProperties: { type: "integer" } }),
+        ...errors(401, 403, 503),
+      },
     },
   },
   "/databases/{db}/transactions": {
@@ -341,22 +475,41 @@ const paths: Json = {
   },
   "/databases/{db}/stats": {
     parameters: [db],
-    get: { operationId: "databaseStats", summary: "Counts of documents and compare-exchange items", responses: { "200": okJson("Statistics", { type: "object" }), ...errors(400, 401, 403, 503) } },
+    get: {
+      operationId: "databaseStats",
+      summary: "Counts of documents and compare-exchange items",
+      responses: { "200": okJson("Statistics", { type: "object" }), ...errors(400, 401, 403, 503) },
+    },
   },
   "/databases/{db}/stats/detailed": {
     parameters: [db],
-    get: { operationId: "databaseStatsDetailed", summary: "Detailed statistics", responses: { "200": okJson("Statistics", { type: "object" }), ...errors(400, 401, 403, 503) } },
+    get: {
+      operationId: "databaseStatsDetailed",
+      summary: "Detailed statistics",
+      responses: { "200": okJson("Statistics", { type: "object" }), ...errors(400, 401, 403, 503) },
+    },
   },
   "/databases/{db}/configuration/client": {
     parameters: [db],
-    get: { operationId: "clientConfiguration", summary: "Client configuration (the official client asks for it)", responses: { "200": okJson("Configuration", { type: "object" }), ...errors(401, 403, 503) } },
+    get: {
+      operationId: "clientConfiguration",
+      summary: "Client configuration (the official client asks for it)",
+      responses: { "200": okJson("Configuration", { type: "object" }), ...errors(401, 403, 503) },
+    },
   },
   "/databases": {
     get: {
       operationId: "listDatabases",
       summary: "Explicitly created databases (admin)",
-      parameters: [intQuery("start", "Names to skip"), intQuery("pageSize", "At most this many (1–1024)"), { name: "namesOnly", in: "query", required: false, schema: { type: "boolean" } }],
-      responses: { "200": okJson("Names", { type: "object", properties: { Databases: { type: "array", items: { type: "string" } } } }), ...errors(400, 401, 403) },
+      parameters: [
+        intQuery("start", "Names to skip"),
+        intQuery("pageSize", "At most this many (1–1024)"),
+        { name: "namesOnly", in: "query", required: false, schema: { type: "boolean" } },
+      ],
+      responses: {
+        "200": okJson("Names", { type: "object", properties: { Databases: { type: "array", items: { type: "string" } } } }),
+        ...errors(400, 401, 403),
+      },
     },
   },
   "/admin/databases": {
@@ -364,13 +517,33 @@ const paths: Json = {
       operationId: "createDatabase",
       summary: "Create a database (admin; needed when databases are explicit)",
       parameters: [{ name: "name", in: "query", required: false, schema: { type: "string" }, example: "openapi_created" }],
-      requestBody: { required: false, content: json({ type: "object", properties: { DatabaseName: { type: "string" } } }, { DatabaseName: "openapi_created" }) },
-      responses: { "201": okJson("Created", { type: "object", required: ["Name", "RaftCommandIndex"], properties: { Name: { type: "string" }, RaftCommandIndex: { type: "integer" } } }), ...errors(400, 401, 403, 409) },
+      requestBody: {
+        required: false,
+        content: json({ type: "object", properties: { DatabaseName: { type: "string" } } }, { DatabaseName: "openapi_created" }),
+      },
+      responses: {
+        "201": okJson("Created", {
+          type: "object",
+          required: ["Name", "RaftCommandIndex"],
+          properties: { Name: { type: "string" }, RaftCommandIndex: { type: "integer" } },
+        }),
+        ...errors(400, 401, 403, 409),
+      },
     },
     delete: {
       operationId: "deleteDatabases",
       summary: "Delete databases and everything they stored (admin)",
-      requestBody: { required: true, content: json({ type: "object", required: ["DatabaseNames"], properties: { DatabaseNames: { type: "array", items: { type: "string" } }, HardDelete: { type: "boolean" } } }, { DatabaseNames: ["openapi_created"], HardDelete: true }) },
+      requestBody: {
+        required: true,
+        content: json(
+          {
+            type: "object",
+            required: ["DatabaseNames"],
+            properties: { DatabaseNames: { type: "array", items: { type: "string" } }, HardDelete: { type: "boolean" } },
+          },
+          { DatabaseNames: ["openapi_created"], HardDelete: true },
+        ),
+      },
       responses: { "200": okJson("Deleted", { type: "object" }), ...errors(400, 401, 403) },
     },
   },
@@ -382,11 +555,37 @@ const paths: Json = {
       responses: { "200": okJson("Topology", { type: "object" }), ...errors(400, 401, 403) },
     },
   },
-  "/cluster/topology": { get: { operationId: "clusterTopology", summary: "Cluster topology", responses: { "200": okJson("Topology", { type: "object" }), ...errors(401, 403) } } },
-  "/cluster/node-info": { get: { operationId: "nodeInfo", summary: "Node information (also a health check)", responses: { "200": okJson("Node", { type: "object" }) } } },
-  "/studio": { get: { operationId: "studio", summary: "The Studio: a management page for compare-exchange items (HTML)", responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } } } },
-  "/openapi.json": { get: { operationId: "openapi", summary: "This document", responses: { "200": okJson("OpenAPI 3.1", { type: "object" }) } } },
-  "/docs": { get: { operationId: "docs", summary: "This document as a reference page (HTML)", responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } } } },
+  "/cluster/topology": {
+    get: {
+      operationId: "clusterTopology",
+      summary: "Cluster topology",
+      responses: { "200": okJson("Topology", { type: "object" }), ...errors(401, 403) },
+    },
+  },
+  "/cluster/node-info": {
+    get: {
+      operationId: "nodeInfo",
+      summary: "Node information (also a health check)",
+      responses: { "200": okJson("Node", { type: "object" }) },
+    },
+  },
+  "/studio": {
+    get: {
+      operationId: "studio",
+      summary: "The Studio: a management page for compare-exchange items (HTML)",
+      responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+    },
+  },
+  "/openapi.json": {
+    get: { operationId: "openapi", summary: "This document", responses: { "200": okJson("OpenAPI 3.1", { type: "object" }) } },
+  },
+  "/docs": {
+    get: {
+      operationId: "docs",
+      summary: "This document as a reference page (HTML)",
+      responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+    },
+  },
 };
 
 /** The document. `serverUrl`: the origin it is served from, listed as the server. */
@@ -403,7 +602,9 @@ export function openApiDocument(serverUrl?: string): Json {
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     security: [{ bearer: [] }, {}],
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "A token whose SHA-256 is in AUTH_TOKENS (when AUTH is on)" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "A token whose SHA-256 is in AUTH_TOKENS (when AUTH is on)" },
+      },
       schemas,
     },
     paths,

@@ -39,12 +39,9 @@ export function routingHash(loweredKey: string): number {
 /** Which of `shardCount` hash ranges the already lower-cased key falls in. */
 export function shardOf(loweredKey: string, shardCount: number): number {
   // Atomic guards live beside their document: route `rvn-atomic/<docId>` by `<docId>`.
-  const routed = loweredKey.startsWith(ATOMIC_GUARD_PREFIX)
-    ? loweredKey.slice(ATOMIC_GUARD_PREFIX.length)
-    : loweredKey;
+  const routed = loweredKey.startsWith(ATOMIC_GUARD_PREFIX) ? loweredKey.slice(ATOMIC_GUARD_PREFIX.length) : loweredKey;
   return Math.floor((routingHash(routed) * shardCount) / 0x1_0000_0000);
 }
-
 
 export function shardForKey(database: string, key: string, shardCount: number): string {
   return shardName(database, shardOf(lowerKey(key), shardCount));

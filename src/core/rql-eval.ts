@@ -96,7 +96,8 @@ export function valuesAt(doc: unknown, path: string[]): unknown[] {
 export function valueAt(doc: unknown, path: string[]): unknown {
   let current: unknown = doc;
   for (const part of path) {
-    if (Array.isArray(current)) current = current.map((item) => (item && typeof item === "object" ? ((item as Record<string, unknown>)[part] ?? null) : null));
+    if (Array.isArray(current))
+      current = current.map((item) => (item && typeof item === "object" ? ((item as Record<string, unknown>)[part] ?? null) : null));
     else if (current !== null && typeof current === "object") current = (current as Record<string, unknown>)[part];
     else return undefined;
   }
@@ -128,7 +129,8 @@ export function matches(expr: Expr | null, doc: Record<string, unknown>, id: str
       if (typeof wanted !== "string") return false;
       const needle = wanted.toLowerCase();
       return read(expr.field).some(
-        (v) => typeof v === "string" && (expr.kind === "startsWith" ? v.toLowerCase().startsWith(needle) : v.toLowerCase().endsWith(needle)),
+        (v) =>
+          typeof v === "string" && (expr.kind === "startsWith" ? v.toLowerCase().startsWith(needle) : v.toLowerCase().endsWith(needle)),
       );
     }
     case "in": {

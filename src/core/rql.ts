@@ -190,8 +190,14 @@ export function parseRql(text: string): Query {
       // A quoted name followed by '.' is a field path ('Address'.City), as RavenDB reads it.
       return isPunct(".") ? fieldPath(t.text) : { kind: "literal", value: t.text };
     }
-    if (t.type === "number") return pos++, { kind: "literal", value: Number(t.text) };
-    if (t.type === "param") return pos++, { kind: "param", name: t.text };
+    if (t.type === "number") {
+      pos++;
+      return { kind: "literal", value: Number(t.text) };
+    }
+    if (t.type === "param") {
+      pos++;
+      return { kind: "param", name: t.text };
+    }
     if (t.type === "word") {
       const lower = t.text.toLowerCase();
       if (isPunct("(", 1)) {
@@ -356,8 +362,10 @@ export function parseRql(text: string): Query {
           ordering = kind;
         }
         let desc = false;
-        if (isWord("desc") || isWord("descending")) (desc = true), pos++;
-        else if (isWord("asc") || isWord("ascending")) pos++;
+        if (isWord("desc") || isWord("descending")) {
+          desc = true;
+          pos++;
+        } else if (isWord("asc") || isWord("ascending")) pos++;
         return { operand: target, ordering, desc };
       }),
     );
@@ -400,7 +408,10 @@ export function parseRql(text: string): Query {
   let take: Operand | null = null;
   const count = (): Operand => {
     const t = peek();
-    if (t?.type === "param") return pos++, { kind: "param", name: t.text };
+    if (t?.type === "param") {
+      pos++;
+      return { kind: "param", name: t.text };
+    }
     if (t?.type !== "number" || !/^\d+$/.test(t.text)) throw invalid(`Expected a whole number or a $parameter at ${where()}.`);
     pos++;
     return { kind: "literal", value: Number(t.text) };
@@ -424,7 +435,8 @@ export function parseRql(text: string): Query {
       commaList(() => {
         const t = peek();
         if (t?.type === "word" && isPunct("(", 1)) {
-          if (t.text.toLowerCase() !== "cmpxchg") throw unsupported(`'include ${t.text}(…)' (counters, time series, revisions, highlights, timings, explanations)`);
+          if (t.text.toLowerCase() !== "cmpxchg")
+            throw unsupported(`'include ${t.text}(…)' (counters, time series, revisions, highlights, timings, explanations)`);
           pos += 2;
           const arg = operand();
           expectPunct(")");
@@ -433,7 +445,8 @@ export function parseRql(text: string): Query {
           return;
         }
         const arg = operand();
-        if ((arg.kind !== "field" || arg.source !== null) && arg.kind !== "literal" && arg.kind !== "param") throw unsupported("This include");
+        if ((arg.kind !== "field" || arg.source !== null) && arg.kind !== "literal" && arg.kind !== "param")
+          throw unsupported("This include");
         includeDocs.push(arg);
       });
     } else break;

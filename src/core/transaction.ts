@@ -74,9 +74,7 @@ export type OpResult =
   | { kind: "doc-delete"; id: string; deleted: boolean; changeVector: string | null }
   | { kind: "cmpxchg" };
 
-export type TxOutcome =
-  | { committed: true; index: number; results: OpResult[] }
-  | { committed: false; violations: Violation[] };
+export type TxOutcome = { committed: true; index: number; results: OpResult[] } | { committed: false; violations: Violation[] };
 
 /** The name an op is known by: a document id or a compare-exchange key as the caller wrote it. */
 export function opLabel(op: TxOp): string {
@@ -130,14 +128,7 @@ export function olderThan(a: TxAge, b: TxAge): boolean {
  * when they apply; the coordinator uses it with the previews of the prepare to answer at the
  * commit point, before phase two — so both always tell the same.
  */
-export function opResult(
-  op: TxOp,
-  previous: DocPreview,
-  index: number,
-  mode: TxMode,
-  database: string,
-  lastModified: string,
-): OpResult {
+export function opResult(op: TxOp, previous: DocPreview, index: number, mode: TxMode, database: string, lastModified: string): OpResult {
   switch (op.kind) {
     case "cmpxchg-put":
     case "cmpxchg-delete":

@@ -48,13 +48,13 @@ export async function principalOf(c: Context<AppEnv>): Promise<Principal> {
   if (known) return known;
   const env = c.env as unknown as AuthEnv;
   const principal: Principal =
-    actingFor.get(c.req.raw) ??
-    (env.AUTH === "off" ? { kind: "open" } : { kind: "grants", grants: await grantsOf(c.req.raw, env) });
+    actingFor.get(c.req.raw) ?? (env.AUTH === "off" ? { kind: "open" } : { kind: "grants", grants: await grantsOf(c.req.raw, env) });
   c.set("principal", principal);
   return principal;
 }
 
-let cached: { tokens: string | undefined; certs: string | undefined; grants: { tokens: TokenGrant[]; certs: CertificateGrant[] } } | null = null;
+let cached: { tokens: string | undefined; certs: string | undefined; grants: { tokens: TokenGrant[]; certs: CertificateGrant[] } } | null =
+  null;
 
 function configuredGrants(env: AuthEnv) {
   if (!cached || cached.tokens !== env.AUTH_TOKENS || cached.certs !== env.AUTH_CERTIFICATES) {
@@ -70,7 +70,11 @@ function configuredGrants(env: AuthEnv) {
     } catch (err) {
       // Fail closed. The detail is for the operator's logs, not for whoever is knocking.
       console.error("authentication is misconfigured:", (err as Error).message);
-      throw new RavenError(503, ErrorTypes.server, "The server is misconfigured and cannot authenticate requests; its operator has been told in the logs.");
+      throw new RavenError(
+        503,
+        ErrorTypes.server,
+        "The server is misconfigured and cannot authenticate requests; its operator has been told in the logs.",
+      );
     }
   }
   return cached.grants;

@@ -108,7 +108,9 @@ export class CoordinatorObject extends DurableObject<Env> {
       migrate(ctx.storage, COORDINATOR_MIGRATIONS);
       // Only a floor for the next commit index (the participants' counters make the Lamport rule).
       this.lastIndex = this.sql
-        .exec<{ value: number }>("SELECT MAX(value) AS value FROM (SELECT value FROM counters UNION ALL SELECT MAX(commit_index) FROM txlog)")
+        .exec<{ value: number }>(
+          "SELECT MAX(value) AS value FROM (SELECT value FROM counters UNION ALL SELECT MAX(commit_index) FROM txlog)",
+        )
         .one().value;
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -259,7 +261,7 @@ export class CoordinatorObject extends DurableObject<Env> {
   // ── internals ─────────────────────────────────────────────────────────────────────────────
 
   private async run(request: TransactionRequest): Promise<ExecuteResult> {
-    const { mode, ops } = request;
+    const { ops } = request;
     const txnId = crypto.randomUUID();
     const born = Date.now();
     const shards = [...new Set(ops.map((op) => op.shard))].sort((a, b) => a - b);
@@ -347,9 +349,7 @@ export class CoordinatorObject extends DurableObject<Env> {
   /** Sends the decision to every participant; marks the transaction done when all applied it. */
   private async phaseTwo(txnId: string, shards: number[], decided: TxOutcome, at: number | undefined): Promise<void> {
     const acks = await Promise.allSettled(
-      shards.map((shard) =>
-        decided.committed ? this.shard(shard).commit(txnId, decided.index, at) : this.shard(shard).abort(txnId),
-      ),
+      shards.map((shard) => (decided.committed ? this.shard(shard).commit(txnId, decided.index, at) : this.shard(shard).abort(txnId))),
     );
     // Marked done with the next commit of this log (or by the alarm): a crash before that only
     // makes the alarm send the decision again, which the shards ignore.

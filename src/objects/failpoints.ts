@@ -11,7 +11,10 @@ export type FailAction = "abort" | "throw" | "drop-reply" | "delay";
 export const DELAY_MS = 40;
 
 export class FailpointError extends Error {
-  constructor(readonly failpoint: string, readonly action: FailAction) {
+  constructor(
+    readonly failpoint: string,
+    readonly action: FailAction,
+  ) {
     super(`failpoint ${failpoint}: ${action}`);
     this.name = "FailpointError";
   }

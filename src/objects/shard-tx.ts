@@ -28,11 +28,7 @@ export function lockKey(op: Pick<TxOp, "kind" | "key">): string {
 export function readItem(sql: SqlStorage, key: string, now: number): ItemRow | null {
   return (
     sql
-      .exec<ItemRow>(
-        "SELECT key, idx, value FROM items WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
-        key,
-        now,
-      )
+      .exec<ItemRow>("SELECT key, idx, value FROM items WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)", key, now)
       .toArray()[0] ?? null
   );
 }
@@ -60,10 +56,7 @@ export function blockingTxns(sql: SqlStorage, lockKeys: string[], own?: string):
   for (let i = 0; i < lockKeys.length; i += 90) {
     const slice = lockKeys.slice(i, i + 90);
     const rows = sql
-      .exec<{ txn_id: string }>(
-        `SELECT DISTINCT txn_id FROM locks WHERE lock_key IN (${slice.map(() => "?").join(",")})`,
-        ...slice,
-      )
+      .exec<{ txn_id: string }>(`SELECT DISTINCT txn_id FROM locks WHERE lock_key IN (${slice.map(() => "?").join(",")})`, ...slice)
       .toArray();
     for (const row of rows) if (row.txn_id !== own) found.add(row.txn_id);
   }
@@ -81,8 +74,12 @@ export function findViolations(sql: SqlStorage, ops: TxOp[], now: number): Viola
         const actual = current ? current.idx : -1;
         const ok =
           op.kind === "cmpxchg-put"
-            ? current ? op.expectedIndex === current.idx : op.expectedIndex === 0
-            : current ? op.expectedIndex === null || op.expectedIndex === current.idx : op.expectedIndex === null || op.expectedIndex === 0;
+            ? current
+              ? op.expectedIndex === current.idx
+              : op.expectedIndex === 0
+            : current
+              ? op.expectedIndex === null || op.expectedIndex === current.idx
+              : op.expectedIndex === null || op.expectedIndex === 0;
         if (ok) break;
         const expected = op.expectedIndex ?? 0;
         const verb = op.kind === "cmpxchg-put" ? "putting" : "deleting";
@@ -139,14 +136,7 @@ export function previewsOf(sql: SqlStorage, ops: TxOp[]): DocPreview[] {
  * Writes every op with one index. The caller has checked them and holds the transaction.
  * `now` is the commit's time: a document's @last-modified, the same the coordinator answered.
  */
-export function applyOps(
-  sql: SqlStorage,
-  ops: TxOp[],
-  index: number,
-  mode: TxMode,
-  database: string,
-  now: number,
-): OpResult[] {
+export function applyOps(sql: SqlStorage, ops: TxOp[], index: number, mode: TxMode, database: string, now: number): OpResult[] {
   const lastModified = new Date(now).toISOString();
   return ops.map((op): OpResult => {
     switch (op.kind) {
@@ -158,7 +148,14 @@ export function applyOps(
         return opResult(op, null, index, mode, database, lastModified);
       case "doc-put": {
         const previous = readDoc(sql, op.key);
-        const result = opResult(op, previous && { id: previous.id, changeVector: previous.change_vector }, index, mode, database, lastModified);
+        const result = opResult(
+          op,
+          previous && { id: previous.id, changeVector: previous.change_vector },
+          index,
+          mode,
+          database,
+          lastModified,
+        );
         if (result.kind !== "doc-put") throw new Error("unreachable");
         sql.exec(
           `INSERT INTO docs (key, id, collection, body, change_vector, last_modified, from_cluster)

@@ -12,7 +12,17 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { parseObjectName } from "../core/names";
-import { olderThan, opLabel, type Decision, type OpResult, type PrepareVote, type TxAge, type TxMode, type TxOp, type TxOutcome } from "../core/transaction";
+import {
+  olderThan,
+  opLabel,
+  type Decision,
+  type OpResult,
+  type PrepareVote,
+  type TxAge,
+  type TxMode,
+  type TxOp,
+  type TxOutcome,
+} from "../core/transaction";
 import { coordinatorStub } from "../stubs";
 import { Failpoints, type FailAction } from "./failpoints";
 import { GroupCommit } from "./group-commit";
@@ -139,7 +149,10 @@ export class ShardObject extends DurableObject<Env> {
    */
   async getWithin(keys: string[], maxBytes: number): Promise<{ items: (StoredItem | null)[] } | { overBudget: true }> {
     return this.read<{ items: (StoredItem | null)[] } | { overBudget: true }>(() => {
-      const blocked = blockingTxns(this.sql, keys.map((key) => "c:" + key));
+      const blocked = blockingTxns(
+        this.sql,
+        keys.map((key) => `c:${key}`),
+      );
       if (blocked.length) return { blocked };
       const now = Date.now();
       const items: (StoredItem | null)[] = [];
@@ -166,8 +179,8 @@ export class ShardObject extends DurableObject<Env> {
         .exec<{ txn_id: string }>(
           `SELECT DISTINCT txn_id FROM locks
            WHERE lock_key ${resume ? ">" : ">="} ?1 AND (?2 IS NULL OR lock_key < ?2)`,
-          "c:" + from,
-          query.upper === null ? "c;" : "c:" + query.upper,
+          `c:${from}`,
+          query.upper === null ? "c;" : `c:${query.upper}`,
         )
         .toArray()
         .map((row) => row.txn_id);
@@ -232,9 +245,7 @@ export class ShardObject extends DurableObject<Env> {
       const [item] = await this.get([key]);
       if ((item?.index ?? -1) !== index) return { item: item ?? null, changed: true };
       if (Date.now() >= deadline) return { item: item ?? null, changed: false };
-      const expiresAt = this.sql
-        .exec<{ e: number | null }>("SELECT expires_at AS e FROM items WHERE key = ?", key)
-        .toArray()[0]?.e ?? null;
+      const expiresAt = this.sql.exec<{ e: number | null }>("SELECT expires_at AS e FROM items WHERE key = ?", key).toArray()[0]?.e ?? null;
       await this.watch.sleep(key, Math.min(deadline, expiresAt ?? Infinity));
     }
   }
@@ -275,7 +286,7 @@ export class ShardObject extends DurableObject<Env> {
     maxBytes: number,
   ): Promise<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }> {
     return this.read<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }>(() => {
-      const lockKeys = keys.flatMap((key) => ["d:" + key, "c:rvn-atomic/" + key]);
+      const lockKeys = keys.flatMap((key) => [`d:${key}`, `c:rvn-atomic/${key}`]);
       const blocked = blockingTxns(this.sql, lockKeys);
       if (blocked.length) return { blocked };
       const now = Date.now();
@@ -285,7 +296,7 @@ export class ShardObject extends DurableObject<Env> {
         const row = readDoc(this.sql, key);
         bytes += row?.body.length ?? 0;
         if (bytes > maxBytes) return { done: { overBudget: true } };
-        const guard = readItem(this.sql, "rvn-atomic/" + key, now);
+        const guard = readItem(this.sql, `rvn-atomic/${key}`, now);
         docs.push({ doc: row ? toStoredDoc(row) : null, guardIndex: guard?.idx ?? 0 });
       }
       return { done: { docs } };
@@ -452,7 +463,7 @@ export class ShardObject extends DurableObject<Env> {
     const outcome = await this.writes.submit(() => this.finishStep(txnId, { decision: "committed", index, at }, events));
     this.watch.publish(events);
     this.failpoints.hit("shard.commit.after");
-    if (outcome && outcome.committed) await this.scheduleAlarm(this.nextDeadline());
+    if (outcome?.committed) await this.scheduleAlarm(this.nextDeadline());
     return outcome ?? { unknown: true };
   }
 
@@ -493,7 +504,10 @@ export class ShardObject extends DurableObject<Env> {
   /** Counts for database statistics: live items, documents. */
   async stats(): Promise<{ items: number; documents: number; identities: number }> {
     return this.read<{ items: number; documents: number; identities: number }>(() => {
-      const blocked = this.sql.exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks").toArray().map((r) => r.txn_id);
+      const blocked = this.sql
+        .exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks")
+        .toArray()
+        .map((r) => r.txn_id);
       if (blocked.length) return { blocked };
       return {
         done: this.sql
@@ -534,7 +548,8 @@ export class ShardObject extends DurableObject<Env> {
 
   async destroy(): Promise<void> {
     this.sync(() => {
-      for (const table of ["items", "docs", "prepared", "locks", "outcomes", "requests", "identities"]) this.sql.exec(`DELETE FROM ${table}`);
+      for (const table of ["items", "docs", "prepared", "locks", "outcomes", "requests", "identities"])
+        this.sql.exec(`DELETE FROM ${table}`);
     });
     await this.ctx.storage.deleteAlarm();
     this.alarmAt = null;
@@ -606,8 +621,7 @@ export class ShardObject extends DurableObject<Env> {
    */
   private async run<T>(step: () => Step<T>, commit: "alone" | "grouped" | "read" = "alone"): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const result =
-        commit === "read" ? step() : attempt === 0 && commit === "grouped" ? await this.writes.submit(step) : this.sync(step);
+      const result = commit === "read" ? step() : attempt === 0 && commit === "grouped" ? await this.writes.submit(step) : this.sync(step);
       if (!("blocked" in result)) return result.done;
       if (attempt >= 50) throw new Error(`keys stayed locked by ${result.blocked.join(", ")}`);
       await this.settle(result.blocked);
@@ -694,9 +708,7 @@ export class ShardObject extends DurableObject<Env> {
   /** `finish` inside the caller's storage transaction; the change events go to `events`. */
   private finishStep(txnId: string, decision: Decision, events: ChangeEvent[]): TxOutcome | null {
     // A prepared row and an outcome never coexist (finishing swaps one for the other).
-    const prepared = this.sql
-      .exec<{ mode: string; ops: string }>("SELECT mode, ops FROM prepared WHERE txn_id = ?", txnId)
-      .toArray()[0];
+    const prepared = this.sql.exec<{ mode: string; ops: string }>("SELECT mode, ops FROM prepared WHERE txn_id = ?", txnId).toArray()[0];
     if (!prepared) {
       const known = this.outcomeOf(txnId);
       if (known) return known;
@@ -743,9 +755,7 @@ export class ShardObject extends DurableObject<Env> {
     return this.applyWrite(cmd.key, cmd.requestId, (now) => {
       const current = readItem(this.sql, cmd.key, now);
       if (current ? current.idx !== cmd.expectedIndex : cmd.expectedIndex !== 0) {
-        return current
-          ? { index: current.idx, json: current.value, successful: false }
-          : { index: 0, json: null, successful: false };
+        return current ? { index: current.idx, json: current.value, successful: false } : { index: 0, json: null, successful: false };
       }
       const index = this.nextIndex();
       writeItem(this.sql, cmd.key, index, cmd.json, cmd.expiresAt);
@@ -777,12 +787,10 @@ export class ShardObject extends DurableObject<Env> {
   ): Step<{ value: WriteResult; replayed: boolean; now: number }> {
     const now = Date.now();
     if (requestId) {
-      const seen = this.sql
-        .exec<{ result: string }>("SELECT result FROM requests WHERE id = ?", requestId)
-        .toArray()[0];
+      const seen = this.sql.exec<{ result: string }>("SELECT result FROM requests WHERE id = ?", requestId).toArray()[0];
       if (seen) return { done: { value: JSON.parse(seen.result) as WriteResult, replayed: true, now } };
     }
-    const blocked = blockingTxns(this.sql, ["c:" + key]);
+    const blocked = blockingTxns(this.sql, [`c:${key}`]);
     if (blocked.length) return { blocked };
     const value = write(now);
     if (requestId) {

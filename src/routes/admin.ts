@@ -118,4 +118,3 @@ async function statistics(env: Env, name: string, detailed: boolean) {
   }
   return stats;
 }
-

@@ -17,8 +17,7 @@ export const bulkDocs = new Hono<AppEnv>();
 bulkDocs.post("/databases/:db/bulk_docs", access.write, async (c) => {
   const database = c.var.database;
   const atomicGuards =
-    c.req.query("disableAtomicDocumentWrites") !== "true" &&
-    clientSupportsAtomicGuards(c.req.header("Raven-Client-Version"));
+    c.req.query("disableAtomicDocumentWrites") !== "true" && clientSupportsAtomicGuards(c.req.header("Raven-Client-Version"));
   const text = await resolveServerIds(c.env, database, await c.req.text());
   const batch = parseBulkDocs(text, { shardCount: shardCount(c.env), atomicGuards });
   const { body } = await executeBatch(c.env, database, batch, c.req.query("raft-request-id") || undefined);

@@ -5,14 +5,7 @@
 import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import {
-  checkValueBody,
-  MAX_VALUE_BYTES,
-  optionalInt,
-  requireIndex,
-  requireWritableKey,
-  valueTooBig,
-} from "../core/cmpxchg";
+import { checkValueBody, MAX_VALUE_BYTES, optionalInt, requireIndex, requireWritableKey, valueTooBig } from "../core/cmpxchg";
 import { badInput, echo, ErrorTypes, RavenError } from "../core/errors";
 import { lowerKey, prefixUpperBound } from "../core/keys";
 import { MAX_LIST_OFFSET, MAX_PAGE_BYTES, MAX_PAGE_SIZE } from "../core/limits";
@@ -31,9 +24,7 @@ cmpxchg.get("/databases/:db/cmpxchg", access.read, async (c) => {
   const database = c.var.database;
   const params = new URL(c.req.url).searchParams;
   const keys = params.getAll("key");
-  return keys.length > 0
-    ? getByKeys(c.env, database, keys)
-    : list(c.env, database, params);
+  return keys.length > 0 ? getByKeys(c.env, database, keys) : list(c.env, database, params);
 });
 
 cmpxchg.put("/databases/:db/cmpxchg", access.write, async (c) => {
@@ -110,7 +101,7 @@ async function list(env: Env, database: string, params: URLSearchParams): Promis
     { after: token?.after, start, pageSize, maxBytes: MAX_PAGE_BYTES, chunk: LIST_CHUNK },
   );
   const values = await valuesOf(shards, page);
-  const results = page.flatMap((entry, i) => {
+  const results = page.flatMap((_entry, i) => {
     const item = values[i];
     // Deleted or expired since its key was listed: a listing is not a snapshot across shards.
     return item ? [itemJson(item.key, item.json, item.index)] : [];
@@ -127,11 +118,17 @@ const LIST_CHUNK = 256;
 /** The page's values, in page order, asking each shard once and within the page's byte budget. */
 async function valuesOf(shards: ReturnType<typeof allShards>, page: KeyEntry[]) {
   const values = new Array<{ key: string; index: number; json: string } | null>(page.length).fill(null);
-  const bySource = Map.groupBy(page.map((entry, at) => ({ entry, at })), ({ entry }) => entry.source);
+  const bySource = Map.groupBy(
+    page.map((entry, at) => ({ entry, at })),
+    ({ entry }) => entry.source,
+  );
   await Promise.all(
     [...bySource].map(async ([source, group]) => {
       // Values may have grown since their sizes were listed: allow that once over, no more.
-      const found = await shards[source]!.getWithin(group.map(({ entry }) => entry.key), 2 * MAX_PAGE_BYTES);
+      const found = await shards[source]!.getWithin(
+        group.map(({ entry }) => entry.key),
+        2 * MAX_PAGE_BYTES,
+      );
       if (!("items" in found)) {
         throw new RavenError(503, ErrorTypes.server, "The listed items grew while they were read; retry the listing.");
       }

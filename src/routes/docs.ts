@@ -89,7 +89,11 @@ async function load(
 ): Promise<Response> {
   if (ids.length === 0) throw badInput(ErrorTypes.argument, "Query string id is mandatory, but wasn't specified.");
   if (ids.length > MAX_KEYS_PER_REQUEST) {
-    throw new RavenError(413, ErrorTypes.argument, `At most ${MAX_KEYS_PER_REQUEST} documents can be loaded in one request, got ${ids.length}.`);
+    throw new RavenError(
+      413,
+      ErrorTypes.argument,
+      `At most ${MAX_KEYS_PER_REQUEST} documents can be loaded in one request, got ${ids.length}.`,
+    );
   }
   const count = shardCount(env);
   const groups = new Map<number, { at: number[]; keys: string[] }>();

@@ -16,7 +16,11 @@ import { getItems, shardCount, shardStub } from "./shards";
 export async function includedDocuments(env: Env, database: string, ids: string[]): Promise<Record<string, unknown>> {
   if (ids.length === 0) return {};
   if (ids.length > MAX_KEYS_PER_REQUEST) {
-    throw new RavenError(413, ErrorTypes.argument, `At most ${MAX_KEYS_PER_REQUEST} documents can be included in one response, got ${ids.length}.`);
+    throw new RavenError(
+      413,
+      ErrorTypes.argument,
+      `At most ${MAX_KEYS_PER_REQUEST} documents can be included in one response, got ${ids.length}.`,
+    );
   }
   const count = shardCount(env);
   const byShard = Map.groupBy(ids.map(lowerKey), (key) => shardOf(key, count));
@@ -41,7 +45,12 @@ export async function includedCmpxchg(env: Env, database: string, keys: string[]
   return Object.fromEntries(
     keys.map((key, i) => {
       const item = items[i];
-      return [key, item ? { Key: key, Index: item.index, Value: parseJson(item.json), ChangeVector: null } : { Key: key, Index: -1, Value: null, ChangeVector: null }];
+      return [
+        key,
+        item
+          ? { Key: key, Index: item.index, Value: parseJson(item.json), ChangeVector: null }
+          : { Key: key, Index: -1, Value: null, ChangeVector: null },
+      ];
     }),
   );
 }

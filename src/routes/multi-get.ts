@@ -47,7 +47,11 @@ export function multiGet(fetch: Fetch) {
       const text = await response.text();
       bytes += text.length;
       if (bytes > MAX_MULTI_GET_BYTES) {
-        throw new RavenError(413, ErrorTypes.argument, `The answers of this multi_get exceed ${MAX_MULTI_GET_BYTES} bytes; split it into smaller ones.`);
+        throw new RavenError(
+          413,
+          ErrorTypes.argument,
+          `The answers of this multi_get exceed ${MAX_MULTI_GET_BYTES} bytes; split it into smaller ones.`,
+        );
       }
       // Answers are our own JSON: passed through as text, so big numbers keep their digits.
       results.push(`{"Result":${text === "" ? "null" : text},"StatusCode":${response.status},"Headers":{}}`);
@@ -72,7 +76,10 @@ function checkInner(raw: unknown, prefix: string): InnerRequest {
   const inner = raw as Partial<InnerRequest> | null;
   const url = inner?.Url;
   if (typeof url !== "string" || !url.startsWith(prefix) || /[?#]/.test(url) || nonCanonicalPath(url) !== null) {
-    throw badInput(ErrorTypes.invalidData, `multi_get inner requests must target ${prefix}… with a canonical path, got ${echo(JSON.stringify(url) ?? "nothing")}.`);
+    throw badInput(
+      ErrorTypes.invalidData,
+      `multi_get inner requests must target ${prefix}… with a canonical path, got ${echo(JSON.stringify(url) ?? "nothing")}.`,
+    );
   }
   if (url.endsWith("/multi_get")) throw badInput(ErrorTypes.invalidData, "multi_get cannot contain another multi_get.");
   const query = inner?.Query;
@@ -82,7 +89,10 @@ function checkInner(raw: unknown, prefix: string): InnerRequest {
   const method = (inner?.Method ?? "GET").toUpperCase();
   if (method !== "GET") throw badInput(ErrorTypes.invalidData, `multi_get inner requests must be GET, got ${echo(method)}.`);
   const headers = inner?.Headers;
-  if (headers !== undefined && (headers === null || typeof headers !== "object" || Object.values(headers).some((v) => typeof v !== "string"))) {
+  if (
+    headers !== undefined &&
+    (headers === null || typeof headers !== "object" || Object.values(headers).some((v) => typeof v !== "string"))
+  ) {
     throw badInput(ErrorTypes.invalidData, "multi_get inner Headers must be an object of strings.");
   }
   return inner as InnerRequest;

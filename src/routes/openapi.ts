@@ -13,15 +13,30 @@ export const openapi = new Hono<AppEnv>();
 
 openapi.get("/openapi.json", access.public, (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
 
+// biome-ignore lint/suspicious/noExplicitAny: walks our own OpenAPI document, whose shape src/core/openapi.ts fixes
 type Json = Record<string, any>;
 const METHODS = ["get", "put", "post", "delete"] as const;
 const deref = (doc: Json, node: Json | undefined): Json | undefined =>
-  node?.$ref ? deref(doc, (node.$ref as string).slice(2).split("/").reduce<any>((at, part) => at?.[part], doc)) : node;
+  node?.$ref
+    ? deref(
+        doc,
+        (node.$ref as string)
+          .slice(2)
+          .split("/")
+          // biome-ignore lint/suspicious/noExplicitAny: a JSON pointer into the same document
+          .reduce<any>((at, part) => at?.[part], doc),
+      )
+    : node;
 
 openapi.get("/docs", access.public, (c) => {
   const doc = openApiDocument(new URL(c.req.url).origin) as Json;
   const operations = Object.entries(doc.paths as Json).flatMap(([path, item]: [string, Json]) =>
-    METHODS.filter((m) => item[m]).map((m) => ({ method: m.toUpperCase(), path, op: item[m] as Json, shared: (item.parameters ?? []) as Json[] })),
+    METHODS.filter((m) => item[m]).map((m) => ({
+      method: m.toUpperCase(),
+      path,
+      op: item[m] as Json,
+      shared: (item.parameters ?? []) as Json[],
+    })),
   );
   const section = ({ method, path, op, shared }: (typeof operations)[number]) => {
     const params = [...shared, ...((op.parameters ?? []) as Json[])];
@@ -29,11 +44,14 @@ openapi.get("/docs", access.public, (c) => {
     return html`<section id="${op.operationId}">
 <h2><code>${method} ${path}</code></h2>
 <p>${op.summary}</p>${op.description ? html`<p>${op.description}</p>` : ""}
-${params.length > 0
-  ? html`<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>${params.map(
-      (p) => html`<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${p.required ? "yes" : "no"}</td><td>${p.description ?? ""}</td></tr>`,
-    )}</table>`
-  : ""}
+${
+  params.length > 0
+    ? html`<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>${params.map(
+        (p) =>
+          html`<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${p.required ? "yes" : "no"}</td><td>${p.description ?? ""}</td></tr>`,
+      )}</table>`
+    : ""
+}
 ${example === undefined ? "" : html`<p>Example body:</p><pre>${JSON.stringify(example, null, 2)}</pre>`}
 <p>Answers: ${Object.entries(op.responses as Json).map(([status, r]: [string, Json]) => html`<br><code>${status}</code> ${r.description}`)}</p>
 </section>`;

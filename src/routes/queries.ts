@@ -9,9 +9,16 @@ import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { documentJson } from "../core/documents";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
-import { encodeJson, parseJson } from "../core/json";
+import { encodeJson } from "../core/json";
 import { parseIncludePath } from "../core/includes";
-import { MAX_KEYS_PER_REQUEST, MAX_PAGE_SIZE, MAX_QUERY_CONDITIONS, MAX_QUERY_WINDOW, MAX_RESPONSE_BYTES, MAX_SCANNED_DOCS } from "../core/limits";
+import {
+  MAX_KEYS_PER_REQUEST,
+  MAX_PAGE_SIZE,
+  MAX_QUERY_CONDITIONS,
+  MAX_QUERY_WINDOW,
+  MAX_RESPONSE_BYTES,
+  MAX_SCANNED_DOCS,
+} from "../core/limits";
 import { compareKeys, lowerKey } from "../core/keys";
 import { sortKeyOf, TopWindow, type Ranked } from "../core/query-order";
 import { parseRql, unsupported, type Operand, type OrderBy, type Query } from "../core/rql";
@@ -46,11 +53,13 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
   const query = parseRql(body.Query);
 
   const param = (name: string) => {
-    if (!Object.hasOwn(params, name)) throw badInput(ErrorTypes.invalidQuery, `The query uses $${name}, but QueryParameters has no '${name}'.`);
+    if (!Object.hasOwn(params, name))
+      throw badInput(ErrorTypes.invalidQuery, `The query uses $${name}, but QueryParameters has no '${name}'.`);
     return params[name];
   };
   const keyOf = (operand: Operand): string => {
-    if (operand.kind === "field" || operand.kind === "id") throw unsupported("cmpxchg() of a field in a where clause (use a string or a $parameter)");
+    if (operand.kind === "field" || operand.kind === "id")
+      throw unsupported("cmpxchg() of a field in a where clause (use a string or a $parameter)");
     const value = operand.kind === "literal" ? operand.value : operand.kind === "param" ? param(operand.name) : undefined;
     if (typeof value !== "string") {
       throw badInput(ErrorTypes.invalidQuery, `Expected value of type string, but got: ${value === null ? "null" : typeof value}`);
@@ -123,7 +132,13 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
     if (typeof v !== "string") throw badInput(ErrorTypes.invalidQuery, "An include path must be a string.");
     return parseIncludePath(v);
   };
-  const included = await gatherIncludes(c.env, database, documents, query.includeDocs.map(includePath), query.includeCmpxchg.map(includePath));
+  const included = await gatherIncludes(
+    c.env,
+    database,
+    documents,
+    query.includeDocs.map(includePath),
+    query.includeCmpxchg.map(includePath),
+  );
 
   const response: Record<string, unknown> = {
     TotalResults: total,
@@ -152,7 +167,9 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
  * bounded batch per query page.
  */
 async function project(env: Env, database: string, query: Query, page: StoredDoc[], documents: Record<string, unknown>[]) {
-  const loadIds = query.loads.map((load) => documents.map((doc) => valuesAt(doc, load.path).find((v): v is string => typeof v === "string") ?? null));
+  const loadIds = query.loads.map((load) =>
+    documents.map((doc) => valuesAt(doc, load.path).find((v): v is string => typeof v === "string") ?? null),
+  );
   const wanted = [...new Set(loadIds.flat().filter((id): id is string => id !== null))];
   const loaded = new Map(Object.entries(await includedDocuments(env, database, wanted)).map(([id, doc]) => [lowerKey(id), doc]));
   return documents.map((doc, at) => {
@@ -167,7 +184,13 @@ async function project(env: Env, database: string, query: Query, page: StoredDoc
       }
     }
     const metadata = doc["@metadata"] as Record<string, unknown>;
-    out["@metadata"] = { "@projection": true, "@id": page[at]!.id, "@change-vector": metadata["@change-vector"], "@last-modified": metadata["@last-modified"], ...(metadata["@flags"] ? { "@flags": metadata["@flags"] } : {}) };
+    out["@metadata"] = {
+      "@projection": true,
+      "@id": page[at]!.id,
+      "@change-vector": metadata["@change-vector"],
+      "@last-modified": metadata["@last-modified"],
+      ...(metadata["@flags"] ? { "@flags": metadata["@flags"] } : {}),
+    };
     return out;
   });
 }
@@ -237,14 +260,24 @@ async function matchScanned(env: Env, database: string, collection: string | nul
 /** The page's documents in key order, within the response's byte budget (413 past it). */
 async function loadPage(env: Env, database: string, keys: string[]): Promise<StoredDoc[]> {
   const count = shardCount(env);
-  const byShard = Map.groupBy(keys.map((key, at) => ({ key, at })), ({ key }) => shardOf(key, count));
+  const byShard = Map.groupBy(
+    keys.map((key, at) => ({ key, at })),
+    ({ key }) => shardOf(key, count),
+  );
   const docs = new Array<StoredDoc | null>(keys.length).fill(null);
   const budget = Math.floor(MAX_RESPONSE_BYTES / Math.max(1, byShard.size));
   await Promise.all(
     [...byShard].map(async ([shard, group]) => {
-      const result = await shardStub(env, database, shard).getDocsWithin(group.map(({ key }) => key), budget);
+      const result = await shardStub(env, database, shard).getDocsWithin(
+        group.map(({ key }) => key),
+        budget,
+      );
       if (!("docs" in result)) {
-        throw new RavenError(413, ErrorTypes.argument, `This page of results exceeds ${MAX_RESPONSE_BYTES} bytes; ask for a smaller page (limit).`);
+        throw new RavenError(
+          413,
+          ErrorTypes.argument,
+          `This page of results exceeds ${MAX_RESPONSE_BYTES} bytes; ask for a smaller page (limit).`,
+        );
       }
       result.docs.forEach((row, i) => (docs[group[i]!.at] = row.doc));
     }),

@@ -39,7 +39,11 @@ export async function getItems(env: Env, database: string, keys: string[]) {
     [...byStub.values()].map(async (group) => {
       const result = await group.stub.getWithin(group.keys, budget);
       if (!("items" in result)) {
-        throw new RavenError(413, ErrorTypes.argument, `The values asked for exceed ${MAX_RESPONSE_BYTES} bytes; ask for fewer keys at a time.`);
+        throw new RavenError(
+          413,
+          ErrorTypes.argument,
+          `The values asked for exceed ${MAX_RESPONSE_BYTES} bytes; ask for fewer keys at a time.`,
+        );
       }
       result.items.forEach((item, i) => (found[group.at[i]!] = item));
     }),

@@ -64,14 +64,7 @@ function Page() {
             <form id="db-form" class="row" aria-label="Choose a database" data-names="">
               <div class="field grow">
                 <label for="db-input">Database</label>
-                <input
-                  id="db-input"
-                  name="db"
-                  list="db-names"
-                  autocomplete="off"
-                  spellcheck={false}
-                  aria-describedby="db-hint"
-                />
+                <input id="db-input" name="db" list="db-names" autocomplete="off" spellcheck={false} aria-describedby="db-hint" />
                 <datalist id="db-names"></datalist>
               </div>
               <button type="submit">Open</button>
@@ -162,8 +155,8 @@ function Page() {
                 <p id="ed-key-err" class="field-error"></p>
               </div>
               <p class="index-line">
-                Loaded at index <output id="ed-index"></output> — saving and deleting send this index, so
-                a change made meanwhile is refused, not overwritten.
+                Loaded at index <output id="ed-index"></output> — saving and deleting send this index, so a change made meanwhile is
+                refused, not overwritten.
               </p>
               <div class="field block">
                 <label for="ed-value">Value (JSON)</label>
@@ -172,13 +165,7 @@ function Page() {
               </div>
               <div class="field block">
                 <label for="ed-meta">Metadata (JSON object)</label>
-                <textarea
-                  id="ed-meta"
-                  name="metadata"
-                  rows={4}
-                  spellcheck={false}
-                  aria-describedby="ed-meta-help ed-meta-err"
-                ></textarea>
+                <textarea id="ed-meta" name="metadata" rows={4} spellcheck={false} aria-describedby="ed-meta-help ed-meta-err"></textarea>
                 <p id="ed-meta-help" class="hint">
                   For an expiry: {'{"@expires": "2030-01-01T00:00:00.0000000Z"}'}
                 </p>

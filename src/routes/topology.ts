@@ -30,7 +30,11 @@ function nodeUrl(env: Env, requestUrl: string): string {
   } else {
     console.error("PUBLIC_URL is not set: the topology cannot name this server's address (set it in wrangler.toml [vars]).");
   }
-  throw new RavenError(503, ErrorTypes.server, "The server is misconfigured and cannot describe its topology; its operator has been told in the logs.");
+  throw new RavenError(
+    503,
+    ErrorTypes.server,
+    "The server is misconfigured and cannot describe its topology; its operator has been told in the logs.",
+  );
 }
 
 topology.get("/topology", access.readNamed, async (c) => {

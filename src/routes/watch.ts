@@ -30,9 +30,7 @@ watch.get("/databases/:db/cmpxchg/wait", access.read, async (c) => {
   }
   const { lowered, stub } = stubForKey(c.env, database, key);
   const { item, changed } = await stub.wait(lowered, index, timeout);
-  return rawJson(
-    `{"Key":${JSON.stringify(key)},"Value":${item?.json ?? "null"},"Index":${item?.index ?? -1},"Changed":${changed}}`,
-  );
+  return rawJson(`{"Key":${JSON.stringify(key)},"Value":${item?.json ?? "null"},"Index":${item?.index ?? -1},"Changed":${changed}}`);
 });
 
 watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
@@ -45,8 +43,7 @@ watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
   if ((key === undefined) === (prefix === undefined)) {
     throw badInput(ErrorTypes.argument, "Give exactly one of key=<key> or prefix=<prefix>.");
   }
-  const upgrade = (query: string) =>
-    new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
+  const upgrade = (query: string) => new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
   if (key !== undefined) {
     const { lowered, stub } = stubForKey(c.env, database, requireKey(key));
     return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`));

@@ -3,7 +3,7 @@
  * Wide windows: items and editor side by side, transactions below. Narrow ones (≤ 760 px): one
  * column, and tables become one card per row with each cell labelled.
  */
-export const STUDIO_CSS = String.raw`
+export const STUDIO_CSS = `
 :root {
   color-scheme: light;
   --fg: #1d1d21; --muted: #55555f; --line: #d3d3da; --page: #f4f5f7; --card: #fff;

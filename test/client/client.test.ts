@@ -56,17 +56,25 @@ describe("single items", { timeout: 30_000 }, () => {
     const client = clientFor(freshDb());
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => !k.startsWith("@")), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }), async (value, extra) => {
-        // JSON itself cannot tell -0 from 0: compare with what JSON can carry.
-        const expected = JSON.parse(JSON.stringify(value));
-        const metadata = JSON.parse(JSON.stringify(extra));
-        const key = `prop/${++n}`;
-        const created = await client.create(key, value, metadata);
-        expect(created.successful).toBe(true);
-        const item = await client.get(key);
-        expect(item?.value).toEqual(expected);
-        expect(item?.metadata).toEqual(metadata);
-      }),
+      fc.asyncProperty(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.dictionary(
+          fc.string({ maxLength: 8 }).filter((k) => !k.startsWith("@")),
+          fc.jsonValue({ maxDepth: 1 }),
+          { maxKeys: 3 },
+        ),
+        async (value, extra) => {
+          // JSON itself cannot tell -0 from 0: compare with what JSON can carry.
+          const expected = JSON.parse(JSON.stringify(value));
+          const metadata = JSON.parse(JSON.stringify(extra));
+          const key = `prop/${++n}`;
+          const created = await client.create(key, value, metadata);
+          expect(created.successful).toBe(true);
+          const item = await client.get(key);
+          expect(item?.value).toEqual(expected);
+          expect(item?.metadata).toEqual(metadata);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -141,7 +149,13 @@ describe("cluster-wide transactions", { timeout: 30_000 }, () => {
       .putDocument("bookings/1", { who: "ada" }, { collection: "Bookings" })
       .commit();
     expect(result.results).toEqual([
-      { type: "PUT", id: "bookings/1", changeVector: expect.stringContaining("RAFT:"), collection: "Bookings", lastModified: expect.any(String) },
+      {
+        type: "PUT",
+        id: "bookings/1",
+        changeVector: expect.stringContaining("RAFT:"),
+        collection: "Bookings",
+        lastModified: expect.any(String),
+      },
       { type: "CompareExchangePUT", key: "seats/1", index: result.index },
       { type: "CompareExchangePUT", key: "bookings/ada", index: result.index },
     ]);

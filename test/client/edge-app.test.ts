@@ -34,7 +34,9 @@ async function edgeApp() {
 describe("examples/edge-app through the Service Binding", { timeout: 60_000 }, () => {
   it("signup: one account per email, even under 8 concurrent signups", async () => {
     const { call } = await edgeApp();
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => call("POST", "/signup", { email: "Ada@X.com", name: `ada${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => call("POST", "/signup", { email: "Ada@X.com", name: `ada${i}` })),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(7);
     expect((await call("POST", "/signup", { email: " ada@x.COM " })).status).toBe(409);
@@ -62,7 +64,9 @@ describe("examples/edge-app through the Service Binding", { timeout: 60_000 }, (
   it("payments: 10 concurrent retries with one Idempotency-Key record one payment", async () => {
     const { call } = await edgeApp();
     const key = crypto.randomUUID();
-    const results = await Promise.all(Array.from({ length: 10 }, () => call("POST", "/payments", { amount: 42 }, { ...ALICE, "Idempotency-Key": key })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => call("POST", "/payments", { amount: 42 }, { ...ALICE, "Idempotency-Key": key })),
+    );
     const created = results.filter((r) => r.status === 201);
     expect(created.length).toBeGreaterThanOrEqual(1);
     expect(new Set(created.map((r) => r.json.id)).size).toBe(1);
@@ -82,7 +86,8 @@ describe("examples/edge-app through the Service Binding", { timeout: 60_000 }, (
 
   it("payments: another caller's Idempotency-Key is neither replayed nor revealed; keys are case-sensitive", async () => {
     const { call } = await edgeApp();
-    const pay = (who: Record<string, string>, key: string, amount: number) => call("POST", "/payments", { amount }, { ...who, "Idempotency-Key": key });
+    const pay = (who: Record<string, string>, key: string, amount: number) =>
+      call("POST", "/payments", { amount }, { ...who, "Idempotency-Key": key });
 
     const alice = await pay(ALICE, "order-1001", 42);
     expect(alice.status).toBe(201);
@@ -113,14 +118,21 @@ describe("examples/edge-app through the Service Binding", { timeout: 60_000 }, (
     const anonymous = await call("POST", "/payments", { amount: 1 }, { "Idempotency-Key": "k" });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
-    expect((await call("POST", "/payments", { amount: 1 }, { Authorization: "Bearer key-mallory", "Idempotency-Key": "k" })).status).toBe(401);
+    expect((await call("POST", "/payments", { amount: 1 }, { Authorization: "Bearer key-mallory", "Idempotency-Key": "k" })).status).toBe(
+      401,
+    );
     expect((await call("GET", "/payments")).status).toBe(401);
     expect((await call("GET", "/payments", undefined, ALICE)).json.count).toBe(0);
   });
 
   it("answers malformed or non-object JSON with 400 problem+json, never 500", async () => {
     const { env } = await edgeApp();
-    for (const [path, body] of [["/signup", '{"email": '], ["/jobs/1/claim", "not json"], ["/signup", "[1]"], ["/payments", "{"]] as const) {
+    for (const [path, body] of [
+      ["/signup", '{"email": '],
+      ["/jobs/1/claim", "not json"],
+      ["/signup", "[1]"],
+      ["/payments", "{"],
+    ] as const) {
       const res = await app.fetch(
         new Request(`http://edge-app.test${path}`, {
           method: "POST",

@@ -237,7 +237,14 @@ describe("idempotency middleware", { timeout: 60_000 }, () => {
 
   it("scope and key are encoded unambiguously: a/b+c is not a+b/c; scopes are case-sensitive", async () => {
     const h = harness();
-    const pairs: [string, string][] = [["a/b", "c"], ["a", "b/c"], ["a", "b/C"], ["A", "b/c"], ["a/", "/c"], ["a//", "c"]];
+    const pairs: [string, string][] = [
+      ["a/b", "c"],
+      ["a", "b/c"],
+      ["a", "b/C"],
+      ["A", "b/c"],
+      ["a/", "/c"],
+      ["a//", "c"],
+    ];
     for (const [caller, key] of pairs) {
       const res = await h.send(key, { amount: 1 }, { caller });
       expect([caller, key, res.status, res.headers.get(REPLAYED_HEADER)]).toEqual([caller, key, 201, null]);
@@ -297,7 +304,7 @@ describe("idempotency middleware", { timeout: 60_000 }, () => {
     expect(h.effects()).toBe(0);
   });
 
-  it("scope: () => \"global\" shares one namespace on purpose", async () => {
+  it('scope: () => "global" shares one namespace on purpose', async () => {
     const h = harness({ scope: () => "global" });
     expect((await h.send("k", { amount: 1 }, { caller: "alice" })).status).toBe(201);
     expect((await h.send("k", { amount: 1 }, { caller: "bob" })).headers.get(REPLAYED_HEADER)).toBe("true");

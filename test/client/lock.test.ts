@@ -101,7 +101,9 @@ describe("acquireLock", { timeout: 60_000 }, () => {
   it("withLock releases after the callback, also when it throws", async () => {
     const client = clientFor(freshDb("lock"));
     expect(await withLock(client, "w", { ttlMs: 5_000, waitMs: 0 }, async (lock) => lock.token > 0)).toBe(true);
-    expect(await thrown(() => withLock(client, "w", { ttlMs: 5_000, waitMs: 0 }, async () => Promise.reject(new Error("boom"))))).toMatchObject({
+    expect(
+      await thrown(() => withLock(client, "w", { ttlMs: 5_000, waitMs: 0 }, async () => Promise.reject(new Error("boom")))),
+    ).toMatchObject({
       message: "boom",
     });
     const again = await acquireLock(client, "w", { ttlMs: 5_000, waitMs: 0 });

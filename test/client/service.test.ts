@@ -8,7 +8,7 @@ import {
   CmpxchgServiceClient,
   CompareExchangeKeyTooBigException,
   ConcurrencyException,
-  RavenException,
+  type RavenException,
 } from "../../src/client";
 import { freshDb, thrown } from "./support";
 
@@ -87,7 +87,9 @@ describe("CmpxchgService RPC methods", { timeout: 30_000 }, () => {
     expect(tooBig).toBeInstanceOf(CompareExchangeKeyTooBigException);
 
     await client.create("emails/x", "users/1");
-    const conflict = await thrown(() => client.transaction().create("emails/x", "users/2").putDocument("users/2", {}, { collection: "Users" }).commit());
+    const conflict = await thrown(() =>
+      client.transaction().create("emails/x", "users/2").putDocument("users/2", {}, { collection: "Users" }).commit(),
+    );
     expect(conflict).toBeInstanceOf(ClusterTransactionConcurrencyException);
     expect(conflict).toBeInstanceOf(ConcurrencyException);
     expect((conflict as ClusterTransactionConcurrencyException).violations).toEqual([

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   AuthorizationException,
-  ClusterTransactionConcurrencyException,
+  type ClusterTransactionConcurrencyException,
   CmpxchgClient,
   ConcurrencyException,
   DatabaseDoesNotExistException,
@@ -49,7 +49,7 @@ describe("retries", { timeout: 30_000 }, () => {
     const ids = requests.map((r) => new URL(r.url).searchParams.get("raft-request-id"));
     expect(new Set(ids).size).toBe(1);
     expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
-    expect(requests[0]!.url).toBe("https://svc.example/databases/db/cmpxchg?key=k&index=0&raft-request-id=" + ids[0]);
+    expect(requests[0]!.url).toBe(`https://svc.example/databases/db/cmpxchg?key=k&index=0&raft-request-id=${ids[0]}`);
   });
 
   it("uses a fresh request id per call, and the caller's when given", async () => {
@@ -83,7 +83,11 @@ describe("retries", { timeout: 30_000 }, () => {
       [() => new Response(envelope("Raven.Client.Exceptions.Security.AuthorizationException"), { status: 403 }), AuthorizationException],
       [() => new Response(envelope("Raven.Client.Exceptions.ConcurrencyException"), { status: 409 }), ConcurrencyException],
       [
-        () => new Response(envelope("Raven.Client.Exceptions.Database.DatabaseDoesNotExistException"), { status: 503, headers: { "Database-Missing": "db" } }),
+        () =>
+          new Response(envelope("Raven.Client.Exceptions.Database.DatabaseDoesNotExistException"), {
+            status: 503,
+            headers: { "Database-Missing": "db" },
+          }),
         DatabaseDoesNotExistException,
       ],
     ] as const) {
@@ -174,12 +178,23 @@ describe("policy", () => {
   });
 
   it("picks classes by Type, then status; revives them after RPC", () => {
-    const err = errorFromResponse(409, JSON.stringify({
-      Url: "/u", Type: "Raven.Client.Exceptions.ClusterTransactionConcurrencyException", Message: "conflict", Error: "e",
-      ConcurrencyViolations: [{ Type: "CompareExchange", Id: "k", Expected: 0, Actual: 4 }],
-    })) as ClusterTransactionConcurrencyException;
+    const err = errorFromResponse(
+      409,
+      JSON.stringify({
+        Url: "/u",
+        Type: "Raven.Client.Exceptions.ClusterTransactionConcurrencyException",
+        Message: "conflict",
+        Error: "e",
+        ConcurrencyViolations: [{ Type: "CompareExchange", Id: "k", Expected: 0, Actual: 4 }],
+      }),
+    ) as ClusterTransactionConcurrencyException;
     expect(err.name).toBe("ClusterTransactionConcurrencyException");
-    expect(err).toMatchObject({ status: 409, url: "/u", message: "conflict", violations: [{ type: "CompareExchange", id: "k", expected: 0, actual: 4 }] });
+    expect(err).toMatchObject({
+      status: 409,
+      url: "/u",
+      message: "conflict",
+      violations: [{ type: "CompareExchange", id: "k", expected: 0, actual: 4 }],
+    });
     expect(errorFromResponse(400, "not json")).toMatchObject({ name: "BadRequestException", message: "HTTP 400: not json" });
     expect(errorFromResponse(401, "")).toBeInstanceOf(AuthorizationException);
     expect(errorFromResponse(418, "")).toBeInstanceOf(RavenException);

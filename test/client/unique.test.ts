@@ -27,9 +27,7 @@ describe("reserveUnique / releaseUnique", { timeout: 30_000 }, () => {
 
   it("10 concurrent reservations of one key: exactly one wins", async () => {
     const db = freshDb("uniq");
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => reserveUnique(clientFor(db), "seats/12A", `users/${i}`)),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => reserveUnique(clientFor(db), "seats/12A", `users/${i}`)));
     const winners = results.filter((r) => r.reserved);
     expect(winners).toHaveLength(1);
     expect(results.every((r) => r.owner === winners[0]!.owner)).toBe(true);
@@ -95,7 +93,9 @@ describe("reserveUniqueWithDocument", { timeout: 60_000 }, () => {
     const db = freshDb("uniq");
     const client = new CmpxchgServiceClient(exports.CmpxchgService, db);
     const results = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => reserveUniqueWithDocument(client, "emails/svc@x.com", `users/${i}`, `users/${i}`, { i }, "Users")),
+      Array.from({ length: 5 }, (_, i) =>
+        reserveUniqueWithDocument(client, "emails/svc@x.com", `users/${i}`, `users/${i}`, { i }, "Users"),
+      ),
     );
     expect(results.filter((r) => r.reserved)).toHaveLength(1);
   });

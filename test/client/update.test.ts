@@ -54,7 +54,12 @@ describe("update", { timeout: 60_000 }, () => {
         await updateMany<number>(client, [from, to], (cur) => ({ [from]: cur[from]! - 7, [to]: cur[to]! + 7 }), { deadlineMs: 30_000 });
       }
     };
-    await Promise.all([transfer("acct/a", "acct/b"), transfer("acct/b", "acct/c"), transfer("acct/c", "acct/a"), transfer("acct/a", "acct/c")]);
+    await Promise.all([
+      transfer("acct/a", "acct/b"),
+      transfer("acct/b", "acct/c"),
+      transfer("acct/c", "acct/a"),
+      transfer("acct/a", "acct/c"),
+    ]);
     const values = (await clientFor(db).getMany<number>(keys)).map((item) => item!.value);
     expect(values.reduce((s, v) => s + v, 0)).toBe(300);
     expect(values).toEqual([100 - 28 + 28 - 28, 100 + 28 - 28, 100 + 28 - 28 + 28]);

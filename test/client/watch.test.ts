@@ -12,7 +12,11 @@ describe("waitForChange", { timeout: 30_000 }, () => {
     const onPut = client.waitForChange<string>("job", created.index, { timeoutMs: 10_000 });
     await delay(50);
     const updated = await client.put("job", "running", created.index);
-    expect(await onPut).toEqual({ changed: true, index: updated.index, item: { key: "job", value: "running", metadata: {}, index: updated.index } });
+    expect(await onPut).toEqual({
+      changed: true,
+      index: updated.index,
+      item: { key: "job", value: "running", metadata: {}, index: updated.index },
+    });
 
     const onDelete = client.waitForChange("job", updated.index, { timeoutMs: 10_000 });
     await delay(50);
@@ -29,7 +33,10 @@ describe("waitForChange", { timeout: 30_000 }, () => {
     const client = clientFor(freshDb("wait"));
     const created = await client.create("k", 1);
     const started = Date.now();
-    expect(await client.waitForChange("k", created.index + 5, { timeoutMs: 10_000 })).toMatchObject({ changed: true, index: created.index });
+    expect(await client.waitForChange("k", created.index + 5, { timeoutMs: 10_000 })).toMatchObject({
+      changed: true,
+      index: created.index,
+    });
     expect(await client.waitForChange("missing", 3, { timeoutMs: 10_000 })).toEqual({ changed: true, index: -1, item: null });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -177,7 +184,10 @@ describe("ChangeStream against a scripted socket", { timeout: 30_000 }, () => {
       url: "https://svc.example",
       database: "db",
       fetch: async () =>
-        new Response(JSON.stringify({ Url: "/", Type: "Raven.Client.Exceptions.Routing.RouteNotFoundException", Message: "no", Error: "no" }), { status: 400 }),
+        new Response(
+          JSON.stringify({ Url: "/", Type: "Raven.Client.Exceptions.Routing.RouteNotFoundException", Message: "no", Error: "no" }),
+          { status: 400 },
+        ),
     });
     const stream = client.watch("k");
     expect(await thrown(() => stream.ready)).toBeInstanceOf(RouteNotFoundException);

@@ -27,8 +27,16 @@ describe("allows", () => {
 describe("parseGrants", () => {
   it("reads and checks grants, failing closed", () => {
     expect(parseGrants(undefined, "sha256", "AUTH_TOKENS")).toEqual([]);
-    expect(parseGrants('[{"sha256":"AB","database":"*","role":"read"}]', "sha256", "AUTH_TOKENS")).toEqual([{ sha256: "ab", database: "*", role: "read" }]);
-    for (const bad of ["{", "{}", '[{"sha256":"zz","database":"*","role":"read"}]', '[{"sha256":"ab","database":"*","role":"root"}]', '[{"sha256":"ab","role":"read"}]']) {
+    expect(parseGrants('[{"sha256":"AB","database":"*","role":"read"}]', "sha256", "AUTH_TOKENS")).toEqual([
+      { sha256: "ab", database: "*", role: "read" },
+    ]);
+    for (const bad of [
+      "{",
+      "{}",
+      '[{"sha256":"zz","database":"*","role":"read"}]',
+      '[{"sha256":"ab","database":"*","role":"root"}]',
+      '[{"sha256":"ab","role":"read"}]',
+    ]) {
       expect(() => parseGrants(bad, "sha256", "AUTH_TOKENS")).toThrow();
     }
   });

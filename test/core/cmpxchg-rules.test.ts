@@ -22,12 +22,17 @@ describe("index", () => {
     expect(failure(() => requireIndex("abc")).message).toBe("Could not parse header 'index' header as long, value was: abc");
     expect(failure(() => requireIndex("1.5")).type).toBe("System.ArgumentException");
     const negative = failure(() => requireIndex("-1"));
-    expect([negative.status, negative.type, negative.message]).toEqual([400, "System.IO.InvalidDataException", "Index must be a non-negative number"]);
+    expect([negative.status, negative.type, negative.message]).toEqual([
+      400,
+      "System.IO.InvalidDataException",
+      "Index must be a non-negative number",
+    ]);
   });
 });
 
 describe("keys on write", () => {
-  it("refuses blank keys", () => expect(failure(() => requireWritableKey("  ")).message).toBe("Query string key is mandatory, but wasn't specified."));
+  it("refuses blank keys", () =>
+    expect(failure(() => requireWritableKey("  ")).message).toBe("Query string key is mandatory, but wasn't specified."));
   it("names CompareExchangeKeyTooBigException", () => {
     const err = failure(() => requireWritableKey("a".repeat(513)));
     expect(err.name).toBe("CompareExchangeKeyTooBigException");

@@ -30,7 +30,8 @@ describe("compareKeys orders by UTF-8 bytes", () => {
     const keys = ["b", "a", "ab", "\u00e9", "\uE000", "\u{10000}", "A", "", "a/", "a0"];
     const bytes = (s: string) => Array.from(new TextEncoder().encode(s));
     const byBytes = [...keys].sort((x, y) => {
-      const a = bytes(x), b = bytes(y);
+      const a = bytes(x),
+        b = bytes(y);
       for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
       return a.length - b.length;
     });

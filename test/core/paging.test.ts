@@ -41,7 +41,11 @@ describe("pickPage", () => {
     const a = source(["a", "d", "e"]);
     const b = source(["b", "c", "f"]);
     const { page, more } = await pickPage([a.read, b.read], { ...base, start: 1, pageSize: 3 });
-    expect(page.map((e) => [e.key, e.source])).toEqual([["b", 1], ["c", 1], ["d", 0]]);
+    expect(page.map((e) => [e.key, e.source])).toEqual([
+      ["b", 1],
+      ["c", 1],
+      ["d", 0],
+    ]);
     expect(more).toBe(true);
   });
 

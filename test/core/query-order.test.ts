@@ -18,7 +18,11 @@ describe("TopWindow", () => {
         // Keys are unique in a database.
         const seen = new Set<string>();
         const ranked = parts.map((part) =>
-          part.flatMap((e): Ranked[] => (seen.has(e.key) ? [] : (seen.add(e.key), [{ key: e.key, sort: sortKeyOf(orderBy, e, e.key) }]))),
+          part.flatMap((e): Ranked[] => {
+            if (seen.has(e.key)) return [];
+            seen.add(e.key);
+            return [{ key: e.key, sort: sortKeyOf(orderBy, e, e.key) }];
+          }),
         );
         const perPart = ranked.map((part) => {
           const top = new TopWindow(orderBy, window);

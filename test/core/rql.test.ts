@@ -38,9 +38,15 @@ describe("parseRql", () => {
       { kind: "literal", value: 10 },
       { kind: "literal", value: 5 },
     ]);
-    expect(q.includeCmpxchg).toEqual([{ kind: "field", path: ["Email"], source: null }, { kind: "literal", value: "k" }]);
+    expect(q.includeCmpxchg).toEqual([
+      { kind: "field", path: ["Email"], source: null },
+      { kind: "literal", value: "k" },
+    ]);
     expect(parseRql("from Users limit 2, 3")).toMatchObject({ skip: { value: 2 }, take: { value: 3 } });
-    expect(parseRql("from Users limit $p0, $p1")).toMatchObject({ skip: { kind: "param", name: "p0" }, take: { kind: "param", name: "p1" } });
+    expect(parseRql("from Users limit $p0, $p1")).toMatchObject({
+      skip: { kind: "param", name: "p0" },
+      take: { kind: "param", name: "p1" },
+    });
   });
 
   it("reads what the query builder emits: aliases, order by, load, select, include", () => {
@@ -48,7 +54,11 @@ describe("parseRql", () => {
       "from 'Orders' as o where o.Freight > $p0 and startsWith(o.Name, $p1) order by o.Freight as double desc, id() " +
         "load o.Company as c select o.Name as Name, c.Name as Company include Company,cmpxchg('Owner') limit $p2, $p3",
     );
-    expect(q.where).toMatchObject({ kind: "and", left: { kind: "compare", op: ">", left: { path: ["Freight"] } }, right: { kind: "startsWith" } });
+    expect(q.where).toMatchObject({
+      kind: "and",
+      left: { kind: "compare", op: ">", left: { path: ["Freight"] } },
+      right: { kind: "startsWith" },
+    });
     expect(q.orderBy).toEqual([
       { operand: { kind: "field", path: ["Freight"], source: null }, ordering: "double", desc: true },
       { operand: { kind: "id" }, ordering: "string", desc: false },
@@ -83,7 +93,15 @@ describe("parseRql", () => {
   });
 
   it("refuses malformed queries and a bare cmpxchg() condition", () => {
-    for (const text of ["", "Users", "from", "from Users where", "from Users where a ==", "from Users where 'x", 'from Users where cmpxchg("a")']) {
+    for (const text of [
+      "",
+      "Users",
+      "from",
+      "from Users where",
+      "from Users where a ==",
+      "from Users where 'x",
+      'from Users where cmpxchg("a")',
+    ]) {
       expect(refusal(text).status).toBe(400);
     }
   });

@@ -55,7 +55,13 @@ describe("denials", () => {
   it("wrong token, malformed header: denied", async () => {
     const key = unique();
     await expectUnauthenticated(await put("orders", key, "token-admin-but-not-quite"));
-    await expectUnauthenticated(await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, { method: "PUT", body: '{"Object":1}', headers: { Authorization: "Basic dG9rZW4tYWRtaW4=" } }));
+    await expectUnauthenticated(
+      await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, {
+        method: "PUT",
+        body: '{"Object":1}',
+        headers: { Authorization: "Basic dG9rZW4tYWRtaW4=" },
+      }),
+    );
     expect(await exists("orders", key)).toBe(false);
   });
 
@@ -66,7 +72,10 @@ describe("denials", () => {
     await expectDenied(
       await call("/databases/orders/bulk_docs", "token-read-orders", {
         method: "POST",
-        body: JSON.stringify({ Commands: [{ Id: key, Document: { Object: 1 }, Index: 0, Type: "CompareExchangePUT" }], TransactionMode: "ClusterWide" }),
+        body: JSON.stringify({
+          Commands: [{ Id: key, Document: { Object: 1 }, Index: 0, Type: "CompareExchangePUT" }],
+          TransactionMode: "ClusterWide",
+        }),
       }),
     );
     await expectDenied(await call("/databases/orders/hilo/next?tag=users", "token-read-orders"));
@@ -82,11 +91,14 @@ describe("denials", () => {
 
   it("admin routes need an admin grant", async () => {
     const db = `adm-${crypto.randomUUID().slice(0, 8)}`;
-    const create = (token?: string) => call(`/admin/databases?name=${db}`, token, { method: "PUT", body: JSON.stringify({ DatabaseName: db }) });
+    const create = (token?: string) =>
+      call(`/admin/databases?name=${db}`, token, { method: "PUT", body: JSON.stringify({ DatabaseName: db }) });
     await expectUnauthenticated(await create());
     await expectDenied(await create("token-write-orders"));
     await expectDenied(await call("/databases", "token-write-orders"));
-    await expectDenied(await call("/admin/databases", "token-write-orders", { method: "DELETE", body: JSON.stringify({ DatabaseNames: ["orders"] }) }));
+    await expectDenied(
+      await call("/admin/databases", "token-write-orders", { method: "DELETE", body: JSON.stringify({ DatabaseNames: ["orders"] }) }),
+    );
     const list = (await (await call("/databases", "token-admin")).json()) as { Databases: string[] };
     expect(list.Databases).not.toContain(db);
     expect((await create("token-admin")).status).toBe(201);
@@ -95,7 +107,9 @@ describe("denials", () => {
   it("multi_get cannot smuggle a write", async () => {
     const res = await call("/databases/orders/multi_get", "token-read-orders", {
       method: "POST",
-      body: JSON.stringify({ Requests: [{ Url: "/databases/orders/cmpxchg", Query: "?key=x&index=0", Method: "PUT", Content: { Object: 1 } }] }),
+      body: JSON.stringify({
+        Requests: [{ Url: "/databases/orders/cmpxchg", Query: "?key=x&index=0", Method: "PUT", Content: { Object: 1 } }],
+      }),
     });
     expect(res.status).toBe(400);
   });
@@ -117,11 +131,23 @@ describe("grants", () => {
   });
 
   it("a verified client certificate maps to its grant; an unverified one does not", async () => {
-    const tls = (certVerified: string) => ({ cf: { tlsClientAuth: { certVerified, certFingerprintSHA1: "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678" } } });
+    const tls = (certVerified: string) => ({
+      cf: { tlsClientAuth: { certVerified, certFingerprintSHA1: "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678" } },
+    });
     const key = unique();
-    await expectUnauthenticated(await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, { method: "PUT", body: '{"Object":1}', ...tls("FAILED:self signed certificate") }));
+    await expectUnauthenticated(
+      await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, {
+        method: "PUT",
+        body: '{"Object":1}',
+        ...tls("FAILED:self signed certificate"),
+      }),
+    );
     expect(await exists("orders", key)).toBe(false);
-    const ok = await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, { method: "PUT", body: '{"Object":1}', ...tls("SUCCESS") });
+    const ok = await call(`/databases/orders/cmpxchg?key=${key}&index=0`, undefined, {
+      method: "PUT",
+      body: '{"Object":1}',
+      ...tls("SUCCESS"),
+    });
     expect(ok.status).toBe(200);
   });
 

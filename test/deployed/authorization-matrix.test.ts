@@ -32,7 +32,10 @@ const SAMPLES: Record<string, { query?: string; body?: string }> = {
   "GET /databases/:db/docs": { query: "?id=matrix/doc" },
   "POST /databases/:db/docs": { body: '{"Ids":["matrix/doc"]}' },
   "POST /databases/:db/bulk_docs": {
-    body: JSON.stringify({ Commands: [{ Type: "CompareExchangePUT", Id: "matrix/tx", Index: 0, Document: { Object: 1 } }], TransactionMode: "ClusterWide" }),
+    body: JSON.stringify({
+      Commands: [{ Type: "CompareExchangePUT", Id: "matrix/tx", Index: 0, Document: { Object: 1 } }],
+      TransactionMode: "ClusterWide",
+    }),
   },
   "POST /databases/:db/queries": { body: '{"Query":"from Matrix"}' },
   "POST /databases/:db/multi_get": { body: '{"Requests":[]}' },
@@ -95,7 +98,11 @@ function spellings(path: string): { name: string; path: string; same: boolean }[
     { name: "as routed", path, same: true },
     { name: "percent-encoded letters", path: encoded, same: true },
     { name: "double slash", path: path.replace(/^\//, "//"), same: false },
-    { name: "inner double slash", path: parts.length > 2 ? [...parts.slice(0, 2), "", ...parts.slice(2)].join("/") : path + "//x", same: false },
+    {
+      name: "inner double slash",
+      path: parts.length > 2 ? [...parts.slice(0, 2), "", ...parts.slice(2)].join("/") : `${path}//x`,
+      same: false,
+    },
     { name: "upper case", path: path.replace(/[a-z]/, (c) => c.toUpperCase()), same: false },
     { name: "trailing slash", path: `${path}/`, same: false },
     { name: "encoded slash", path: parts.length > 2 ? path.replace(/\/([^/]*)$/, "%2F$1") : `${path}%2Fx`, same: false },
@@ -120,7 +127,11 @@ describe("authorization matrix (from the app's route list)", () => {
 
   it("HiLo and every other state change need write (or admin) access", () => {
     for (const route of all) {
-      const writes = route.method !== "GET" && !["POST /databases/:db/queries", "POST /databases/:db/docs", "POST /databases/:db/multi_get"].includes(`${route.method} ${route.path}`);
+      const writes =
+        route.method !== "GET" &&
+        !["POST /databases/:db/queries", "POST /databases/:db/docs", "POST /databases/:db/multi_get"].includes(
+          `${route.method} ${route.path}`,
+        );
       if (writes || route.path.endsWith("/hilo/next")) {
         expect(route.requirement.scope === "public" ? "public" : route.requirement.role, `${route.method} ${route.path}`).not.toBe("read");
         expect(route.requirement.scope, `${route.method} ${route.path}`).not.toBe("public");
@@ -142,7 +153,8 @@ describe("authorization matrix (from the app's route list)", () => {
           const label = `${route.method} ${spelling.path}${query} as ${role.token ?? "nobody"} (${spelling.name})`;
           if (spelling.same) {
             if (allowed === isDenied(res.status)) failures.push(`${label}: ${res.status}, expected ${allowed ? "allowed" : "denied"}`);
-            if (!allowed && role.token === null && res.status !== 401) failures.push(`${label}: ${res.status}, expected 401 without credentials`);
+            if (!allowed && role.token === null && res.status !== 401)
+              failures.push(`${label}: ${res.status}, expected 401 without credentials`);
           } else if (!isRefused(res.status) && !(isDenied(res.status) && !allowed)) {
             failures.push(`${label}: ${res.status}, expected the path to be refused`);
           }
@@ -169,15 +181,28 @@ describe("authorization matrix (from the app's route list)", () => {
       inner.forEach((route, i) => {
         const allowed = allows(role.grants, route.requirement, DB);
         const status = Results[i]!.StatusCode;
-        if (allowed === isDenied(status)) failures.push(`inner ${route.path} as ${role.token}: ${status}, expected ${allowed ? "allowed" : "denied"}`);
+        if (allowed === isDenied(status))
+          failures.push(`inner ${route.path} as ${role.token}: ${status}, expected ${allowed ? "allowed" : "denied"}`);
       });
     }
     expect(failures).toEqual([]);
   }, 60_000);
 
   it("refuses inner requests that step out of the database or are not canonical", async () => {
-    for (const url of ["/databases/orders/../other/cmpxchg", "/databases/orders/%2e%2e/other/cmpxchg", "/databases/orders/./cmpxchg", "/databases/orders//cmpxchg", "/databases/other/cmpxchg", "/databases/orders/cmpxchg?key=x"]) {
-      const res = await call("POST", `/databases/${DB}/multi_get`, "token-read-orders", JSON.stringify({ Requests: [{ Url: url, Query: "?key=secret" }] }));
+    for (const url of [
+      "/databases/orders/../other/cmpxchg",
+      "/databases/orders/%2e%2e/other/cmpxchg",
+      "/databases/orders/./cmpxchg",
+      "/databases/orders//cmpxchg",
+      "/databases/other/cmpxchg",
+      "/databases/orders/cmpxchg?key=x",
+    ]) {
+      const res = await call(
+        "POST",
+        `/databases/${DB}/multi_get`,
+        "token-read-orders",
+        JSON.stringify({ Requests: [{ Url: url, Query: "?key=secret" }] }),
+      );
       expect(res.status, url).toBe(400);
       await res.body?.cancel();
     }

@@ -76,7 +76,11 @@ console.log(JSON.stringify(out));
 /** Node binaries to run the consumer with: this one, and the machine's own node if it differs. */
 function nodes(): { path: string; version: string }[] {
   const found = [{ path: process.execPath, version: process.version }];
-  const system = spawnSync("/usr/bin/env", ["-i", "PATH=/usr/local/bin:/usr/bin:/bin", "node", "-p", "process.execPath + ' ' + process.version"], { encoding: "utf8" });
+  const system = spawnSync(
+    "/usr/bin/env",
+    ["-i", "PATH=/usr/local/bin:/usr/bin:/bin", "node", "-p", "process.execPath + ' ' + process.version"],
+    { encoding: "utf8" },
+  );
   if (system.status === 0) {
     const [path, version] = system.stdout.trim().split(" ");
     if (path && version && version !== process.version) found.push({ path, version });
@@ -175,10 +179,13 @@ export async function main(url: string, binding: CmpxchgBinding): Promise<string
     expect(cli(["delete", "jobs/1", "--index", String(index)]).code).toBe(3);
     expect(cli(["list", "jobs/"]).out.split("\t")[0]).toBe("jobs/1");
 
-    writeFileSync(join(project, "txn.json"), JSON.stringify([
-      { type: "CompareExchangePUT", key: "emails/a", value: "users/a", index: 0 },
-      { type: "PUT", id: "users/a", document: { email: "a" }, collection: "Users" },
-    ]));
+    writeFileSync(
+      join(project, "txn.json"),
+      JSON.stringify([
+        { type: "CompareExchangePUT", key: "emails/a", value: "users/a", index: 0 },
+        { type: "PUT", id: "users/a", document: { email: "a" }, collection: "Users" },
+      ]),
+    );
     const committed = cli(["txn", "txn.json", "--json"]);
     expect(committed.code).toBe(0);
     expect(JSON.parse(committed.out)).toMatchObject({ committed: true });
@@ -206,7 +213,15 @@ export async function main(url: string, binding: CmpxchgBinding): Promise<string
       join(project, "bundle-entry.mjs"),
       `import { CmpxchgClient, CmpxchgServiceClient, acquireLock } from "edge-cmpxchg-client";\nexport { CmpxchgClient, CmpxchgServiceClient, acquireLock };\n`,
     );
-    const result = await build({ entryPoints: [join(project, "bundle-entry.mjs")], bundle: true, format: "esm", write: false, logLevel: "silent", absWorkingDir: project, ...target });
+    const result = await build({
+      entryPoints: [join(project, "bundle-entry.mjs")],
+      bundle: true,
+      format: "esm",
+      write: false,
+      logLevel: "silent",
+      absWorkingDir: project,
+      ...target,
+    });
     expect(result.errors).toEqual([]);
     const code = result.outputFiles[0]!.text;
     expect(code).toMatch(/CmpxchgClient = class|class CmpxchgClient/);
@@ -216,7 +231,10 @@ export async function main(url: string, binding: CmpxchgBinding): Promise<string
   test("edge-cmpxchg watch prints changes as they happen", async () => {
     const database = `watch_${Date.now()}`;
     const env = { ...process.env, EDGE_CMPXCHG_URL: server!.url, EDGE_CMPXCHG_DATABASE: database };
-    const watcher = spawn(join(project, "node_modules/.bin/edge-cmpxchg"), ["watch", "--prefix", "orders/", "--json"], { cwd: project, env });
+    const watcher = spawn(join(project, "node_modules/.bin/edge-cmpxchg"), ["watch", "--prefix", "orders/", "--json"], {
+      cwd: project,
+      env,
+    });
     let out = "";
     watcher.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
     try {

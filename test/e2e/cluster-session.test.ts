@@ -9,12 +9,7 @@
  * Each request the client sends is recorded (global fetch wrapped, the client itself untouched); a
  * failing test prints those exchanges and what wrangler logged meanwhile.
  */
-import {
-  DocumentStore,
-  GetCompareExchangeValueOperation,
-  GetCompareExchangeValuesOperation,
-  type IDocumentSession,
-} from "ravendb";
+import { DocumentStore, GetCompareExchangeValueOperation, GetCompareExchangeValuesOperation, type IDocumentSession } from "ravendb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { startWranglerDev, type WranglerDev } from "./wrangler-dev";
 
@@ -62,10 +57,7 @@ async function recordingFetch(input: string | URL | Request, init?: RequestInit)
 const formatExchanges = (list: Exchange[]) =>
   list
     .map(
-      (e) =>
-        `${e.method} ${e.url}\n` +
-        (e.requestBody === undefined ? "" : `  > ${cut(e.requestBody)}\n`) +
-        `  < ${e.status} ${e.responseBody}`,
+      (e) => `${e.method} ${e.url}\n${e.requestBody === undefined ? "" : `  > ${cut(e.requestBody)}\n`}  < ${e.status} ${e.responseBody}`,
     )
     .join("\n");
 
@@ -108,8 +100,7 @@ function openStore(): DocumentStore {
   return store;
 }
 
-const clusterSession = (store: DocumentStore): IDocumentSession =>
-  store.openSession({ transactionMode: "ClusterWide" });
+const clusterSession = (store: DocumentStore): IDocumentSession => store.openSession({ transactionMode: "ClusterWide" });
 
 /** The error a promise rejects with (fails the test if it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -213,12 +204,9 @@ describe("cluster-wide session (official client)", () => {
     const err = await rejection(second.saveChanges());
     expect(err.name).toBe(CONFLICT);
     expect(err.message).toContain(
-      "Concurrency check failed for putting the key 'emails/john@example.com'. Requested index: 0, actual index: " +
-        before!.index,
+      `Concurrency check failed for putting the key 'emails/john@example.com'. Requested index: 0, actual index: ${before!.index}`,
     );
-    expect(violations(err)).toEqual([
-      { Type: "CompareExchange", Id: "emails/john@example.com", Expected: 0, Actual: before!.index },
-    ]);
+    expect(violations(err)).toEqual([{ Type: "CompareExchange", Id: "emails/john@example.com", Expected: 0, Actual: before!.index }]);
 
     const reader = store.openSession();
     expect(await reader.load("users/3")).toBeNull();
@@ -334,9 +322,7 @@ describe("cluster-wide session (official client)", () => {
 
     // All three in one round trip.
     const sent = exchanges.slice(mark);
-    expect(sent.map((e) => `${e.method} ${e.url.split("?")[0]} ${e.status}`)).toEqual([
-      `POST /databases/${store.database}/multi_get 200`,
-    ]);
+    expect(sent.map((e) => `${e.method} ${e.url.split("?")[0]} ${e.status}`)).toEqual([`POST /databases/${store.database}/multi_get 200`]);
 
     const itemA = await a.getValue();
     expect(itemA!.key).toBe("lazy/a");

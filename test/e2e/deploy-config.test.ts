@@ -13,10 +13,21 @@ import { afterAll, describe, expect, test } from "vitest";
 import { LOCAL_ENV, readWranglerToml } from "../../scripts/workerd-config.mjs";
 import { REPO_ROOT } from "./wrangler-dev";
 
-type Toml = { name: string; env: string | null; vars: Record<string, string>; durableObjects: { name: string }[]; sqliteClasses: Set<string>; compatibilityDate: string; compatibilityFlags: string[] };
+type Toml = {
+  name: string;
+  env: string | null;
+  vars: Record<string, string>;
+  durableObjects: { name: string }[];
+  sqliteClasses: Set<string>;
+  compatibilityDate: string;
+  compatibilityFlags: string[];
+};
 const read = readWranglerToml as (dir: string, env?: string | null) => Toml;
 const wrangler = createRequire(import.meta.url)("wrangler") as {
-  unstable_readConfig(args: { config: string; env?: string }, options: { hideWarnings: boolean }): { name: string; services?: { binding: string; service: string; entrypoint?: string }[] };
+  unstable_readConfig(
+    args: { config: string; env?: string },
+    options: { hideWarnings: boolean },
+  ): { name: string; services?: { binding: string; service: string; entrypoint?: string }[] };
 };
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -26,7 +37,9 @@ describe("deployment configuration", () => {
     const top = read(REPO_ROOT, null);
     expect(top.env).toBeNull();
     expect(top.vars).toMatchObject({ AUTH: "on", DATABASES: "explicit" });
-    const raw = wrangler.unstable_readConfig({ config: join(REPO_ROOT, "wrangler.toml") }, { hideWarnings: true }) as unknown as { ratelimits: { name: string }[] };
+    const raw = wrangler.unstable_readConfig({ config: join(REPO_ROOT, "wrangler.toml") }, { hideWarnings: true }) as unknown as {
+      ratelimits: { name: string }[];
+    };
     expect(raw.ratelimits.map((r) => r.name)).toEqual(["WRITE_LIMIT"]);
   });
 
@@ -42,8 +55,14 @@ describe("deployment configuration", () => {
   });
 
   test.each([[undefined], ["dev"]])("examples/edge-app binds the edge-cmpxchg Worker of its environment (%s)", (env) => {
-    const service = wrangler.unstable_readConfig({ config: join(REPO_ROOT, "wrangler.toml"), ...(env ? { env } : {}) }, { hideWarnings: true });
-    const app = wrangler.unstable_readConfig({ config: join(REPO_ROOT, "examples/edge-app/wrangler.toml"), ...(env ? { env } : {}) }, { hideWarnings: true });
+    const service = wrangler.unstable_readConfig(
+      { config: join(REPO_ROOT, "wrangler.toml"), ...(env ? { env } : {}) },
+      { hideWarnings: true },
+    );
+    const app = wrangler.unstable_readConfig(
+      { config: join(REPO_ROOT, "examples/edge-app/wrangler.toml"), ...(env ? { env } : {}) },
+      { hideWarnings: true },
+    );
     expect(app.services).toEqual([{ binding: "CMPXCHG", service: service.name, entrypoint: "CmpxchgService" }]);
   });
 

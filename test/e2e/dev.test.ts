@@ -45,7 +45,8 @@ describe("npm run dev (scripts/dev.mjs)", () => {
       while (!(log.includes(`dev: ready on ${url}`) && listenerIsOurs(port, child.pid!))) {
         taken = /EADDRINUSE|address already in use/i.test(log);
         if (taken || exited(child)) break;
-        if (Date.now() > deadline) throw new Error(`npm run dev did not say it was ready on ${url} (from its own socket) within 90 s:\n${log}`);
+        if (Date.now() > deadline)
+          throw new Error(`npm run dev did not say it was ready on ${url} (from its own socket) within 90 s:\n${log}`);
         await new Promise((r) => setTimeout(r, 200));
       }
       if (!taken && !exited(child)) break;

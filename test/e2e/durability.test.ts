@@ -124,7 +124,7 @@ const writers: Writer[] = Array.from({ length: WRITERS }, (_, id) => ({
   pair: pairFor(id),
 }));
 const allKeys = writers.flatMap((w) => [...w.casKeys, ...w.pair]);
-const ownerOf = new Map(writers.flatMap((w) => [...w.casKeys, ...w.pair].map((k) => [k, w.id] as const)));
+const _ownerOf = new Map(writers.flatMap((w) => [...w.casKeys, ...w.pair].map((k) => [k, w.id] as const)));
 
 function acknowledge(key: string, value: string, index: number, problems: string[]): void {
   const prev = lastAck.get(key);
@@ -221,12 +221,7 @@ async function loadThenCrash(server: WranglerDev, problems: string[]): Promise<L
     inFlight.set(w.id, "write");
     markUnknown(key, value); // until the answer says otherwise
     try {
-      const res = await http(
-        base,
-        "PUT",
-        cmpxchg(`?key=${enc(key)}&index=${expected}&raft-request-id=${randomUUID()}`),
-        { Object: value },
-      );
+      const res = await http(base, "PUT", cmpxchg(`?key=${enc(key)}&index=${expected}&raft-request-id=${randomUUID()}`), { Object: value });
       if (res.status === 200 && res.json?.Successful === true) {
         unknownValues.get(key)!.delete(value);
         if (!(res.json.Index > expected)) problems.push(`PUT ${key}@${expected} acknowledged with index ${res.json.Index}`);
@@ -409,7 +404,10 @@ async function verify(server: WranglerDev, problems: string[]): Promise<VerifyFi
     const show = cur ? `${JSON.stringify(cur.value)}@${cur.index}` : "missing";
     if (!ack) {
       if (cur && !unknown.has(cur.value)) problems.push(`${key}: never acknowledged, holds ${show}, which no write sent`);
-      else if (cur) newerThanAcked.push(`${key}: never acked, found ${cur.value}@${cur.index}${txns.some((t) => t.token === cur.value) ? " (unacknowledged txn)" : ""}`);
+      else if (cur)
+        newerThanAcked.push(
+          `${key}: never acked, found ${cur.value}@${cur.index}${txns.some((t) => t.token === cur.value) ? " (unacknowledged txn)" : ""}`,
+        );
       continue;
     }
     if (!cur) {
@@ -441,16 +439,24 @@ async function verify(server: WranglerDev, problems: string[]): Promise<VerifyFi
     const sa = state.get(a)!;
     const sb = state.get(b)!;
     if (txn.index !== undefined) {
-      for (const [k, s] of [[a, sa], [b, sb]] as const) {
+      for (const [k, s] of [
+        [a, sa],
+        [b, sb],
+      ] as const) {
         if (!s || s.index < txn.index) problems.push(`acknowledged txn ${txn.token}@${txn.index}: ${k} is at ${s ? s.index : "missing"}`);
       }
     }
     const tokenSeq = parseValue(txn.token)!.seq;
     const laterOrSame = (s: Written | null) => s !== null && (s.value === txn.token || (parseValue(s.value)?.seq ?? -1) > tokenSeq);
-    for (const [k, s, other, so] of [[a, sa, b, sb], [b, sb, a, sa]] as const) {
+    for (const [k, s, other, so] of [
+      [a, sa, b, sb],
+      [b, sb, a, sa],
+    ] as const) {
       if (s?.value !== txn.token) continue;
       if (!laterOrSame(so)) {
-        problems.push(`txn ${txn.token}${txn.index === undefined ? " (unacknowledged)" : `@${txn.index}`} HALF APPLIED: ${k} holds it at ${s.index}, ${other} holds ${so ? `${so.value}@${so.index}` : "nothing"}`);
+        problems.push(
+          `txn ${txn.token}${txn.index === undefined ? " (unacknowledged)" : `@${txn.index}`} HALF APPLIED: ${k} holds it at ${s.index}, ${other} holds ${so ? `${so.value}@${so.index}` : "nothing"}`,
+        );
       } else if (so!.value === txn.token && so!.index !== s.index) {
         problems.push(`txn ${txn.token}: ${k}@${s.index} and ${other}@${so!.index} got different indexes`);
       }
@@ -500,7 +506,17 @@ async function verify(server: WranglerDev, problems: string[]): Promise<VerifyFi
   // What was unknown is settled now: the next round starts with a clean slate.
   unknownValues.clear();
   txns.length = 0;
-  return { keys: allKeys.length, present: [...state.values()].filter((s) => s !== null).length, newerThanAcked, txnsChecked, maxReadMs, rewritten, retries, unknownTxns: unknownTxns.length, unknownTxnsApplied };
+  return {
+    keys: allKeys.length,
+    present: [...state.values()].filter((s) => s !== null).length,
+    newerThanAcked,
+    txnsChecked,
+    maxReadMs,
+    rewritten,
+    retries,
+    unknownTxns: unknownTxns.length,
+    unknownTxnsApplied,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,7 +567,9 @@ test(
     persistDir = await mkdtemp(join(tmpdir(), "edge-cmpxchg-durability-"));
     const problems: string[] = [];
     const report: string[] = [`database ${db}, ${WRITERS} writers, ${allKeys.length} keys, persist dir ${persistDir}`];
-    const pairs = writers.map((w) => `${w.pair[0]}→shard ${shardOf(w.pair[0], SHARD_COUNT)}, ${w.pair[1]}→shard ${shardOf(w.pair[1], SHARD_COUNT)}`);
+    const pairs = writers.map(
+      (w) => `${w.pair[0]}→shard ${shardOf(w.pair[0], SHARD_COUNT)}, ${w.pair[1]}→shard ${shardOf(w.pair[1], SHARD_COUNT)}`,
+    );
     report.push(`transaction pairs: ${pairs.join("; ")}`);
 
     let server = await start(persistDir);

@@ -144,9 +144,7 @@ describe("official client: compare-exchange operations", () => {
     const a = await ops.send(new PutCompareExchangeValueOperation("multi/a", "A", 0));
     const b = await ops.send(new PutCompareExchangeValueOperation("multi/b", { b: 2 }, 0, meta({ m: "b" })));
 
-    const results = await ops.send(
-      new GetCompareExchangeValuesOperation<unknown>({ keys: ["Multi/A", "multi/b", "multi/missing"] }),
-    );
+    const results = await ops.send(new GetCompareExchangeValuesOperation<unknown>({ keys: ["Multi/A", "multi/b", "multi/missing"] }));
     expect(Object.keys(results)).toEqual(["Multi/A", "multi/b", "multi/missing"]);
 
     expect(results["Multi/A"]!.key).toBe("Multi/A");
@@ -155,7 +153,7 @@ describe("official client: compare-exchange operations", () => {
 
     expect(results["multi/b"]!.value).toEqual({ b: 2 });
     expect(results["multi/b"]!.index).toBe(b.index);
-    expect(results["multi/b"]!.metadata["m"]).toBe("b");
+    expect(results["multi/b"]!.metadata.m).toBe("b");
 
     // What 7.2.2 makes of RavenDB's {"Key":k,"Value":null,"Index":-1}: an entry, not an absence.
     const missing = results["multi/missing"]!;
@@ -179,9 +177,7 @@ describe("official client: compare-exchange operations", () => {
     );
 
     const slice = async (start: number, pageSize: number) => {
-      const results = await ops.send(
-        new GetCompareExchangeValuesOperation<{ key: string }>({ startWith: "page/", start, pageSize }),
-      );
+      const results = await ops.send(new GetCompareExchangeValuesOperation<{ key: string }>({ startWith: "page/", start, pageSize }));
       for (const [key, item] of Object.entries(results)) {
         expect(item.key).toBe(key);
         expect(item.value).toEqual({ key });
@@ -237,9 +233,7 @@ describe("official client: compare-exchange operations", () => {
   test("an item with @expires is absent from its expiry on, and can then be created again", async () => {
     const ops = openStore().operations;
     const expires = new Date(Date.now() + 2_000).toISOString();
-    const put = await ops.send(
-      new PutCompareExchangeValueOperation("sessions/1", { user: "u1" }, 0, meta({ "@expires": expires })),
-    );
+    const put = await ops.send(new PutCompareExchangeValueOperation("sessions/1", { user: "u1" }, 0, meta({ "@expires": expires })));
     expect(put.successful).toBe(true);
     const keep = await ops.send(new PutCompareExchangeValueOperation("sessions/keep", { user: "k" }, 0));
     expect(keep.successful).toBe(true);
@@ -253,9 +247,7 @@ describe("official client: compare-exchange operations", () => {
 
     // Deliberate deviation from RavenDB (which shows expired items until its ~60 s sweep).
     expect(await ops.send(new GetCompareExchangeValueOperation("sessions/1"))).toBeUndefined();
-    const many = await ops.send(
-      new GetCompareExchangeValuesOperation<unknown>({ keys: ["sessions/1", "sessions/keep"] }),
-    );
+    const many = await ops.send(new GetCompareExchangeValuesOperation<unknown>({ keys: ["sessions/1", "sessions/keep"] }));
     expect(many["sessions/1"]!.index).toBe(-1);
     expect(many["sessions/1"]!.value).toBeNull();
     expect(many["sessions/keep"]!.index).toBe(keep.index);
@@ -291,9 +283,7 @@ describe("official client: compare-exchange operations", () => {
   test("20 concurrent creates of one key: exactly one wins, the rest see the winner", async () => {
     const ops = openStore().operations;
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        ops.send(new PutCompareExchangeValueOperation("race/key", `writer-${i}`, 0)),
-      ),
+      Array.from({ length: 20 }, (_, i) => ops.send(new PutCompareExchangeValueOperation("race/key", `writer-${i}`, 0))),
     );
     const winners = results.filter((r) => r.successful);
     expect(winners).toHaveLength(1);

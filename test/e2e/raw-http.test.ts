@@ -144,12 +144,12 @@ describe("raw HTTP", () => {
         expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
         const envelope = JSON.parse(res.text) as Record<string, unknown>;
         expect(Object.keys(envelope).slice(0, 4)).toEqual(["Url", "Type", "Message", "Error"]);
-        expect(envelope["Url"]).toBe(pathAndQuery);
-        expect(envelope["Type"]).toBe(c.type);
-        expect(typeof envelope["Message"]).toBe("string");
-        expect((envelope["Message"] as string).length).toBeGreaterThan(0);
-        expect(typeof envelope["Error"]).toBe("string");
-        expect(envelope["Error"] as string).toContain(envelope["Message"] as string);
+        expect(envelope.Url).toBe(pathAndQuery);
+        expect(envelope.Type).toBe(c.type);
+        expect(typeof envelope.Message).toBe("string");
+        expect((envelope.Message as string).length).toBeGreaterThan(0);
+        expect(typeof envelope.Error).toBe("string");
+        expect(envelope.Error as string).toContain(envelope.Message as string);
 
         // Nothing was stored: neither under the key nor anywhere in the database.
         if (c.key !== null && c.key.trim() !== "") expect((await getOne(db, c.key)).status).toBe(404);
@@ -196,10 +196,7 @@ describe("raw HTTP", () => {
     const deleted = JSON.parse(del.text) as WriteResult;
     expect(deleted.Successful).toBe(true);
     expect(deleted.Value).toEqual({ Object: "v2" });
-    const delAgain = await send(
-      "DELETE",
-      cmpxchgPath(db, `?key=retry%2Fa&index=${updated.Index}&raft-request-id=${deleteId}`),
-    );
+    const delAgain = await send("DELETE", cmpxchgPath(db, `?key=retry%2Fa&index=${updated.Index}&raft-request-id=${deleteId}`));
     expect(delAgain.text).toBe(del.text);
     expect((await getOne(db, "retry/a")).status).toBe(404);
   });

@@ -40,7 +40,11 @@ interface RawAnswer {
  * One HTTP/1.1 request with the path as given. A `chunks` body streams chunked until the server
  * answers (or all chunks are sent); the socket closes after the answer.
  */
-function raw(method: string, path: string, opts: { token?: string; host?: string; body?: string; chunks?: { size: number; count: number } } = {}): Promise<RawAnswer> {
+function raw(
+  method: string,
+  path: string,
+  opts: { token?: string; host?: string; body?: string; chunks?: { size: number; count: number } } = {},
+): Promise<RawAnswer> {
   const { hostname, port } = new URL(server!.url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
@@ -62,7 +66,7 @@ function raw(method: string, path: string, opts: { token?: string; host?: string
       ...(opts.chunks ? ["Transfer-Encoding: chunked"] : []),
     ];
     socket.on("connect", async () => {
-      socket.write(headers.join("\r\n") + "\r\n\r\n");
+      socket.write(`${headers.join("\r\n")}\r\n\r\n`);
       if (opts.body !== undefined) socket.write(opts.body);
       if (opts.chunks) {
         const chunk = Buffer.alloc(opts.chunks.size, 0x20);
@@ -122,7 +126,11 @@ describe("authorization over the wire, paths as written", () => {
       ["PUT", "/%61dmin/databases?name=evil", "{}"],
       ["DELETE", "/%61dmin/databases", '{"DatabaseNames":["dbB"]}'],
       ["PUT", "/d%61tabases/dbB/cmpxchg?key=pwned&index=0", '{"Object":1}'],
-      ["POST", "/databases/dbB/bulk_docs", '{"Commands":[{"Type":"CompareExchangePUT","Id":"pwned","Index":0,"Document":{"Object":1}}],"TransactionMode":"ClusterWide"}'],
+      [
+        "POST",
+        "/databases/dbB/bulk_docs",
+        '{"Commands":[{"Type":"CompareExchangePUT","Id":"pwned","Index":0,"Document":{"Object":1}}],"TransactionMode":"ClusterWide"}',
+      ],
       ["GET", "/databases/dbA/hil%6f/next?tag=users", undefined],
     ] as const) {
       const res = await raw(method, path, { token: "read-star-token", ...(body === undefined ? {} : { body }) });

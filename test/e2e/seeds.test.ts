@@ -372,7 +372,12 @@ describe("docs Example II: shared resource lock with a timeout", () => {
     const expiresAt = Date.now() + TTL_MS;
     const until = new Date(expiresAt).toISOString();
     const held = await dead.operations.send(
-      new PutCompareExchangeValueOperation<SharedResource>(LOCK_KEY, { owner: "dead", reservedUntil: until }, 0, meta({ "@expires": until })),
+      new PutCompareExchangeValueOperation<SharedResource>(
+        LOCK_KEY,
+        { owner: "dead", reservedUntil: until },
+        0,
+        meta({ "@expires": until }),
+      ),
     );
     expect(held.successful).toBe(true);
     // ...and the dead holder never releases.
@@ -391,7 +396,12 @@ describe("docs Example II: shared resource lock with a timeout", () => {
       const sentAt = Date.now();
       const until2 = new Date(sentAt + 5_000).toISOString();
       const r = await alive.operations.send(
-        new PutCompareExchangeValueOperation<SharedResource>(LOCK_KEY, { owner: "alive", reservedUntil: until2 }, 0, meta({ "@expires": until2 })),
+        new PutCompareExchangeValueOperation<SharedResource>(
+          LOCK_KEY,
+          { owner: "alive", reservedUntil: until2 },
+          0,
+          meta({ "@expires": until2 }),
+        ),
       );
       attempts.push({ sentAt, doneAt: Date.now(), successful: r.successful, index: r.index, owner: r.value?.owner });
       if (r.successful) break;

@@ -99,7 +99,10 @@ describe("compare-exchange and document includes", () => {
     expect(session.advanced.numberOfRequests).toBe(requests);
 
     // A missing item is included too (index -1): null, still without a request.
-    const initech = await session.load<Company>("companies/initech", { documentType: Company, includes: (b) => b.includeCompareExchangeValue("externalId") });
+    const initech = await session.load<Company>("companies/initech", {
+      documentType: Company,
+      includes: (b) => b.includeCompareExchangeValue("externalId"),
+    });
     const before = session.advanced.numberOfRequests;
     expect(await session.advanced.clusterTransaction.getCompareExchangeValue(initech!.externalId)).toBeNull();
     expect(session.advanced.numberOfRequests).toBe(before);
@@ -108,7 +111,9 @@ describe("compare-exchange and document includes", () => {
     value!.value = { country: "SE" };
     await session.saveChanges();
     const reader = clusterSession(store);
-    expect((await reader.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/acme"))!.value).toEqual({ country: "SE" });
+    expect((await reader.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/acme"))!.value).toEqual({
+      country: "SE",
+    });
   });
 
   test("load with includeDocuments: the included document loads without a request", async () => {
@@ -133,7 +138,9 @@ describe("compare-exchange and document includes", () => {
       .all();
     expect(companies.map((c) => c.name)).toEqual(["Acme"]);
     const requests = session.advanced.numberOfRequests;
-    expect((await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/acme"))!.value).toEqual({ country: "NO" });
+    expect((await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/acme"))!.value).toEqual({
+      country: "NO",
+    });
     expect((await session.load<Company>("companies/globex", Company))!.name).toBe("Globex");
     expect(session.advanced.numberOfRequests).toBe(requests);
   });
@@ -148,7 +155,9 @@ describe("compare-exchange and document includes", () => {
       .all();
     expect(companies.map((c) => c.name)).toEqual(["Globex"]);
     const requests = session.advanced.numberOfRequests;
-    expect((await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/globex"))!.value).toEqual({ country: "US" });
+    expect((await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/globex"))!.value).toEqual({
+      country: "US",
+    });
     expect(session.advanced.numberOfRequests).toBe(requests);
   });
 });
@@ -212,9 +221,22 @@ describe("query builder", () => {
     expect(await names(session.query(Company).whereLessThanOrEqual("employees", 50))).toEqual(["Acme", "Initech"]);
     expect(await names(session.query(Company).whereBetween("employees", 10, 500))).toEqual(["Acme", "Hooli"]);
     expect(await names(session.query(Company).not().whereEquals("externalId", "ext/none"))).toEqual(["Acme", "Globex"]);
-    expect(await names(session.query(Company).whereStartsWith("name", "g").orElse().whereEquals("city", "Oslo"))).toEqual(["Acme", "Globex"]);
+    expect(await names(session.query(Company).whereStartsWith("name", "g").orElse().whereEquals("city", "Oslo"))).toEqual([
+      "Acme",
+      "Globex",
+    ]);
     expect(
-      await names(session.query(Company).openSubclause().whereEquals("city", "austin").orElse().whereEquals("city", "oslo").closeSubclause().andAlso().whereLessThan("employees", 10)),
+      await names(
+        session
+          .query(Company)
+          .openSubclause()
+          .whereEquals("city", "austin")
+          .orElse()
+          .whereEquals("city", "oslo")
+          .closeSubclause()
+          .andAlso()
+          .whereLessThan("employees", 10),
+      ),
     ).toEqual(["Initech"]);
   });
 
@@ -222,7 +244,11 @@ describe("query builder", () => {
     const store = openStore();
     await seedCompanies(store);
     const session = store.openSession();
-    const projected = await session.query(Company).whereEquals("city", "oslo").selectFields<{ name: string; employees: number }>(["name", "employees"]).all();
+    const projected = await session
+      .query(Company)
+      .whereEquals("city", "oslo")
+      .selectFields<{ name: string; employees: number }>(["name", "employees"])
+      .all();
     // (the client adds the stored @nested-object-types under __PROJECTED_NESTED_OBJECT_TYPES__ itself)
     expect(projected.map(({ name, employees }) => ({ name, employees }))).toEqual([{ name: "Acme", employees: 50 }]);
     const cities = await session.query(Company).orderBy("city").selectFields<string>("city").all();

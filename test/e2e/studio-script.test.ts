@@ -57,7 +57,19 @@ describe("the Studio's served script", () => {
 
   test("as the tests' Vite compiles it: one script, it parses, every module is in it", () => {
     expect(() => new Function(STUDIO_SCRIPT)).not.toThrow();
-    for (const name of ["main", "createJson", "createDom", "createUi", "createAuth", "createState", "createApi", "createItems", "createEditor", "createTxns", "createDatabases"]) {
+    for (const name of [
+      "main",
+      "createJson",
+      "createDom",
+      "createUi",
+      "createAuth",
+      "createState",
+      "createApi",
+      "createItems",
+      "createEditor",
+      "createTxns",
+      "createDatabases",
+    ]) {
       expect(STUDIO_SCRIPT).toMatch(new RegExp(`function ${name}\\d*\\(`));
     }
     expect(STUDIO_SCRIPT).not.toMatch(/<\/script|<!--/i);

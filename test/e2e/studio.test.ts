@@ -17,8 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { REPO_ROOT, startWranglerDev, type WranglerDev } from "./wrangler-dev";
 
 const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_MISSING =
-  "Chromium is missing: run `apt-get install -y chromium` (Debian) — the Studio test drives it";
+const CHROMIUM_MISSING = "Chromium is missing: run `apt-get install -y chromium` (Debian) — the Studio test drives it";
 const LAUNCH_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -92,8 +91,7 @@ const itemPath = (key: string, index?: number) =>
 /** What in-page callbacks see (the project compiles without lib.dom, so they reach it untyped). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
-const focusedId = (page: Page) =>
-  page.evaluate(() => ((globalThis as Any).document.activeElement?.id ?? null) as string | null);
+const focusedId = (page: Page) => page.evaluate(() => ((globalThis as Any).document.activeElement?.id ?? null) as string | null);
 
 /** A page whose console errors and uncaught exceptions (CSP violations included) are recorded. */
 async function newPage(width: number, height: number): Promise<{ page: Page; problems: string[] }> {
@@ -322,9 +320,7 @@ describe("Studio in Chromium", () => {
   test("pages through more than one page with the continuation token, and back to the first", async () => {
     const { page, problems } = await newPage(1280, 900);
     const keys = Array.from({ length: 23 }, (_, i) => `page/item-${String(i + 1).padStart(2, "0")}`);
-    const puts = await Promise.all(
-      keys.map((key, i) => send("PUT", itemPath(key, 0), JSON.stringify({ Object: { n: i + 1 } }))),
-    );
+    const puts = await Promise.all(keys.map((key, i) => send("PUT", itemPath(key, 0), JSON.stringify({ Object: { n: i + 1 } }))));
     expect(puts.every((r) => r.json?.Successful === true)).toBe(true);
     await openStudio(page, `?db=${enc(DB)}`);
     await listedKeys(page);
@@ -364,9 +360,7 @@ describe("Studio in Chromium", () => {
     ]);
     expect(committed.status).toBe(201);
     // The same key with index 0 again: the transaction is refused (aborted).
-    const refused = await batch([
-      { Type: "CompareExchangePUT", Id: "orders/1/lock", Index: 0, Document: { Object: { Owner: "eve" } } },
-    ]);
+    const refused = await batch([{ Type: "CompareExchangePUT", Id: "orders/1/lock", Index: 0, Document: { Object: { Owner: "eve" } } }]);
     expect(refused.status).toBeGreaterThanOrEqual(400);
     // A few more varied items for the screenshot.
     await send("PUT", itemPath("config/feature-flags", 0), JSON.stringify({ Object: { darkMode: true, beta: ["ana", "li"] } }));
@@ -495,7 +489,8 @@ describe("Studio in Chromium", () => {
     await page.locator("#editor").waitFor({ state: "visible" });
     const layout = await page.evaluate(() => {
       const doc = (globalThis as Any).document;
-      const box = (id: string) => doc.getElementById(id).getBoundingClientRect() as { top: number; bottom: number; left: number; right: number };
+      const box = (id: string) =>
+        doc.getElementById(id).getBoundingClientRect() as { top: number; bottom: number; left: number; right: number };
       return {
         scrollWidth: doc.documentElement.scrollWidth as number,
         items: box("items"),

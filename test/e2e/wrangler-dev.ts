@@ -191,7 +191,12 @@ export function listenerIsOurs(port: number, pgid: number): boolean {
     for (const line of text.split("\n").slice(1)) {
       const f = line.trim().split(/\s+/);
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode; st 0A = LISTEN
-      if (f.length > 9 && f[3] === "0A" && (f[1] === local || f[1]!.endsWith(`:${local.slice(9)}`) && f[1]!.startsWith("0000000000000000FFFF0000"))) inodes.add(f[9]!);
+      if (
+        f.length > 9 &&
+        f[3] === "0A" &&
+        (f[1] === local || (f[1]!.endsWith(`:${local.slice(9)}`) && f[1]!.startsWith("0000000000000000FFFF0000")))
+      )
+        inodes.add(f[9]!);
     }
   }
   if (inodes.size === 0) return false;
@@ -219,9 +224,8 @@ class PortTaken extends Error {}
 
 const START_ATTEMPTS = 5;
 
-
-
 // eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI escape sequences from wrangler's output
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
 
 /** True while any process of the group exists. */
@@ -266,9 +270,7 @@ async function startOnce(opts: WranglerDevOptions): Promise<WranglerDev> {
   const binDir = join(REPO_ROOT, "node_modules", ".bin");
   const wrangler = join(binDir, "wrangler");
   if (!existsSync(wrangler)) {
-    throw new Error(
-      `wrangler not found at ${wrangler}: run npm install in ${REPO_ROOT} before the e2e tests.`,
-    );
+    throw new Error(`wrangler not found at ${wrangler}: run npm install in ${REPO_ROOT} before the e2e tests.`);
   }
 
   installExitHook();
@@ -363,9 +365,7 @@ async function startOnce(opts: WranglerDevOptions): Promise<WranglerDev> {
   };
 
   const failure = (reason: string) =>
-    new Error(
-      `wrangler dev (${url}) ${reason}\n--- wrangler output ---\n${logs() || "(nothing)"}\n--- end ---`,
-    );
+    new Error(`wrangler dev (${url}) ${reason}\n--- wrangler output ---\n${logs() || "(nothing)"}\n--- end ---`);
 
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   let answeredByOther = 0;
@@ -373,7 +373,8 @@ async function startOnce(opts: WranglerDevOptions): Promise<WranglerDev> {
     for (;;) {
       if (exited !== null) {
         const { code, signal } = exited as { code: number | null; signal: NodeJS.Signals | null };
-        if (/EADDRINUSE|address already in use/i.test(logs())) throw new PortTaken(`wrangler dev (${url}): port ${port} or ${inspectorPort} was taken`);
+        if (/EADDRINUSE|address already in use/i.test(logs()))
+          throw new PortTaken(`wrangler dev (${url}): port ${port} or ${inspectorPort} was taken`);
         throw failure(`exited before it was ready (code ${code}, signal ${signal}).`);
       }
       if (Date.now() > deadline) {

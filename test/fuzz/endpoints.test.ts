@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { call, CLIENT_HEADERS, freshDb } from "../helpers";
 
 /** Figures for README's reliability section. */
-export const FUZZ_RUNS = 150;
+const FUZZ_RUNS = 150;
 
 async function checkResponse(res: Response, context: string) {
   expect(res.status, context).toBeLessThan(500);
@@ -23,17 +23,44 @@ async function checkResponse(res: Response, context: string) {
 /** Everything stored in the database, as a sorted list of key=index. */
 async function contents(db: string) {
   const items = (await (await call(`/databases/${db}/cmpxchg`)).json()) as { Results: { Key: string; Index: number }[] };
-  const docs = (await (await call(`/databases/${db}/queries`, { method: "POST", body: JSON.stringify({ Query: "from @all_docs" }) })).json()) as { Results: unknown[] };
+  const docs = (await (
+    await call(`/databases/${db}/queries`, { method: "POST", body: JSON.stringify({ Query: "from @all_docs" }) })
+  ).json()) as { Results: unknown[] };
   return { items: items.Results.map((r) => `${r.Key}=${r.Index}`).sort(), docs: docs.Results.length };
 }
 
-const anyText = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.constantFrom("", " ", "a".repeat(513), "é".repeat(300), "rvn-atomic/x", "k/", "%", "\u0000"));
-const anyIndex = fc.oneof(fc.constantFrom("0", "-1", "1", "abc", "1.5", "", "99999999999999999999", "+3", " 2"), fc.integer().map(String), fc.string());
+const anyText = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme" }),
+  fc.constantFrom("", " ", "a".repeat(513), "é".repeat(300), "rvn-atomic/x", "k/", "%", "\u0000"),
+);
+const anyIndex = fc.oneof(
+  fc.constantFrom("0", "-1", "1", "abc", "1.5", "", "99999999999999999999", "+3", " 2"),
+  fc.integer().map(String),
+  fc.string(),
+);
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const anyBody = fc.oneof(
   fc.string(),
   anyJson.map((v) => JSON.stringify(v)),
-  fc.record({ Object: anyJson, "@metadata": fc.oneof(anyJson, fc.record({ "@expires": fc.oneof(fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), anyJson) })) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      {
+        Object: anyJson,
+        "@metadata": fc.oneof(
+          anyJson,
+          fc.record({
+            "@expires": fc.oneof(
+              fc.string(),
+              fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+              anyJson,
+            ),
+          }),
+        ),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
 );
 
 describe("fuzzed compare-exchange requests", () => {
@@ -54,11 +81,17 @@ describe("fuzzed compare-exchange requests", () => {
   it("listing with arbitrary paging values and continuation tokens", async () => {
     const db = freshDb("fuzz");
     await fc.assert(
-      fc.asyncProperty(anyText, anyIndex, anyIndex, fc.oneof(fc.constant(undefined), fc.string(), fc.base64String()), async (prefix, start, pageSize, token) => {
-        const query = new URLSearchParams({ startsWith: prefix, start, pageSize });
-        if (token !== undefined) query.set("continuationToken", token);
-        await checkResponse(await call(`/databases/${db}/cmpxchg?${query}`), query.toString());
-      }),
+      fc.asyncProperty(
+        anyText,
+        anyIndex,
+        anyIndex,
+        fc.oneof(fc.constant(undefined), fc.string(), fc.base64String()),
+        async (prefix, start, pageSize, token) => {
+          const query = new URLSearchParams({ startsWith: prefix, start, pageSize });
+          if (token !== undefined) query.set("continuationToken", token);
+          await checkResponse(await call(`/databases/${db}/cmpxchg?${query}`), query.toString());
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     );
   }, 120_000);
@@ -77,11 +110,46 @@ describe("fuzzed compare-exchange requests", () => {
 describe("fuzzed queries", () => {
   it("arbitrary RQL-ish strings and parameters", async () => {
     const db = freshDb("fuzz");
-    const words = fc.constantFrom("from", "Users", "@all_docs", "where", "id()", "==", "=", "!=", "and", "or", "(", ")", "cmpxchg(", "'k'", "$p", "limit", "1", ",", "offset", "include", "name", "order by", "select", "\"x\"", "null", "true", ".", "[");
-    const rql = fc.oneof(fc.string(), fc.array(words, { maxLength: 12 }).map((w) => w.join(" ")));
+    const words = fc.constantFrom(
+      "from",
+      "Users",
+      "@all_docs",
+      "where",
+      "id()",
+      "==",
+      "=",
+      "!=",
+      "and",
+      "or",
+      "(",
+      ")",
+      "cmpxchg(",
+      "'k'",
+      "$p",
+      "limit",
+      "1",
+      ",",
+      "offset",
+      "include",
+      "name",
+      "order by",
+      "select",
+      '"x"',
+      "null",
+      "true",
+      ".",
+      "[",
+    );
+    const rql = fc.oneof(
+      fc.string(),
+      fc.array(words, { maxLength: 12 }).map((w) => w.join(" ")),
+    );
     await fc.assert(
       fc.asyncProperty(rql, fc.dictionary(fc.constantFrom("p", "k", "q"), anyJson), async (query, parameters) => {
-        const res = await call(`/databases/${db}/queries`, { method: "POST", body: JSON.stringify({ Query: query, QueryParameters: parameters }) });
+        const res = await call(`/databases/${db}/queries`, {
+          method: "POST",
+          body: JSON.stringify({ Query: query, QueryParameters: parameters }),
+        });
         await checkResponse(res, query);
       }),
       { numRuns: FUZZ_RUNS },
@@ -91,9 +159,19 @@ describe("fuzzed queries", () => {
 
 describe("fuzzed batches", () => {
   const command = fc.oneof(
-    fc.record({ Id: anyText, Document: fc.oneof(fc.record({ Object: anyJson }), anyJson), Index: fc.oneof(fc.nat(5), anyJson), Type: fc.constant("CompareExchangePUT") }),
+    fc.record({
+      Id: anyText,
+      Document: fc.oneof(fc.record({ Object: anyJson }), anyJson),
+      Index: fc.oneof(fc.nat(5), anyJson),
+      Type: fc.constant("CompareExchangePUT"),
+    }),
     fc.record({ Id: anyText, Index: fc.oneof(fc.nat(5), anyJson), Type: fc.constant("CompareExchangeDELETE") }),
-    fc.record({ Id: anyText, ChangeVector: fc.oneof(fc.constant(null), fc.string()), Document: fc.oneof(fc.record({ n: fc.integer(), "@metadata": fc.record({ "@collection": fc.string() }) }), anyJson), Type: fc.constant("PUT") }),
+    fc.record({
+      Id: anyText,
+      ChangeVector: fc.oneof(fc.constant(null), fc.string()),
+      Document: fc.oneof(fc.record({ n: fc.integer(), "@metadata": fc.record({ "@collection": fc.string() }) }), anyJson),
+      Type: fc.constant("PUT"),
+    }),
     fc.record({ Id: anyText, ChangeVector: fc.constant(null), Type: fc.constantFrom("DELETE", "PATCH", "Counters", "nonsense") }),
     anyJson,
   );
@@ -104,7 +182,11 @@ describe("fuzzed batches", () => {
       fc.asyncProperty(fc.array(command, { maxLength: 6 }), fc.boolean(), async (commands, clusterWide) => {
         const before = await contents(db);
         const body = JSON.stringify(clusterWide ? { Commands: commands, TransactionMode: "ClusterWide" } : { Commands: commands });
-        const res = await call(`/databases/${db}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, { method: "POST", headers: CLIENT_HEADERS, body });
+        const res = await call(`/databases/${db}/bulk_docs?raft-request-id=${crypto.randomUUID()}`, {
+          method: "POST",
+          headers: CLIENT_HEADERS,
+          body,
+        });
         const status = res.status;
         await checkResponse(res, body.slice(0, 200));
         // A refused batch changed nothing at all.

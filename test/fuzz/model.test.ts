@@ -16,7 +16,10 @@ const KEYS = ["a", "B", "c/1", "C/2", "ключ"];
 const lower = (k: string) => k.toLowerCase();
 
 async function put(db: string, key: string, index: number, value: number) {
-  const res = await call(`/databases/${db}/cmpxchg?key=${encodeURIComponent(key)}&index=${index}`, { method: "PUT", body: JSON.stringify({ Object: value }) });
+  const res = await call(`/databases/${db}/cmpxchg?key=${encodeURIComponent(key)}&index=${index}`, {
+    method: "PUT",
+    body: JSON.stringify({ Object: value }),
+  });
   return (await res.json()) as { Index: number; Value: { Object: number } | null; Successful: boolean };
 }
 
@@ -44,7 +47,12 @@ function chooseIndex(m: Model, key: string, choice: IndexChoice, offset: number)
 const indexChoice = fc.tuple(fc.constantFrom<IndexChoice>("current", "stale", "future"), fc.nat(5));
 
 class Put implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly key: string, readonly choice: IndexChoice, readonly offset: number, readonly value: number) {}
+  constructor(
+    readonly key: string,
+    readonly choice: IndexChoice,
+    readonly offset: number,
+    readonly value: number,
+  ) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const current = m.items.get(lower(this.key));
@@ -66,12 +74,18 @@ class Put implements fc.AsyncCommand<Model, Real> {
 }
 
 class Delete implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly key: string, readonly choice: IndexChoice, readonly offset: number) {}
+  constructor(
+    readonly key: string,
+    readonly choice: IndexChoice,
+    readonly offset: number,
+  ) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const current = m.items.get(lower(this.key));
     const index = chooseIndex(m, this.key, this.choice, this.offset);
-    const res = (await (await call(`/databases/${r.db}/cmpxchg?key=${encodeURIComponent(this.key)}&index=${index}`, { method: "DELETE" })).json()) as { Index: number; Successful: boolean; Value: { Object: number } | null };
+    const res = (await (
+      await call(`/databases/${r.db}/cmpxchg?key=${encodeURIComponent(this.key)}&index=${index}`, { method: "DELETE" })
+    ).json()) as { Index: number; Successful: boolean; Value: { Object: number } | null };
     if (!current || index === current.index) {
       expect(res.Successful).toBe(true);
       expect(res.Index).toBeGreaterThan(m.maxIndex.get(lower(this.key)) ?? 0);
@@ -100,7 +114,9 @@ class Get implements fc.AsyncCommand<Model, Real> {
 class List implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(m: Model, r: Real) {
-    const json = (await (await call(`/databases/${r.db}/cmpxchg?startsWith=`)).json()) as { Results: { Key: string; Index: number; Value: { Object: number } }[] };
+    const json = (await (await call(`/databases/${r.db}/cmpxchg?startsWith=`)).json()) as {
+      Results: { Key: string; Index: number; Value: { Object: number } }[];
+    };
     const expected = [...m.items].map(([key, item]) => ({ Key: key, Index: item.index, Value: { Object: item.value } }));
     expected.sort((x, y) => (x.Key < y.Key ? -1 : x.Key > y.Key ? 1 : 0));
     expect(json.Results).toEqual(expected);

@@ -14,16 +14,41 @@ function history(key = "k") {
   const ops: Op[] = [];
   const add = (call: number, ret: number | null, input: CxInput, output?: CxOutput) => {
     const outcome = ret === null ? "info" : input.f !== "get" && output && output.successful === false ? "fail" : "ok";
-    ops.push({ id: ops.length, process: ops.length, key, input, output: ret === null ? undefined : output, outcome, call, ret: ret ?? Infinity });
+    ops.push({
+      id: ops.length,
+      process: ops.length,
+      key,
+      input,
+      output: ret === null ? undefined : output,
+      outcome,
+      call,
+      ret: ret ?? Infinity,
+    });
     return api;
   };
   const api = {
     ops,
     get: (call: number, ret: number, value: string | null, index = 0) => add(call, ret, { f: "get" }, { value, index }),
     create: (call: number, ret: number | null, value: string, result?: { ok: boolean; index: number; value?: string | null }) =>
-      add(call, ret, { f: "put", index: 0, value }, result && { successful: result.ok, index: result.index, value: result.ok ? value : (result.value ?? null) }),
-    update: (call: number, ret: number | null, expected: number, value: string, result?: { ok: boolean; index: number; value?: string | null }) =>
-      add(call, ret, { f: "put", index: expected, value }, result && { successful: result.ok, index: result.index, value: result.ok ? value : (result.value ?? null) }),
+      add(
+        call,
+        ret,
+        { f: "put", index: 0, value },
+        result && { successful: result.ok, index: result.index, value: result.ok ? value : (result.value ?? null) },
+      ),
+    update: (
+      call: number,
+      ret: number | null,
+      expected: number,
+      value: string,
+      result?: { ok: boolean; index: number; value?: string | null },
+    ) =>
+      add(
+        call,
+        ret,
+        { f: "put", index: expected, value },
+        result && { successful: result.ok, index: result.index, value: result.ok ? value : (result.value ?? null) },
+      ),
     del: (call: number, ret: number | null, expected: number, result?: { ok: boolean; index: number; value: string | null }) =>
       add(call, ret, { f: "delete", index: expected }, result && { successful: result.ok, index: result.index, value: result.value }),
   };
@@ -138,7 +163,10 @@ describe("the compare-exchange model: violations", () => {
 
   it("an index that does not increase: an update, or a re-create after a delete", () => {
     const update = history().create(1, 2, "a", { ok: true, index: 4 }).update(3, 4, 4, "b", { ok: true, index: 4 });
-    const recreate = history().create(1, 2, "a", { ok: true, index: 4 }).del(3, 4, 4, { ok: true, index: 6, value: "a" }).create(5, 6, "b", { ok: true, index: 5 });
+    const recreate = history()
+      .create(1, 2, "a", { ok: true, index: 4 })
+      .del(3, 4, 4, { ok: true, index: 6, value: "a" })
+      .create(5, 6, "b", { ok: true, index: 5 });
     expect(verdict(update.ops)).toBe("illegal");
     expect(verdict(recreate.ops)).toBe("illegal");
   });
@@ -177,12 +205,17 @@ describe("the compare-exchange model: violations", () => {
     const result = check(cmpxchgModel, h.ops);
     expect(result.illegal?.order).toEqual([0, 1]);
     expect(result.illegal?.stuck).toEqual([2]);
-    expect(result.explanation).toMatch(/not linearizable[\s\S]*delete\(index=1\)[\s\S]*none of these could be placed next:\n.*get → \{Index 1, Value a\}/);
+    expect(result.explanation).toMatch(
+      /not linearizable[\s\S]*delete\(index=1\)[\s\S]*none of these could be placed next:\n.*get → \{Index 1, Value a\}/,
+    );
   });
 
   it("keys are independent: a violation on one key is found among legal others", () => {
     const good = history("x").create(1, 2, "a", { ok: true, index: 1 }).get(3, 4, "a", 1).ops;
-    const bad = history("y").create(1, 4, "a", { ok: true, index: 1 }).create(2, 3, "b", { ok: true, index: 2 }).ops.map((op) => ({ ...op, id: op.id + 100 }));
+    const bad = history("y")
+      .create(1, 4, "a", { ok: true, index: 1 })
+      .create(2, 3, "b", { ok: true, index: 2 })
+      .ops.map((op) => ({ ...op, id: op.id + 100 }));
     const result = check(cmpxchgModel, [...good, ...bad]);
     expect(result.verdict).toBe("illegal");
     expect(result.illegal?.key).toBe("y");
@@ -193,7 +226,8 @@ describe("the engine", () => {
   it("answers unknown when the step budget runs out, never a wrong verdict", () => {
     // Many concurrent blind writes and one read of a value: a big search space.
     const ops: Operation<{ f: "write"; value: number } | { f: "read" }, { value: number | null } | { ok: boolean }>[] = [];
-    for (let i = 0; i < 40; i++) ops.push({ id: i, process: i, key: "r", input: { f: "write", value: i }, output: { ok: true }, outcome: "ok", call: 0, ret: 100 });
+    for (let i = 0; i < 40; i++)
+      ops.push({ id: i, process: i, key: "r", input: { f: "write", value: i }, output: { ok: true }, outcome: "ok", call: 0, ret: 100 });
     ops.push({ id: 40, process: 40, key: "r", input: { f: "read" }, output: { value: 999 }, outcome: "ok", call: 101, ret: 102 });
     const result = check(casRegisterModel as never, ops as never, { maxSteps: 2000 });
     expect(result.verdict).toBe("unknown");
@@ -204,7 +238,10 @@ describe("the engine", () => {
     // The fault workload (workload.test.ts, seed 303, no retries) against shards with group
     // commit: 359 operations on 3 keys. Before covering states and pruning by failed unknown sets
     // this was still undecided after 60 s (4.7 M steps); now it takes under 400 k.
-    const ops = (JSON.parse(groupCommitRun) as (Omit<Op, "ret"> & { ret: number | "Inf" })[]).map((op) => ({ ...op, ret: op.ret === "Inf" ? Infinity : op.ret }));
+    const ops = (JSON.parse(groupCommitRun) as (Omit<Op, "ret"> & { ret: number | "Inf" })[]).map((op) => ({
+      ...op,
+      ret: op.ret === "Inf" ? Infinity : op.ret,
+    }));
     expect(ops.filter((op) => op.outcome === "info")).toHaveLength(97);
     const result = check(cmpxchgModel, ops, { maxSteps: 1_000_000, timeoutMs: 60_000 });
     expect(result.verdict).toBe("ok");
@@ -249,7 +286,10 @@ describe("generated histories", () => {
           counter += 1 + (i % 3);
           items.set(key, { value, index: counter });
           h.ok({ value, index: counter, successful: true });
-        } else h.fail(current ? { value: current.value, index: current.index, successful: false } : { value: null, index: 0, successful: false });
+        } else
+          h.fail(
+            current ? { value: current.value, index: current.index, successful: false } : { value: null, index: 0, successful: false },
+          );
       } else {
         const h = rec.invoke(0, key, { f: "delete", index: expected });
         if (!current || current.index === expected) {
@@ -262,10 +302,16 @@ describe("generated histories", () => {
     return rec.ops;
   }
 
-  const commands = fc.array(fc.record({ key: fc.integer({ min: 0, max: 2 }), kind: fc.integer({ min: 0, max: 3 }), stale: fc.boolean() }), { minLength: 1, maxLength: 40 });
+  const commands = fc.array(fc.record({ key: fc.integer({ min: 0, max: 2 }), kind: fc.integer({ min: 0, max: 3 }), stale: fc.boolean() }), {
+    minLength: 1,
+    maxLength: 40,
+  });
 
   it("sequential runs of a reference store are linearizable", () => {
-    fc.assert(fc.property(commands, (cmds) => check(cmpxchgModel, sequentialRun(cmds)).verdict === "ok"), { numRuns: 200 });
+    fc.assert(
+      fc.property(commands, (cmds) => check(cmpxchgModel, sequentialRun(cmds)).verdict === "ok"),
+      { numRuns: 200 },
+    );
   });
 
   it("the same runs with one read's answer changed are not", () => {
@@ -281,7 +327,7 @@ describe("generated histories", () => {
             ? { value: out.value === null ? "ghost" : null, index: out.value === null ? 1 : 0 }
             : how === 1
               ? { value: out.value, index: out.index + 1 }
-              : { value: out.value + "'", index: out.index };
+              : { value: `${out.value}'`, index: out.index };
         return check(cmpxchgModel, ops).verdict === "illegal";
       }),
       { numRuns: 200 },
@@ -352,7 +398,14 @@ describe("the pruned search against brute force", () => {
       const unknown = spec.unknown && spec.kind !== 0;
       const current: number = item?.index ?? 0;
       const expected = spec.expected < 2 ? current : spec.expected === 2 ? current + 1 : 0;
-      const input: CxInput = spec.kind === 0 ? { f: "get" } : spec.kind === 1 ? { f: "put", index: 0, value } : spec.kind === 2 ? { f: "put", index: expected, value } : { f: "delete", index: expected };
+      const input: CxInput =
+        spec.kind === 0
+          ? { f: "get" }
+          : spec.kind === 1
+            ? { f: "put", index: 0, value }
+            : spec.kind === 2
+              ? { f: "put", index: expected, value }
+              : { f: "delete", index: expected };
       let output: CxOutput;
       // An unknown operation with an odd gap never reached the store.
       const applies = !(unknown && spec.gap === 1);
@@ -386,7 +439,12 @@ describe("the pruned search against brute force", () => {
     for (const c of corrupt) {
       const op = ops[c % ops.length]!;
       if (!op.output) continue;
-      op.output = c % 3 === 0 ? { ...op.output, index: op.output.index + 1 } : c % 3 === 1 ? { ...op.output, value: op.output.value === null ? "v0" : null } : { ...op.output, index: Math.max(0, op.output.index - 1) };
+      op.output =
+        c % 3 === 0
+          ? { ...op.output, index: op.output.index + 1 }
+          : c % 3 === 1
+            ? { ...op.output, value: op.output.value === null ? "v0" : null }
+            : { ...op.output, index: Math.max(0, op.output.index - 1) };
     }
     return ops;
   }

@@ -474,7 +474,10 @@ export function check<S, I, O>(model: Model<S, I, O>, history: Operation<I, O>[]
     out.illegal = illegal;
     out.explanation = explain(model, byKey.get(illegal.key)!, illegal);
   } else if (verdict === "unknown") {
-    out.explanation = `no answer within the budget for key(s) ${partitions.filter((p) => p.verdict === "unknown").map((p) => p.key).join(", ")}`;
+    out.explanation = `no answer within the budget for key(s) ${partitions
+      .filter((p) => p.verdict === "unknown")
+      .map((p) => p.key)
+      .join(", ")}`;
   }
   return out;
 }
@@ -607,7 +610,10 @@ export const cmpxchgModel: Model<CxState, CxInput, CxOutput> = {
     const i = op.input;
     const call = i.f === "get" ? "get" : i.f === "put" ? `put(index=${i.index}, ${i.value})` : `delete(index=${i.index})`;
     const o = op.output;
-    const res = o === undefined ? "?" : `${o.successful === undefined ? "" : o.successful ? "Successful " : "Failed "}{Index ${o.index}, Value ${o.value}}`;
+    const res =
+      o === undefined
+        ? "?"
+        : `${o.successful === undefined ? "" : o.successful ? "Successful " : "Failed "}{Index ${o.index}, Value ${o.value}}`;
     return `${call} → ${res}`;
   },
   step(s, op) {
@@ -644,9 +650,7 @@ export const cmpxchgModel: Model<CxState, CxInput, CxOutput> = {
     // delete
     if (out.successful) {
       if (!present) return out.value === null && canFollow(s, out.index) ? [{ value: null, lo: out.index, exact: true }] : [];
-      return out.value === s.value && canBe(s, input.index) && out.index > input.index
-        ? [{ value: null, lo: out.index, exact: true }]
-        : [];
+      return out.value === s.value && canBe(s, input.index) && out.index > input.index ? [{ value: null, lo: out.index, exact: true }] : [];
     }
     return present && out.value === s.value && out.index !== input.index && canBe(s, out.index)
       ? [{ value: s.value, lo: out.index, exact: true }]

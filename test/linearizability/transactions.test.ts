@@ -50,7 +50,11 @@ function workerTxnService(db: string): TxnService {
     },
     async commit(writes, requestId) {
       try {
-        const res = await bulk(db, writes.map((w) => cmpPut(w.key, w.expected, w.value)), { requestId });
+        const res = await bulk(
+          db,
+          writes.map((w) => cmpPut(w.key, w.expected, w.value)),
+          { requestId },
+        );
         if (res.status === 201) return { kind: "committed", index: res.json.TransactionIndex as number };
         if (res.status === 409) return { kind: "conflict" };
         if (res.status >= 500) return { kind: "unknown", detail: `${res.status} ${JSON.stringify(res.json).slice(0, 200)}` };
@@ -173,7 +177,13 @@ describe("the pair workload against in-memory stores", () => {
 
 describe("the transaction checker on synthetic histories", () => {
   let id = 0;
-  const txn = (call: number, ret: number, index: number | undefined, writes: [string, string, number][], outcome: TxnOp["outcome"] = "ok"): TxnOp => ({
+  const txn = (
+    call: number,
+    ret: number,
+    index: number | undefined,
+    writes: [string, string, number][],
+    outcome: TxnOp["outcome"] = "ok",
+  ): TxnOp => ({
     id: id++,
     process: 0,
     call,
@@ -192,16 +202,37 @@ describe("the transaction checker on synthetic histories", () => {
     reads: [{ key, value, index }],
     writes: [],
   });
-  const init = () => txn(0, 1, 5, [["a", "t0", 0], ["b", "t0", 0]]);
+  const init = () =>
+    txn(0, 1, 5, [
+      ["a", "t0", 0],
+      ["b", "t0", 0],
+    ]);
   const types = (h: TxnOp[]) => checkTransactions(h).anomalies.map((a) => a.type);
 
   it("a clean history: reads see whole transactions, in order", () => {
-    const h = [init(), txn(2, 3, 8, [["a", "t1", 5], ["b", "t1", 5]]), read(4, 5, "a", "t1", 8), read(6, 7, "b", "t1", 8), read(2, 9, "b", "t0", 5)];
+    const h = [
+      init(),
+      txn(2, 3, 8, [
+        ["a", "t1", 5],
+        ["b", "t1", 5],
+      ]),
+      read(4, 5, "a", "t1", 8),
+      read(6, 7, "b", "t1", 8),
+      read(2, 9, "b", "t0", 5),
+    ];
     expect(types(h)).toEqual([]);
   });
 
   it("a fractured read: the new a, then (later) the old b — G-single with a realtime edge", () => {
-    const h = [init(), txn(2, 3, 8, [["a", "t1", 5], ["b", "t1", 5]]), read(4, 5, "a", "t1", 8), read(6, 7, "b", "t0", 5)];
+    const h = [
+      init(),
+      txn(2, 3, 8, [
+        ["a", "t1", 5],
+        ["b", "t1", 5],
+      ]),
+      read(4, 5, "a", "t1", 8),
+      read(6, 7, "b", "t0", 5),
+    ];
     const result = checkTransactions(h);
     expect(result.anomalies.map((a) => a.type)).toEqual(["G-single-realtime"]);
     expect(result.anomalies[0]!.detail).toMatch(/read#\d+\(b=t0@5\) -rw-> txn#\d+\(a:=t1 b:=t1 @8\)/);
@@ -209,10 +240,26 @@ describe("the transaction checker on synthetic histories", () => {
 
   it("the same reads in one request (a multi-key GET, no snapshot): fine while the transaction runs, stale after it", () => {
     // Concurrent with the transaction, the two reads may fall on either side of it.
-    const concurrent = [init(), txn(2, 8, 8, [["a", "t1", 5], ["b", "t1", 5]]), read(4, 7, "a", "t1", 8), read(4, 7, "b", "t0", 5)];
+    const concurrent = [
+      init(),
+      txn(2, 8, 8, [
+        ["a", "t1", 5],
+        ["b", "t1", 5],
+      ]),
+      read(4, 7, "a", "t1", 8),
+      read(4, 7, "b", "t0", 5),
+    ];
     expect(types(concurrent)).toEqual([]);
     // Invoked after the transaction completed, b=t0 is stale.
-    const after = [init(), txn(2, 3, 8, [["a", "t1", 5], ["b", "t1", 5]]), read(4, 7, "a", "t1", 8), read(4, 7, "b", "t0", 5)];
+    const after = [
+      init(),
+      txn(2, 3, 8, [
+        ["a", "t1", 5],
+        ["b", "t1", 5],
+      ]),
+      read(4, 7, "a", "t1", 8),
+      read(4, 7, "b", "t0", 5),
+    ];
     expect(types(after)).toEqual(["G-single-realtime"]);
   });
 
@@ -220,7 +267,10 @@ describe("the transaction checker on synthetic histories", () => {
     // T1 writes a; T2 (which read T1's a) writes a and b. A reader that sees T2's b but the a of
     // before T1 saw T2 without its predecessor: r → T1 (rw) → T2 (ww) → r (wr).
     const t1 = txn(2, 20, 8, [["a", "t1", 5]]);
-    const t2 = txn(2, 20, 9, [["a", "t2", 8], ["b", "t2", 5]]);
+    const t2 = txn(2, 20, 9, [
+      ["a", "t2", 8],
+      ["b", "t2", 5],
+    ]);
     const r1 = read(3, 19, "b", "t2", 9);
     const r2 = read(3, 19, "a", "t0", 5);
     const both: TxnOp = { ...r1, reads: [...r1.reads, ...r2.reads] };
@@ -233,12 +283,32 @@ describe("the transaction checker on synthetic histories", () => {
   });
 
   it("an aborted read: a value from a transaction that answered 409", () => {
-    const h = [init(), txn(2, 3, undefined, [["a", "t1", 5], ["b", "t1", 5]], "fail"), read(4, 5, "a", "t1", 8)];
+    const h = [
+      init(),
+      txn(
+        2,
+        3,
+        undefined,
+        [
+          ["a", "t1", 5],
+          ["b", "t1", 5],
+        ],
+        "fail",
+      ),
+      read(4, 5, "a", "t1", 8),
+    ];
     expect(types(h)).toEqual(["G1a"]);
   });
 
   it("an acknowledged transaction lost: the final read shows the version before it", () => {
-    const h = [init(), txn(2, 3, 8, [["a", "t1", 5], ["b", "t1", 5]]), read(10, 11, "a", "t0", 5)];
+    const h = [
+      init(),
+      txn(2, 3, 8, [
+        ["a", "t1", 5],
+        ["b", "t1", 5],
+      ]),
+      read(10, 11, "a", "t0", 5),
+    ];
     expect(types(h)).toEqual(["G-single-realtime"]);
   });
 
@@ -248,9 +318,37 @@ describe("the transaction checker on synthetic histories", () => {
   });
 
   it("an unknown transaction: committed when read (at the index read), otherwise left out", () => {
-    const seen = [init(), txn(2, Infinity, undefined, [["a", "t1", 5], ["b", "t1", 5]], "info"), read(4, 5, "a", "t1", 8), read(6, 7, "b", "t1", 8)];
+    const seen = [
+      init(),
+      txn(
+        2,
+        Infinity,
+        undefined,
+        [
+          ["a", "t1", 5],
+          ["b", "t1", 5],
+        ],
+        "info",
+      ),
+      read(4, 5, "a", "t1", 8),
+      read(6, 7, "b", "t1", 8),
+    ];
     expect(types(seen)).toEqual([]);
-    const torn = [init(), txn(2, Infinity, undefined, [["a", "t1", 5], ["b", "t1", 5]], "info"), read(4, 5, "a", "t1", 8), read(6, 7, "b", "t0", 5)];
+    const torn = [
+      init(),
+      txn(
+        2,
+        Infinity,
+        undefined,
+        [
+          ["a", "t1", 5],
+          ["b", "t1", 5],
+        ],
+        "info",
+      ),
+      read(4, 5, "a", "t1", 8),
+      read(6, 7, "b", "t0", 5),
+    ];
     expect(types(torn)).toEqual(["G-single-realtime"]);
     const unseen = [init(), txn(2, Infinity, undefined, [["a", "t1", 5]], "info"), read(4, 5, "a", "t0", 5)];
     expect(types(unseen)).toEqual([]);

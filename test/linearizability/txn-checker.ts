@@ -41,7 +41,16 @@ export interface Anomaly {
 
 export interface TxnCheckResult {
   anomalies: Anomaly[];
-  stats: { txns: number; committed: number; failed: number; unknown: number; unknownSeen: number; reads: number; versions: number; edges: Record<EdgeType, number> };
+  stats: {
+    txns: number;
+    committed: number;
+    failed: number;
+    unknown: number;
+    unknownSeen: number;
+    reads: number;
+    versions: number;
+    edges: Record<EdgeType, number>;
+  };
 }
 
 interface Version {
@@ -59,7 +68,8 @@ export function checkTransactions(history: TxnOp[]): TxnCheckResult {
   const slot = (key: string, value: string) => `${key}\u0000${value}`;
   for (const t of txns) {
     for (const w of t.writes) {
-      if (writerOf.has(slot(w.key, w.value))) anomalies.push({ type: "duplicate-write", ops: [t.id], detail: `${w.key}=${w.value} written twice` });
+      if (writerOf.has(slot(w.key, w.value)))
+        anomalies.push({ type: "duplicate-write", ops: [t.id], detail: `${w.key}=${w.value} written twice` });
       writerOf.set(slot(w.key, w.value), t);
     }
   }
@@ -77,7 +87,11 @@ export function checkTransactions(history: TxnOp[]): TxnCheckResult {
         continue;
       }
       if (writer.outcome === "fail") {
-        anomalies.push({ type: "G1a", ops: [writer.id, r.id], detail: `read ${read.key}=${read.value} from transaction ${writer.id}, which did not commit` });
+        anomalies.push({
+          type: "G1a",
+          ops: [writer.id, r.id],
+          detail: `read ${read.key}=${read.value} from transaction ${writer.id}, which did not commit`,
+        });
         continue;
       }
       const known = committedAt.get(writer);
@@ -106,7 +120,11 @@ export function checkTransactions(history: TxnOp[]): TxnCheckResult {
     list.sort((a, b) => a.index - b.index);
     for (let i = 1; i < list.length; i++) {
       if (list[i]!.index === list[i - 1]!.index) {
-        anomalies.push({ type: "duplicate-index", ops: [list[i - 1]!.writer.id, list[i]!.writer.id], detail: `two versions of ${key} at index ${list[i]!.index}` });
+        anomalies.push({
+          type: "duplicate-index",
+          ops: [list[i - 1]!.writer.id, list[i]!.writer.id],
+          detail: `two versions of ${key} at index ${list[i]!.index}`,
+        });
       }
     }
     // Lost updates: each committed compare-and-set must have expected the version right before it.
@@ -140,7 +158,11 @@ export function checkTransactions(history: TxnOp[]): TxnCheckResult {
       const writer = writerOf.get(slot(read.key, read.value));
       const v = writer && versions.get(read.key)?.find((x) => x.writer === writer);
       if (writer && v && v.index !== read.index && !anomalies.some((a) => a.type === "index-mismatch" && a.ops.includes(r.id))) {
-        anomalies.push({ type: "index-mismatch", ops: [writer.id, r.id], detail: `read ${read.key}=${read.value} at index ${read.index}, committed at ${v.index}` });
+        anomalies.push({
+          type: "index-mismatch",
+          ops: [writer.id, r.id],
+          detail: `read ${read.key}=${read.value} at index ${read.index}, committed at ${v.index}`,
+        });
       }
     }
   }
@@ -312,13 +334,13 @@ function classify(component: number[], edges: { to: number; type: EdgeType }[][]
       for (const e of edges[u]!) {
         if (e.type !== "rw" || !inside.has(e.to)) continue;
         const back = e.to === u ? { path: [u], types: [] } : bfs(e.to, u, inside, edges, noRw);
-        if (back) return { type: "G-single" + suffix, path: [u, ...back.path], types: ["rw", ...back.types] };
+        if (back) return { type: `G-single${suffix}`, path: [u, ...back.path], types: ["rw", ...back.types] };
       }
     }
     const all = new Set<EdgeType>(["ww", "wr", "rw", ...base]);
     for (const v of component) {
       const found = bfs(v, v, inside, edges, all);
-      if (found) return { type: "G2" + suffix, ...found };
+      if (found) return { type: `G2${suffix}`, ...found };
     }
   }
   throw new Error("internal: a strongly connected component without a cycle");

@@ -131,7 +131,10 @@ export async function runTxnWorkload(service: TxnService, options: TxnWorkloadOp
     }
   }
 
-  const setup = await commit(-1, options.keys.map((key) => ({ key, value: "init", expected: 0 })));
+  const setup = await commit(
+    -1,
+    options.keys.map((key) => ({ key, value: "init", expected: 0 })),
+  );
   if (setup.kind !== "committed") throw new Error(`setup transaction failed: ${JSON.stringify(setup)}`);
 
   let nextFault = options.nemesis?.every ?? Infinity;
@@ -167,7 +170,10 @@ export async function runTxnWorkload(service: TxnService, options: TxnWorkloadOp
       if (keys.length < 2) continue;
       txnsIssued++;
       const token = `w${w}.${++seq}`;
-      await commit(process, keys.map((key) => ({ key, value: token, expected: seen.get(key)! })));
+      await commit(
+        process,
+        keys.map((key) => ({ key, value: token, expected: seen.get(key)! })),
+      );
     }
   }
 

@@ -37,7 +37,8 @@ describe("Porcupine's Jepsen etcd vectors (CAS register)", () => {
       ops += history.length;
       if (result.verdict === "illegal") illegal++;
       if (result.elapsedMs > slowest.ms) slowest = { n, ms: result.elapsedMs };
-      if (result.verdict !== (linearizable ? "ok" : "illegal")) disagreements.push(`etcd_${n}: expected ${linearizable}, got ${result.verdict}`);
+      if (result.verdict !== (linearizable ? "ok" : "illegal"))
+        disagreements.push(`etcd_${n}: expected ${linearizable}, got ${result.verdict}`);
     }
     console.log(
       `porcupine jepsen: ${expected.size} histories, ${ops} ops, ${illegal} illegal / ${expected.size - illegal} ok, ` +
@@ -50,7 +51,15 @@ describe("Porcupine's Jepsen etcd vectors (CAS register)", () => {
 
 describe("Porcupine's kv vectors (get/put/append, checked per key)", () => {
   const files = Object.keys(kv).sort();
-  it("has the six files", () => expect(files.map((f) => f.split("/").pop())).toEqual(["c01-bad.txt", "c01-ok.txt", "c10-bad.txt", "c10-ok.txt", "c50-bad.txt", "c50-ok.txt"]));
+  it("has the six files", () =>
+    expect(files.map((f) => f.split("/").pop())).toEqual([
+      "c01-bad.txt",
+      "c01-ok.txt",
+      "c10-bad.txt",
+      "c10-ok.txt",
+      "c50-bad.txt",
+      "c50-ok.txt",
+    ]));
 
   for (const file of files) {
     const name = file.split("/").pop()!;

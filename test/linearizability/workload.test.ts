@@ -51,7 +51,10 @@ function workerService(db: string): CxService {
     async put(key, index, value, requestId) {
       let res: Response;
       try {
-        res = await call(path(key, `&index=${index}&raft-request-id=${requestId}`), { method: "PUT", body: JSON.stringify({ Object: value }) });
+        res = await call(path(key, `&index=${index}&raft-request-id=${requestId}`), {
+          method: "PUT",
+          body: JSON.stringify({ Object: value }),
+        });
       } catch (err) {
         return unknown(String(err));
       }
@@ -102,7 +105,12 @@ function nemesis(db: string, keys: string[], mix: { failpoint: number; evict: nu
           return `${name}/${action}`;
         }
         if (roll < mix.failpoint + mix.evict) {
-          evictions.push(evictDurableObject(stub).then(() => done.evicted++, () => undefined));
+          evictions.push(
+            evictDurableObject(stub).then(
+              () => done.evicted++,
+              () => undefined,
+            ),
+          );
           return null;
         }
         await abortAllDurableObjects();

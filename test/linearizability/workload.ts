@@ -114,8 +114,7 @@ export async function runWorkload(service: CxService, options: WorkloadOptions):
   let requestSeq = 0;
   const done = () => issued >= options.maxOps || Date.now() - started >= options.maxMs;
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const spell = (key: string) =>
-    options.varyCase ? [...key].map((c) => (random() < 0.5 ? c.toUpperCase() : c)).join("") : key;
+  const spell = (key: string) => (options.varyCase ? [...key].map((c) => (random() < 0.5 ? c.toUpperCase() : c)).join("") : key);
   const partition = (key: string) => key.toLowerCase();
 
   async function read(process: number, key: string): Promise<CxOutput | null> {
@@ -290,7 +289,8 @@ export class FakeCmpxchg implements CxService {
   async put(key: string, index: number, value: string, requestId: string): Promise<Reply> {
     return this.write(key, requestId, (current) => {
       const matches = current ? current.index === index : index === 0;
-      if (!matches) return { next: undefined, output: current ? { ...current, successful: false } : { value: null, index: 0, successful: false } };
+      if (!matches)
+        return { next: undefined, output: current ? { ...current, successful: false } : { value: null, index: 0, successful: false } };
       const fresh = ++this.counter;
       return { next: { value, index: fresh }, output: { value, index: fresh, successful: true } };
     });

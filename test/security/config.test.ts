@@ -21,9 +21,17 @@ describe("configuration errors", () => {
   it("with AUTH on, the topology names PUBLIC_URL, never the Host header; without it, a generic 503", async () => {
     const tokens = JSON.stringify([{ sha256: await sha256("t"), database: "*", role: "read" }]);
     const auth = { Authorization: "Bearer t" };
-    const configured = await fetchWith({ AUTH: "on", AUTH_TOKENS: tokens, PUBLIC_URL: "https://cmpxchg.example.com/" }, "/topology?name=a", auth);
+    const configured = await fetchWith(
+      { AUTH: "on", AUTH_TOKENS: tokens, PUBLIC_URL: "https://cmpxchg.example.com/" },
+      "/topology?name=a",
+      auth,
+    );
     expect(((await configured.json()) as { Nodes: { Url: string }[] }).Nodes[0]!.Url).toBe("https://cmpxchg.example.com");
-    const cluster = await fetchWith({ AUTH: "on", AUTH_TOKENS: tokens, PUBLIC_URL: "https://cmpxchg.example.com" }, "/cluster/topology", auth);
+    const cluster = await fetchWith(
+      { AUTH: "on", AUTH_TOKENS: tokens, PUBLIC_URL: "https://cmpxchg.example.com" },
+      "/cluster/topology",
+      auth,
+    );
     expect(JSON.stringify(await cluster.json())).not.toContain("attacker.example");
     const broken: Record<string, string>[] = [{}, { PUBLIC_URL: "not a url" }, { PUBLIC_URL: "ftp://x" }];
     for (const vars of broken) {

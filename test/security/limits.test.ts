@@ -2,12 +2,7 @@
 // quickly, without a partial write, and no request makes the Worker or a shard hold more than a
 // fixed budget. Figures here are the limits of src/core/limits.ts.
 import { describe, expect, it } from "vitest";
-import {
-  MAX_KEYS_PER_REQUEST,
-  MAX_PAGE_BYTES,
-  MAX_PAGE_SIZE,
-  MAX_QUERY_CONDITIONS,
-} from "../../src/core/limits";
+import { MAX_KEYS_PER_REQUEST, MAX_PAGE_BYTES, MAX_PAGE_SIZE, MAX_QUERY_CONDITIONS } from "../../src/core/limits";
 import { bulk, call, CLIENT_HEADERS, freshDb, getItem, putItem } from "../helpers";
 
 const envelope = async (res: Response) => (await res.json()) as { Type: string; Message: string; Url: string; Error: string };
@@ -38,13 +33,23 @@ describe("listings are pages bounded in items and bytes", () => {
 
   it("holds at most MAX_PAGE_SIZE items per page, and start keeps RavenDB's offset semantics", async () => {
     const db = freshDb("many");
-    const commands = Array.from({ length: 999 }, (_, i) => ({ Type: "CompareExchangePUT", Id: `n/${String(i).padStart(4, "0")}`, Index: 0, Document: { Object: i } }));
+    const commands = Array.from({ length: 999 }, (_, i) => ({
+      Type: "CompareExchangePUT",
+      Id: `n/${String(i).padStart(4, "0")}`,
+      Index: 0,
+      Document: { Object: i },
+    }));
     for (let i = 0; i < commands.length; i += 333) expect((await bulk(db, commands.slice(i, i + 333))).status).toBe(201);
     for (let i = 999; i < MAX_PAGE_SIZE + 10; i++) await putItem(db, `n/${String(i).padStart(4, "0")}`, 0, i);
-    const all = (await (await call(`/databases/${db}/cmpxchg?startsWith=n/`)).json()) as { Results: { Key: string }[]; ContinuationToken: string | null };
+    const all = (await (await call(`/databases/${db}/cmpxchg?startsWith=n/`)).json()) as {
+      Results: { Key: string }[];
+      ContinuationToken: string | null;
+    };
     expect(all.Results).toHaveLength(MAX_PAGE_SIZE);
     expect(all.ContinuationToken).not.toBeNull();
-    const slice = (await (await call(`/databases/${db}/cmpxchg?startsWith=n/&start=1020&pageSize=3`)).json()) as { Results: { Key: string }[] };
+    const slice = (await (await call(`/databases/${db}/cmpxchg?startsWith=n/&start=1020&pageSize=3`)).json()) as {
+      Results: { Key: string }[];
+    };
     expect(slice.Results.map((r) => r.Key)).toEqual(["n/1020", "n/1021", "n/1022"]);
     const beyond = await call(`/databases/${db}/cmpxchg?start=100001`);
     expect(beyond.status).toBe(400);
@@ -60,7 +65,10 @@ describe("multi_get, multi-key reads and loads are bounded", () => {
     const res = await call(`/databases/${db}/multi_get`, { method: "POST", body: JSON.stringify({ Requests: requests }) });
     expect(res.status).toBe(413);
     expect((await envelope(res)).Message).toMatch(/multi_get/);
-    const tooMany = await call(`/databases/${db}/multi_get`, { method: "POST", body: JSON.stringify({ Requests: Array.from({ length: 101 }, () => ({ Url: `/databases/${db}/cmpxchg`, Query: "?key=a" })) }) });
+    const tooMany = await call(`/databases/${db}/multi_get`, {
+      method: "POST",
+      body: JSON.stringify({ Requests: Array.from({ length: 101 }, () => ({ Url: `/databases/${db}/cmpxchg`, Query: "?key=a" })) }),
+    });
     expect(tooMany.status).toBe(400);
     await tooMany.body?.cancel();
   });
@@ -71,7 +79,10 @@ describe("multi_get, multi-key reads and loads are bounded", () => {
     const keys = await call(`/databases/${db}/cmpxchg?${many}`);
     expect(keys.status).toBe(413);
     await keys.body?.cancel();
-    const ids = await call(`/databases/${db}/docs`, { method: "POST", body: JSON.stringify({ Ids: Array.from({ length: 200_000 }, (_, i) => `d/${i}`) }) });
+    const ids = await call(`/databases/${db}/docs`, {
+      method: "POST",
+      body: JSON.stringify({ Ids: Array.from({ length: 200_000 }, (_, i) => `d/${i}`) }),
+    });
     expect(ids.status).toBe(413);
     await ids.body?.cancel();
     const value = "z".repeat(1000 * 1024);
@@ -154,7 +165,12 @@ describe("keys are well-formed, and errors echo input bounded", () => {
   it("refuses keys with lone surrogates and URL bytes that are not UTF-8, on every path", async () => {
     const db = freshDb("utf");
     for (const raw of ["%ED%A0%80", "%FF%FF%FF", "s%ED%B0%80", "%C3"]) {
-      for (const [method, path] of [["PUT", `cmpxchg?key=${raw}&index=0`], ["GET", `cmpxchg?key=${raw}`], ["DELETE", `cmpxchg?key=${raw}&index=1`], ["GET", `docs?id=${raw}`]] as const) {
+      for (const [method, path] of [
+        ["PUT", `cmpxchg?key=${raw}&index=0`],
+        ["GET", `cmpxchg?key=${raw}`],
+        ["DELETE", `cmpxchg?key=${raw}&index=1`],
+        ["GET", `docs?id=${raw}`],
+      ] as const) {
         const res = await call(`/databases/${db}/${path}`, { method, body: method === "PUT" ? '{"Object":1}' : undefined });
         expect(res.status, `${method} ${path}`).toBe(400);
         await res.body?.cancel();

@@ -11,7 +11,10 @@ import { closedLoop, result } from "./closed-loop.mjs";
 export function rawRequest(agent, port, method, urlPath, body, { timeoutMs = REQUEST_TIMEOUT_MS, headers: extra = {} } = {}) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const headers = body === null || body === undefined ? { ...extra } : { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra };
+    const headers =
+      body === null || body === undefined
+        ? { ...extra }
+        : { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra };
     const req = http.request({ host: HOST, port, method, path: urlPath, agent: agent ?? false, headers }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
@@ -33,7 +36,9 @@ function httpConnection(agent, port) {
 export async function runNodeHttp({ port, conns, seconds, workload, op }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: conns, maxFreeSockets: conns });
   const { t, elapsed } = await closedLoop({
-    conns, seconds, op,
+    conns,
+    seconds,
+    op,
     open: async () => httpConnection(agent, port),
     close: async () => {},
   });

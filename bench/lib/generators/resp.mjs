@@ -20,16 +20,21 @@ function parse(buf, pos) {
   const line = buf.toString("utf8", pos + 1, eol);
   const next = eol + 2;
   switch (type) {
-    case 0x2b: return [line, next]; // +
-    case 0x2d: return [new RespError(line), next]; // -
-    case 0x3a: return [Number(line), next]; // :
-    case 0x24: { // $
+    case 0x2b:
+      return [line, next]; // +
+    case 0x2d:
+      return [new RespError(line), next]; // -
+    case 0x3a:
+      return [Number(line), next]; // :
+    case 0x24: {
+      // $
       const n = Number(line);
       if (n < 0) return [null, next];
       if (buf.length < next + n + 2) return null;
       return [buf.toString("utf8", next, next + n), next + n + 2];
     }
-    case 0x2a: { // *
+    case 0x2a: {
+      // *
       const n = Number(line);
       if (n < 0) return [null, next];
       const items = [];
@@ -104,7 +109,9 @@ export class RespConnection {
     return new Promise((resolve) => {
       if (this.closed) return resolve({ error: this.closed, ms: 0 });
       const t0 = performance.now();
-      const timer = setTimeout(() => { this.socket.destroy(); }, REQUEST_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        this.socket.destroy();
+      }, REQUEST_TIMEOUT_MS);
       this.pending = { resolve, t0, timer };
       this.socket.write(encode(args));
     });
@@ -115,7 +122,10 @@ export class RespConnection {
       if (this.closed) return resolve();
       this.socket.once("close", resolve);
       this.socket.end();
-      setTimeout(() => { this.socket.destroy(); resolve(); }, 1000).unref();
+      setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, 1000).unref();
     });
   }
 }
@@ -123,7 +133,9 @@ export class RespConnection {
 /** Runs `op(conn, tally, i)` (conn.command(...)) closed-loop over `conns` RESP connections. */
 export async function runResp({ port, conns, seconds, workload, op, setup }) {
   const { t, elapsed } = await closedLoop({
-    conns, seconds, op,
+    conns,
+    seconds,
+    op,
     open: async () => {
       const c = await RespConnection.connect(port);
       if (setup) await setup(c);

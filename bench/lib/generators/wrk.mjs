@@ -15,8 +15,19 @@ import { r2 } from "./closed-loop.mjs";
 export function runWrk({ wrk, port, conns, seconds, workload, script, urlPath, args, okIsCounted }) {
   const secs = Math.max(1, Math.round(seconds));
   const argv = [
-    "-t", String(Math.min(CONFIG.wrkThreads, conns)), "-c", String(conns), "-d", `${secs}s`, "--timeout", "10s",
-    "-s", path.join(BENCH_DIR, "wrk", script), `http://${HOST}:${port}${urlPath}`, "--", ...args.map(String),
+    "-t",
+    String(Math.min(CONFIG.wrkThreads, conns)),
+    "-c",
+    String(conns),
+    "-d",
+    `${secs}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    path.join(BENCH_DIR, "wrk", script),
+    `http://${HOST}:${port}${urlPath}`,
+    "--",
+    ...args.map(String),
   ];
   return new Promise((resolve, reject) => {
     const entry = spawnTracked("wrk", wrk, argv, { stdio: ["ignore", "pipe", "pipe"] });
@@ -41,7 +52,13 @@ export function runWrk({ wrk, port, conns, seconds, workload, script, urlPath, a
         seconds: r2(elapsed),
         requests: s.requests,
         rps: Math.round(s.requests / elapsed),
-        latencyMs: { p50: ms(s.latency_us.p50), p90: ms(s.latency_us.p90), p99: ms(s.latency_us.p99), max: ms(s.latency_us.max), mean: ms(s.latency_us.mean) },
+        latencyMs: {
+          p50: ms(s.latency_us.p50),
+          p90: ms(s.latency_us.p90),
+          p99: ms(s.latency_us.p99),
+          max: ms(s.latency_us.max),
+          mean: ms(s.latency_us.mean),
+        },
         non2xx: bad + s.miss,
         networkErrors: s.errors.connect + s.errors.read + s.errors.write + s.errors.timeout,
         network: { connect: s.errors.connect, read: s.errors.read, write: s.errors.write, timeout: s.errors.timeout },

@@ -26,11 +26,28 @@ export async function startEtcd({ bin, tmpRoot }) {
   const client = `http://${HOST}:${port}`;
   const peerUrl = `http://${HOST}:${peer}`;
   const args = [
-    "--name", "bench", "--data-dir", dataDir,
-    "--listen-client-urls", client, "--advertise-client-urls", client,
-    "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
-    "--initial-cluster", `bench=${peerUrl}`, "--initial-cluster-state", "new", "--initial-cluster-token", `bench-${process.pid}`,
-    "--logger", "zap", "--log-outputs", "stderr",
+    "--name",
+    "bench",
+    "--data-dir",
+    dataDir,
+    "--listen-client-urls",
+    client,
+    "--advertise-client-urls",
+    client,
+    "--listen-peer-urls",
+    peerUrl,
+    "--initial-advertise-peer-urls",
+    peerUrl,
+    "--initial-cluster",
+    `bench=${peerUrl}`,
+    "--initial-cluster-state",
+    "new",
+    "--initial-cluster-token",
+    `bench-${process.pid}`,
+    "--logger",
+    "zap",
+    "--log-outputs",
+    "stderr",
   ];
   const fd = fs.openSync(logFile, "a");
   // ETCD_UNSUPPORTED_ARCH is only needed on non-amd64; an inherited ETCD_* variable must not change settings.
@@ -38,14 +55,26 @@ export async function startEtcd({ bin, tmpRoot }) {
   const entry = spawnTracked("etcd", bin, args, { cwd: tmpRoot, env, stdio: ["ignore", fd, fd] });
   fs.closeSync(fd);
   const t0 = performance.now();
-  await waitUntil(entry, async () => {
-    const r = await rawRequest(undefined, port, "GET", "/health", null, { timeoutMs: 2000 });
-    return r.status === 200 && r.body.includes('"true"');
-  }, logFile, 60_000);
+  await waitUntil(
+    entry,
+    async () => {
+      const r = await rawRequest(undefined, port, "GET", "/health", null, { timeoutMs: 2000 });
+      return r.status === 200 && r.body.includes('"true"');
+    },
+    logFile,
+    60_000,
+  );
   return {
-    name: "etcd", kind: "etcd", entry, port, storage: dataDir, logFile,
+    name: "etcd",
+    kind: "etcd",
+    entry,
+    port,
+    storage: dataDir,
+    logFile,
     startupMs: Math.round(performance.now() - t0),
-    procs: serverProcesses(entry.child.pid, port), mainRole: "etcd", sampledRoles: ["etcd"],
+    procs: serverProcesses(entry.child.pid, port),
+    mainRole: "etcd",
+    sampledRoles: ["etcd"],
     command: `etcd ${args.join(" ").replace(dataDir, "<tmp>/etcd-data")}`,
     details: { version: etcdVersion(bin), peerPort: peer },
   };

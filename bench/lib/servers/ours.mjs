@@ -15,7 +15,8 @@ import { rawRequest } from "../generators/node-http.mjs";
 import { freePort, sleep, spawnTracked, waitUntil } from "../processes.mjs";
 import { listeningPorts, readText, serverProcesses } from "../procstats.mjs";
 
-const nodeInfoOk = async (port) => (await rawRequest(undefined, port, "GET", "/cluster/node-info", null, { timeoutMs: 2000 })).status === 200;
+const nodeInfoOk = async (port) =>
+  (await rawRequest(undefined, port, "GET", "/cluster/node-info", null, { timeoutMs: 2000 })).status === 200;
 
 /** wrangler dev (`kind` = "dev" or "dev-noobs", the latter with X_LOCAL_OBSERVABILITY=false). */
 export async function startDev({ wranglerJs, app, tmpRoot, kind }) {
@@ -23,7 +24,19 @@ export async function startDev({ wranglerJs, app, tmpRoot, kind }) {
   const persist = fs.mkdtempSync(path.join(tmpRoot, `persist-${kind}-`));
   const logFile = path.join(tmpRoot, `${kind}.log`);
   const fd = fs.openSync(logFile, "a");
-  const args = [wranglerJs, "dev", "--env", "dev", "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false", "--persist-to", persist];
+  const args = [
+    wranglerJs,
+    "dev",
+    "--env",
+    "dev",
+    "--ip",
+    HOST,
+    "--port",
+    String(port),
+    "--show-interactive-dev-session=false",
+    "--persist-to",
+    persist,
+  ];
   const env = wranglerEnv();
   if (kind === "dev-noobs") env.X_LOCAL_OBSERVABILITY = "false";
   const entry = spawnTracked(`wrangler dev (${kind})`, process.execPath, args, { cwd: app, env, stdio: ["ignore", fd, fd] });
@@ -33,7 +46,13 @@ export async function startDev({ wranglerJs, app, tmpRoot, kind }) {
   const startupMs = Math.round(performance.now() - t0);
   await sleep(500); // let the runtime process settle before we look for it
   const server = {
-    name: kind, kind: "ours", entry, port, storage: persist, logFile, startupMs,
+    name: kind,
+    kind: "ours",
+    entry,
+    port,
+    storage: persist,
+    logFile,
+    startupMs,
     procs: serverProcesses(entry.child.pid, port),
     mainRole: "workerd-runtime",
     runtimePort: null,
@@ -68,11 +87,25 @@ export async function startDirect({ app, tmpRoot, workerd, name = "direct", vars
   await waitUntil(entry, () => nodeInfoOk(port), logFile, 60_000);
   const procs = serverProcesses(entry.child.pid, port);
   return {
-    name, kind: "ours", entry, port, storage, logFile, dist,
-    startupMs: Math.round(performance.now() - t1), buildMs: reuseDist ? null : buildMs,
-    procs, mainRole: "workerd", sampledRoles: ["workerd"],
-    command: `wrangler deploy --dry-run --outdir <tmp>/dist && ${path.relative(ROOT, workerd)} serve <tmp>/config.capnp` +
-      (Object.keys(vars).length ? `  (vars: ${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(", ")})` : ""),
+    name,
+    kind: "ours",
+    entry,
+    port,
+    storage,
+    logFile,
+    dist,
+    startupMs: Math.round(performance.now() - t1),
+    buildMs: reuseDist ? null : buildMs,
+    procs,
+    mainRole: "workerd",
+    sampledRoles: ["workerd"],
+    command:
+      `wrangler deploy --dry-run --outdir <tmp>/dist && ${path.relative(ROOT, workerd)} serve <tmp>/config.capnp` +
+      (Object.keys(vars).length
+        ? `  (vars: ${Object.entries(vars)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ")})`
+        : ""),
     details: { vars },
   };
 }

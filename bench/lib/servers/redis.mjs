@@ -23,27 +23,55 @@ export async function startRedis({ bin, tmpRoot }) {
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(tmpRoot, "redis.log");
   const args = [
-    "--bind", HOST, "--port", String(port), "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-    "--daemonize", "no", "--logfile", "", "--protected-mode", "yes",
+    "--bind",
+    HOST,
+    "--port",
+    String(port),
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+    "--daemonize",
+    "no",
+    "--logfile",
+    "",
+    "--protected-mode",
+    "yes",
   ];
   const fd = fs.openSync(logFile, "a");
   const entry = spawnTracked("redis-server", bin, args, { cwd: dir, stdio: ["ignore", fd, fd] });
   fs.closeSync(fd);
   const t0 = performance.now();
-  await waitUntil(entry, async () => {
-    try {
-      const c = await RespConnection.connect(port);
-      const r = await c.command("PING");
-      await c.close();
-      return r.value === "PONG";
-    } catch {
-      return false;
-    }
-  }, logFile, 30_000);
+  await waitUntil(
+    entry,
+    async () => {
+      try {
+        const c = await RespConnection.connect(port);
+        const r = await c.command("PING");
+        await c.close();
+        return r.value === "PONG";
+      } catch {
+        return false;
+      }
+    },
+    logFile,
+    30_000,
+  );
   return {
-    name: "redis", kind: "redis", entry, port, storage: dir, logFile,
+    name: "redis",
+    kind: "redis",
+    entry,
+    port,
+    storage: dir,
+    logFile,
     startupMs: Math.round(performance.now() - t0),
-    procs: serverProcesses(entry.child.pid, port), mainRole: "redis-server", sampledRoles: ["redis-server"],
+    procs: serverProcesses(entry.child.pid, port),
+    mainRole: "redis-server",
+    sampledRoles: ["redis-server"],
     command: `redis-server --bind ${HOST} --port ${port} --dir <tmp>/redis-data --save "" --appendonly yes --appendfsync always`,
     details: { version: redisVersion(bin) },
   };

@@ -68,7 +68,14 @@ app.post("/signup", async (c) => {
   const userId = `users/${crypto.randomUUID()}`;
   // Keys are case-insensitive on the server; normalizing here also makes " Ada@X.com" the same.
   const key = `emails/${email.trim().toLowerCase()}`;
-  const result = await reserveUniqueWithDocument(cmpxchg(c.env), key, userId, userId, { email: email.trim(), name: typeof name === "string" ? name : null }, "Users");
+  const result = await reserveUniqueWithDocument(
+    cmpxchg(c.env),
+    key,
+    userId,
+    userId,
+    { email: email.trim(), name: typeof name === "string" ? name : null },
+    "Users",
+  );
   if (!result.reserved) return c.json({ error: "this email is already registered" }, 409);
   return c.json({ id: userId, email: email.trim() }, 201);
 });
@@ -76,7 +83,8 @@ app.post("/signup", async (c) => {
 app.post("/jobs/:id/claim", async (c) => {
   const { worker, leaseMs } = (await jsonBody(c)) as { worker?: unknown; leaseMs?: unknown };
   if (typeof worker !== "string" || worker === "") return c.json({ error: "worker is required" }, 400);
-  if (leaseMs !== undefined && (typeof leaseMs !== "number" || !(leaseMs > 0))) return c.json({ error: "leaseMs must be a positive number" }, 400);
+  if (leaseMs !== undefined && (typeof leaseMs !== "number" || !(leaseMs > 0)))
+    return c.json({ error: "leaseMs must be a positive number" }, 400);
   const key = `jobs/${c.req.param("id")}/claim`;
   // Create-only: exactly one claim succeeds. With a lease, a worker that dies frees the job.
   const metadata = typeof leaseMs === "number" ? expiresIn(leaseMs) : undefined;

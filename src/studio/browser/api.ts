@@ -22,16 +22,16 @@ export function createApi(json: Json, auth: Auth, state: State) {
   function describeError(status: number, body: JsonObject | null, text: string): string {
     if (body && typeof body.Message === "string") {
       const type = typeof body.Type === "string" ? body.Type.split(".").pop() : "Error";
-      return type + " (HTTP " + status + "): " + body.Message;
+      return `${type} (HTTP ${status}): ${body.Message}`;
     }
-    return "HTTP " + status + ": " + (text ? json.clip(text, 300) : "no details");
+    return `HTTP ${status}: ${text ? json.clip(text, 300) : "no details"}`;
   }
 
   async function api(method: string, path: string, body?: string): Promise<ApiResult> {
     for (;;) {
       const token = auth.getToken();
       const headers: Record<string, string> = { Accept: "application/json" };
-      if (token) headers.Authorization = "Bearer " + token;
+      if (token) headers.Authorization = `Bearer ${token}`;
       const init: RequestInit = { method, headers, cache: "no-store" };
       if (body !== undefined) {
         headers["Content-Type"] = "application/json; charset=utf-8";
@@ -41,7 +41,7 @@ export function createApi(json: Json, auth: Auth, state: State) {
       try {
         res = await fetch(path, init);
       } catch (e) {
-        throw new Error("Could not reach the server: " + (e instanceof Error && e.message ? e.message : String(e)));
+        throw new Error(`Could not reach the server: ${e instanceof Error && e.message ? e.message : String(e)}`);
       }
       if (res.status === 401 || res.status === 403) {
         try {
@@ -50,7 +50,7 @@ export function createApi(json: Json, auth: Auth, state: State) {
           /* ignore */
         }
         if (await auth.askToken(res.status, !!token)) continue;
-        throw new Error("Not authorized (HTTP " + res.status + "): no access token was given.");
+        throw new Error(`Not authorized (HTTP ${res.status}): no access token was given.`);
       }
       const text = await res.text();
       let parsed: JsonObject | null = null;
@@ -59,7 +59,7 @@ export function createApi(json: Json, auth: Auth, state: State) {
           const value = json.parseJson(text);
           parsed = json.isPlainObject(value) ? value : null;
         } catch {
-          if (res.ok) throw new Error("The server answered with something that is not JSON (HTTP " + res.status + ").");
+          if (res.ok) throw new Error(`The server answered with something that is not JSON (HTTP ${res.status}).`);
         }
       }
       const missing = res.status === 404 && method === "GET" && !text;
@@ -73,10 +73,10 @@ export function createApi(json: Json, auth: Auth, state: State) {
     }
   }
   function dbPath(rest: string): string {
-    return "/databases/" + enc(state.db ?? "") + rest;
+    return `/databases/${enc(state.db ?? "")}${rest}`;
   }
   function itemPath(key: string, index?: number): string {
-    return dbPath("/cmpxchg") + "?key=" + enc(key) + (index === undefined ? "" : "&index=" + index);
+    return `${dbPath("/cmpxchg")}?key=${enc(key)}${index === undefined ? "" : `&index=${index}`}`;
   }
   return { api, dbPath, itemPath };
 }

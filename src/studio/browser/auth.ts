@@ -38,14 +38,14 @@ export function createAuth(el: Elements) {
       authWaiters = [];
       focusBeforeAuth = document.activeElement;
       el.authMsg.textContent = hadToken
-        ? "The server refused this token (HTTP " + status + "). Enter another access token."
-        : "The server asks for an access token (HTTP " + status + "). It is kept for this browser tab only.";
+        ? `The server refused this token (HTTP ${status}). Enter another access token.`
+        : `The server asks for an access token (HTTP ${status}). It is kept for this browser tab only.`;
       el.authBox.hidden = false;
       el.authToken.value = "";
       el.authToken.focus();
     }
     const waiters = authWaiters;
-    return new Promise(function (resolve) {
+    return new Promise((resolve) => {
       waiters.push(resolve);
     });
   }
@@ -56,7 +56,7 @@ export function createAuth(el: Elements) {
     if (focusBeforeAuth instanceof HTMLElement && focusBeforeAuth !== document.body && document.contains(focusBeforeAuth)) {
       focusBeforeAuth.focus();
     }
-    waiters.forEach(function (resolve) {
+    waiters.forEach((resolve) => {
       resolve(given);
     });
   }

@@ -29,7 +29,7 @@ export function createDatabases(
     const r = await http.api("GET", "/databases?namesOnly=true");
     const names: string[] = r.json && Array.isArray(r.json.Databases) ? r.json.Databases : [];
     el.dbNames.replaceChildren(
-      ...names.map(function (name) {
+      ...names.map((name) => {
         const option = document.createElement("option");
         option.value = name;
         return option;
@@ -47,9 +47,9 @@ export function createDatabases(
     editor.closeEditor(false);
     el.dbCurrent.textContent = name;
     el.main.hidden = false;
-    document.title = name + " \u2014 Studio \u2014 edge-cmpxchg";
-    history.replaceState(null, "", location.pathname + "?db=" + encodeURIComponent(name));
-    ui.say("Opened database " + name + ".");
+    document.title = `${name} \u2014 Studio \u2014 edge-cmpxchg`;
+    history.replaceState(null, "", `${location.pathname}?db=${encodeURIComponent(name)}`);
+    ui.say(`Opened database ${name}.`);
     await Promise.all([items.loadItems(), txns.loadTxns()]);
   }
   return { loadDbNames, openDb };

@@ -96,7 +96,7 @@ export function createEditor(dom: Dom, json: Json, ui: Ui, http: Api, state: Sta
     const results = r.json ? r.json.Results : null;
     const found: unknown = r.status === 404 || !Array.isArray(results) ? null : results[0];
     if (!json.isPlainObject(found) || (found.Index as number) < 0 || found.Value === null) {
-      ui.say("The item " + key + " does not exist (any more).");
+      ui.say(`The item ${key} does not exist (any more).`);
       await items.loadItems();
       return;
     }
@@ -120,7 +120,7 @@ export function createEditor(dom: Dom, json: Json, ui: Ui, http: Api, state: Sta
     try {
       JSON.parse(valueText);
     } catch (e) {
-      fieldError(el.edValue, el.edValueErr, "The value is not valid JSON (" + ui.messageOf(e) + "). Nothing was sent.");
+      fieldError(el.edValue, el.edValueErr, `The value is not valid JSON (${ui.messageOf(e)}). Nothing was sent.`);
       return null;
     }
     let metaText = el.edMeta.value.trim();
@@ -129,15 +129,15 @@ export function createEditor(dom: Dom, json: Json, ui: Ui, http: Api, state: Sta
     try {
       meta = JSON.parse(metaText);
     } catch (e) {
-      fieldError(el.edMeta, el.edMetaErr, "The metadata is not valid JSON (" + ui.messageOf(e) + "). Nothing was sent.");
+      fieldError(el.edMeta, el.edMetaErr, `The metadata is not valid JSON (${ui.messageOf(e)}). Nothing was sent.`);
       return null;
     }
     // The user's own text goes out as typed, so numbers keep their digits. The rules of a value
     // (metadata an object, @expires a date, the size) are the server's one validator's: the page
     // only checks that each field is JSON, and shows the server's refusal under the field.
-    let body = '{"Object":' + valueText;
-    if (!(json.isPlainObject(meta) && Object.keys(meta).length === 0)) body += ',"@metadata":' + metaText;
-    return { key, body: body + "}" };
+    let body = `{"Object":${valueText}`;
+    if (!(json.isPlainObject(meta) && Object.keys(meta).length === 0)) body += `,"@metadata":${metaText}`;
+    return { key, body: `${body}}` };
   }
 
   function showConflict(kind: Kind, key: string, loadedIndex: number, result: JsonObject): void {
@@ -147,13 +147,10 @@ export function createEditor(dom: Dom, json: Json, ui: Ui, http: Api, state: Sta
     const verb = kind === "delete" ? "deleted" : "saved";
     if (kind === "create") {
       parts.push(
-        dom.node(
-          "p",
-          "An item with the key " + key + " already exists (index " + result.Index + "). Nothing was created; open it to edit it.",
-        ),
+        dom.node("p", `An item with the key ${key} already exists (index ${result.Index}). Nothing was created; open it to edit it.`),
       );
     } else if (gone) {
-      parts.push(dom.node("p", "Changed by someone else \u2014 reload. " + key + " was deleted meanwhile, so nothing was " + verb + "."));
+      parts.push(dom.node("p", `Changed by someone else \u2014 reload. ${key} was deleted meanwhile, so nothing was ${verb}.`));
     } else {
       parts.push(
         dom.node(
@@ -182,10 +179,10 @@ export function createEditor(dom: Dom, json: Json, ui: Ui, http: Api, state: Sta
     reload.type = "button";
     reload.addEventListener(
       "click",
-      ui.run(function () {
+      ui.run(() => {
         if (gone && kind !== "create") {
           closeEditor(true);
-          ui.say(key + " was deleted by someone else.");
+          ui.say(`${key} was deleted by someone else.`);
           return items.loadItems();
         }
         return openItem(key);
@@ -201,14 +198,14 @@ export function createEditor(dom: Dom, json: Json, ui: Ui, http: Api, state: Sta
   /** Puts the server's refusal of a save under the field it is about. */
   function showSaveError(err: unknown): void {
     const failure = err as ApiError;
-    const status = failure && failure.status;
-    const serverMessage = (failure && failure.serverMessage) || "";
+    const status = failure?.status;
+    const serverMessage = failure?.serverMessage || "";
     if (status === 400 && /@metadata|@expires/.test(serverMessage)) {
-      fieldError(el.edMeta, el.edMetaErr, serverMessage + " Nothing was saved.");
+      fieldError(el.edMeta, el.edMetaErr, `${serverMessage} Nothing was saved.`);
     } else if (status === 400 && /key/i.test(serverMessage)) {
-      fieldError(el.edKey, el.edKeyErr, serverMessage + " Nothing was saved.");
+      fieldError(el.edKey, el.edKeyErr, `${serverMessage} Nothing was saved.`);
     } else if ((status === 400 || status === 413) && /body|value|Object/i.test(serverMessage)) {
-      fieldError(el.edValue, el.edValueErr, serverMessage + " Nothing was saved.");
+      fieldError(el.edValue, el.edValueErr, `${serverMessage} Nothing was saved.`);
     } else {
       editorError(ui.messageOf(err));
     }
@@ -227,7 +224,7 @@ export function createEditor(dom: Dom, json: Json, ui: Ui, http: Api, state: Sta
       const result = r.json || {};
       if (result.Successful === true) {
         showEditor({ key, index: result.Index as number, value: result.Value }, false);
-        editorStatus((loaded ? "Saved " : "Created ") + key + " at index " + result.Index + ".");
+        editorStatus(`${(loaded ? "Saved " : "Created ") + key} at index ${result.Index}.`);
         await items.loadItems();
       } else {
         showConflict(loaded ? "save" : "create", key, loadedIndex, result);
@@ -244,14 +241,14 @@ export function createEditor(dom: Dom, json: Json, ui: Ui, http: Api, state: Sta
     clearEditorMessages();
     const key = state.item.key;
     const loadedIndex = state.item.index;
-    if (!window.confirm("Delete " + key + " (index " + loadedIndex + ")? This cannot be undone.")) return;
+    if (!window.confirm(`Delete ${key} (index ${loadedIndex})? This cannot be undone.`)) return;
     el.edDelete.disabled = true;
     try {
       const r = await http.api("DELETE", http.itemPath(key, loadedIndex));
       const result = r.json || {};
       if (result.Successful === true) {
         closeEditor(false);
-        ui.say("Deleted " + key + ".");
+        ui.say(`Deleted ${key}.`);
         await items.loadItems();
         el.newItem.focus();
       } else {

@@ -36,8 +36,8 @@ export function createItems(
     const seq = ++state.itemsSeq;
     ui.busy(el.items, true);
     try {
-      let query = "?startsWith=" + enc(state.prefix) + "&pageSize=" + state.pageSize;
-      if (state.pageToken) query += "&continuationToken=" + enc(state.pageToken);
+      let query = `?startsWith=${enc(state.prefix)}&pageSize=${state.pageSize}`;
+      if (state.pageToken) query += `&continuationToken=${enc(state.pageToken)}`;
       const r = await http.api("GET", http.dbPath("/cmpxchg") + query);
       if (seq !== state.itemsSeq) return;
       const results: ListedItem[] = r.json && Array.isArray(r.json.Results) ? r.json.Results : [];
@@ -49,14 +49,14 @@ export function createItems(
       el.nextPage.disabled = !state.nextToken;
       el.firstPage.disabled = state.page === 1;
       el.pageInfo.textContent = results.length
-        ? "Page " + state.page + " \u00b7 items " + (state.before + 1) + "\u2013" + (state.before + results.length)
-        : "Page " + state.page + " \u00b7 no items";
+        ? `Page ${state.page} \u00b7 items ${state.before + 1}\u2013${state.before + results.length}`
+        : `Page ${state.page} \u00b7 no items`;
       el.itemsEmpty.hidden = results.length > 0;
       el.itemsEmpty.textContent =
         state.page > 1
           ? "No more items. Go back to the first page."
           : state.prefix
-            ? "No items whose key starts with \u201c" + state.prefix + "\u201d."
+            ? `No items whose key starts with \u201c${state.prefix}\u201d.`
             : "No compare-exchange items in this database yet.";
       // A paging button that just got disabled would drop the keyboard focus: keep it nearby.
       if (hadFocus instanceof HTMLButtonElement && hadFocus.disabled) {
@@ -69,7 +69,7 @@ export function createItems(
   }
 
   function renderItems(results: ListedItem[]): void {
-    const rows = results.map(function (item) {
+    const rows = results.map((item) => {
       const value = item.Value;
       const object = json.isPlainObject(value) ? value.Object : value;
       const meta = json.isPlainObject(value) && json.isPlainObject(value["@metadata"]) ? value["@metadata"] : null;
@@ -78,12 +78,10 @@ export function createItems(
       if (state.item && sameKey(state.item.key, String(item.Key))) tr.className = "current";
       const open = dom.node("button", item.Key, "key");
       open.type = "button";
-      open.setAttribute("aria-label", "Open " + item.Key);
+      open.setAttribute("aria-label", `Open ${item.Key}`);
       open.addEventListener(
         "click",
-        ui.run(function () {
-          return openItem(item.Key);
-        }),
+        ui.run(() => openItem(item.Key)),
       );
       tr.appendChild(dom.cell("Key", open));
       const full = json.compact(object);
@@ -102,9 +100,9 @@ export function createItems(
       const expires = expiresOf(value);
       if (expires) {
         const at = Date.parse(expires);
-        const past = !isNaN(at) && at <= Date.now();
+        const past = !Number.isNaN(at) && at <= Date.now();
         const span = dom.node("span", expires + (past ? " (expired)" : ""), past ? "expired" : "");
-        if (!isNaN(at)) span.title = new Date(at).toLocaleString();
+        if (!Number.isNaN(at)) span.title = new Date(at).toLocaleString();
         tr.appendChild(dom.cell("Expires", span));
       } else {
         tr.appendChild(dom.cell("Expires", dom.none()));

@@ -12,7 +12,7 @@ export function createJson() {
   function parseJson(text: string): unknown {
     if (!raw) return JSON.parse(text);
     const rawJSON = raw;
-    const reviver: Reviver = function (_key, value, context) {
+    const reviver: Reviver = (_key, value, context) => {
       if (typeof value === "number" && context && typeof context.source === "string" && String(value) !== context.source) {
         return rawJSON(context.source);
       }
@@ -33,7 +33,7 @@ export function createJson() {
     return s === undefined ? "null" : s;
   }
   function clip(s: string, n: number): string {
-    return s.length > n ? s.slice(0, n - 1) + "\u2026" : s;
+    return s.length > n ? `${s.slice(0, n - 1)}\u2026` : s;
   }
   function isPlainObject(v: unknown): v is { [key: string]: unknown } {
     return v !== null && typeof v === "object" && !Array.isArray(v);

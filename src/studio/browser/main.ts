@@ -18,16 +18,14 @@ export function main(doc: Document, m: Modules): void {
   const http = m.createApi(json, auth, state);
   // The list opens items in the editor, the editor reloads the list: the editor comes second.
   let editor: Editor | null = null;
-  const items = m.createItems(dom, json, ui, http, state, function (key) {
-    return editor ? editor.openItem(key) : Promise.resolve();
-  });
+  const items = m.createItems(dom, json, ui, http, state, (key) => (editor ? editor.openItem(key) : Promise.resolve()));
   const ed = m.createEditor(dom, json, ui, http, state, items);
   editor = ed;
   const txns = m.createTxns(dom, ui, http, state);
   const databases = m.createDatabases(dom, ui, http, state, resetPaging, items, ed, txns);
   const run = ui.run;
 
-  el.authForm.addEventListener("submit", function (ev) {
+  el.authForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const token = el.authToken.value.trim();
     if (!token) {
@@ -39,17 +37,17 @@ export function main(doc: Document, m: Modules): void {
     el.authToken.value = "";
     auth.finishAuth(true);
   });
-  el.authCancel.addEventListener("click", function () {
+  el.authCancel.addEventListener("click", () => {
     auth.finishAuth(false);
   });
-  el.authForget.addEventListener("click", function () {
+  el.authForget.addEventListener("click", () => {
     auth.setToken(null);
     ui.say("The access token was forgotten.");
   });
 
   el.dbForm.addEventListener(
     "submit",
-    run(function () {
+    run(() => {
       const name = el.dbInput.value.trim();
       if (!name) {
         el.error.textContent = "Enter a database name.";
@@ -61,15 +59,15 @@ export function main(doc: Document, m: Modules): void {
   );
   el.dbReload.addEventListener(
     "click",
-    run(function () {
-      return databases.loadDbNames().then(function (names) {
-        ui.say(names.length + " database(s) found.");
-      });
-    }),
+    run(() =>
+      databases.loadDbNames().then((names) => {
+        ui.say(`${names.length} database(s) found.`);
+      }),
+    ),
   );
   el.filterForm.addEventListener(
     "submit",
-    run(function () {
+    run(() => {
       state.prefix = el.prefix.value;
       state.pageSize = Number(el.pageSize.value) || 10;
       resetPaging();
@@ -78,7 +76,7 @@ export function main(doc: Document, m: Modules): void {
   );
   el.pageSize.addEventListener(
     "change",
-    run(function () {
+    run(() => {
       state.pageSize = Number(el.pageSize.value) || 10;
       resetPaging();
       return items.loadItems();
@@ -86,7 +84,7 @@ export function main(doc: Document, m: Modules): void {
   );
   el.nextPage.addEventListener(
     "click",
-    run(function () {
+    run(() => {
       if (!state.nextToken) return;
       state.before += state.shown;
       state.pageToken = state.nextToken;
@@ -96,32 +94,32 @@ export function main(doc: Document, m: Modules): void {
   );
   el.firstPage.addEventListener(
     "click",
-    run(function () {
+    run(() => {
       resetPaging();
       return items.loadItems();
     }),
   );
-  el.newItem.addEventListener("click", function () {
+  el.newItem.addEventListener("click", () => {
     ed.showEditor(null, true);
   });
-  el.edForm.addEventListener("submit", function (ev) {
+  el.edForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
     void ed.saveItem();
   });
-  el.edDelete.addEventListener("click", function () {
+  el.edDelete.addEventListener("click", () => {
     void ed.deleteItem();
   });
   el.edReload.addEventListener(
     "click",
-    run(function () {
+    run(() => {
       if (!state.item) return;
       const key = state.item.key;
-      return ed.openItem(key).then(function () {
-        if (state.item) ed.editorStatus("Reloaded " + key + " (index " + state.item.index + ").");
+      return ed.openItem(key).then(() => {
+        if (state.item) ed.editorStatus(`Reloaded ${key} (index ${state.item.index}).`);
       });
     }),
   );
-  el.edClose.addEventListener("click", function () {
+  el.edClose.addEventListener("click", () => {
     ed.closeEditor(true);
   });
   el.txnsRefresh.addEventListener("click", run(txns.loadTxns));

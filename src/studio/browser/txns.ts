@@ -17,7 +17,7 @@ export function createTxns(dom: Dom, ui: Ui, http: Api, state: State) {
   function formatTime(iso: string | null): string | null {
     if (!iso) return null;
     const d = new Date(iso);
-    return isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+    return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
   }
 
   function row(t: ListedTxn): HTMLTableRowElement {
@@ -25,13 +25,13 @@ export function createTxns(dom: Dom, ui: Ui, http: Api, state: State) {
     tr.appendChild(dom.cell("Seq", String(t.Seq), "num"));
     tr.appendChild(dom.cell("Index", t.Index === null || t.Index === undefined ? dom.none() : String(t.Index), "num"));
     const keys = dom.node("ul", null, "keys");
-    (Array.isArray(t.Keys) ? t.Keys : []).forEach(function (k: unknown) {
+    (Array.isArray(t.Keys) ? t.Keys : []).forEach((k: unknown) => {
       keys.appendChild(dom.node("li", String(k)));
     });
     tr.appendChild(dom.cell("Keys", keys));
     const txnState = String(t.State);
     const label = (OUTCOMES[txnState] || txnState) + (t.Done || txnState === "preparing" ? "" : " (applying)");
-    tr.appendChild(dom.cell("Outcome", dom.node("span", label, "outcome " + txnState)));
+    tr.appendChild(dom.cell("Outcome", dom.node("span", label, `outcome ${txnState}`)));
     tr.appendChild(dom.cell("Mode", String(t.Mode)));
     tr.appendChild(dom.cell("Started", formatTime(t.CreatedAt) || dom.none()));
     tr.appendChild(dom.cell("Decided", formatTime(t.DecidedAt) || dom.none()));
@@ -42,7 +42,7 @@ export function createTxns(dom: Dom, ui: Ui, http: Api, state: State) {
     const seq = ++state.txnsSeq;
     ui.busy(el.txns, true);
     try {
-      const r = await http.api("GET", http.dbPath("/transactions") + "?limit=" + TXN_LIMIT);
+      const r = await http.api("GET", `${http.dbPath("/transactions")}?limit=${TXN_LIMIT}`);
       if (seq !== state.txnsSeq) return;
       const results: ListedTxn[] = r.json && Array.isArray(r.json.Results) ? r.json.Results : [];
       el.txnsBody.replaceChildren(...results.map(row));

@@ -25,13 +25,11 @@ export function createUi(el: Elements) {
     section.setAttribute("aria-busy", on ? "true" : "false");
   }
   function run(fn: (ev?: Event) => unknown): Handler {
-    return function (ev?: Event) {
+    return (ev?: Event) => {
       if (ev && ev.type === "submit") ev.preventDefault();
       el.error.textContent = "";
       Promise.resolve()
-        .then(function () {
-          return fn(ev);
-        })
+        .then(() => fn(ev))
         .catch(showError);
     };
   }
