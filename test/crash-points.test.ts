@@ -35,6 +35,10 @@ async function setup(label: string) {
     ops: ops(db, [cmpPut(a, 0, "old"), cmpPut(b, 0, "old")]),
   });
   if (!("committed" in created) || !created.committed) throw new Error("setup failed");
+  // Phase two runs after the answer: a read at each shard settles it, so every test starts from
+  // applied state (a fault injected next must not also take the setup's commit with it).
+  await shardStub(env, db, shardOf(a, SHARDS)).get([a]);
+  await shardStub(env, db, shardOf(b, SHARDS)).get([b]);
   return { db, a, b, index: created.index, sa: shardOf(a, SHARDS), sb: shardOf(b, SHARDS) };
 }
 
