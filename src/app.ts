@@ -23,7 +23,7 @@ import { access, isAnonymous, unauthenticated } from "./middleware/access";
 import type { AppEnv } from "./middleware/env";
 import { principalOf } from "./middleware/principal";
 import { canonicalUrl, limitBody } from "./middleware/request-shape";
-import { JSON_TYPE } from "./routes/respond";
+import { JSON_TYPE } from "./worker/respond";
 import { topology } from "./routes/topology";
 import { watch } from "./routes/watch";
 

@@ -16,7 +16,7 @@ import { createMiddleware } from "hono/factory";
 import { allows, type Requirement } from "../core/auth";
 import { checkDatabaseName } from "../core/database";
 import { ErrorTypes, RavenError } from "../core/errors";
-import { requireDatabase } from "../routes/databases";
+import { requireDatabase } from "../worker/databases";
 import type { AppEnv } from "./env";
 import { principalOf, type Principal } from "./principal";
 import { enforceWriteLimit } from "./write-limit";

@@ -22,12 +22,6 @@ export type Principal =
   /** A caller with these grants (none when it presented no valid credential). */
   | { kind: "grants"; grants: readonly Grant[] };
 
-interface AuthEnv {
-  AUTH?: string;
-  AUTH_TOKENS?: string;
-  AUTH_CERTIFICATES?: string;
-}
-
 /** Requests the Worker makes to itself, with the principal each acts for. */
 const actingFor = new WeakMap<Request, Principal>();
 
@@ -46,7 +40,7 @@ export function markInternal(request: Request): Request {
 export async function principalOf(c: Context<AppEnv>): Promise<Principal> {
   const known = c.get("principal");
   if (known) return known;
-  const env = c.env as unknown as AuthEnv;
+  const env = c.env;
   const principal: Principal =
     actingFor.get(c.req.raw) ?? (env.AUTH === "off" ? { kind: "open" } : { kind: "grants", grants: await grantsOf(c.req.raw, env) });
   c.set("principal", principal);
@@ -56,7 +50,7 @@ export async function principalOf(c: Context<AppEnv>): Promise<Principal> {
 let cached: { tokens: string | undefined; certs: string | undefined; grants: { tokens: TokenGrant[]; certs: CertificateGrant[] } } | null =
   null;
 
-function configuredGrants(env: AuthEnv) {
+function configuredGrants(env: Env) {
   if (!cached || cached.tokens !== env.AUTH_TOKENS || cached.certs !== env.AUTH_CERTIFICATES) {
     try {
       cached = {
@@ -89,7 +83,7 @@ function sameDigest(a: string, b: string): boolean {
   return x.length === y.length && crypto.subtle.timingSafeEqual(x, y);
 }
 
-async function grantsOf(request: Request, env: AuthEnv): Promise<Grant[]> {
+async function grantsOf(request: Request, env: Env): Promise<Grant[]> {
   const { tokens, certs } = configuredGrants(env);
   const found: Grant[] = [];
   const header = request.headers.get("Authorization") ?? "";

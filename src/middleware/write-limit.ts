@@ -10,7 +10,7 @@ import { ErrorTypes, RavenError } from "../core/errors";
 export const RETRY_AFTER_SECONDS = 10;
 
 export async function enforceWriteLimit(env: Env, database: string): Promise<void> {
-  const limiter = (env as unknown as { WRITE_LIMIT?: RateLimit }).WRITE_LIMIT;
+  const limiter = env.WRITE_LIMIT;
   if (!limiter) return;
   const { success } = await limiter.limit({ key: database.toLowerCase() });
   if (success) return;

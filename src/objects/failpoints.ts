@@ -36,8 +36,8 @@ export class Failpoints {
     private readonly enabled: boolean,
   ) {}
 
-  static enabledIn(env: unknown): boolean {
-    return (env as { FAILPOINTS?: string }).FAILPOINTS === "on";
+  static enabledIn(env: Env): boolean {
+    return env.FAILPOINTS === "on";
   }
 
   /** How many times each failpoint of this object fired (for tests: only enabled ones fire). */

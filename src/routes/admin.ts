@@ -12,10 +12,10 @@ import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
 import { databaseId } from "../core/change-vector";
 import { NODE_TAG } from "../core/server-info";
-import { catalog, forgetDatabase } from "./databases";
+import { catalog, forgetDatabase } from "../worker/databases";
 import { allCoordinators } from "../stubs";
 import { recentTransactions } from "../transactions";
-import { allShards } from "./shards";
+import { allShards } from "../worker/shards";
 
 export const admin = new Hono<AppEnv>();
 

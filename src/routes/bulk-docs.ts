@@ -8,9 +8,9 @@ import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { parseBulkDocs } from "../core/bulk-docs";
 import { clientSupportsAtomicGuards } from "../core/documents";
-import { executeBatch } from "./execute";
-import { resolveServerIds } from "./identities";
-import { shardCount } from "./shards";
+import { executeBatch } from "../worker/execute";
+import { resolveServerIds } from "../worker/server-ids";
+import { shardCount } from "../worker/shards";
 
 export const bulkDocs = new Hono<AppEnv>();
 

@@ -10,8 +10,8 @@ import { badInput, echo, ErrorTypes, RavenError } from "../core/errors";
 import { lowerKey, prefixUpperBound } from "../core/keys";
 import { MAX_LIST_OFFSET, MAX_PAGE_BYTES, MAX_PAGE_SIZE } from "../core/limits";
 import { decodeContinuation, encodeContinuation, pickPage, type KeyEntry } from "../core/paging";
-import { itemJson, rawJson, writeResultJson } from "./respond";
-import { allShards, getItems, stubForKey } from "./shards";
+import { itemJson, rawJson, writeResultJson } from "../worker/respond";
+import { allShards, getItems, stubForKey } from "../worker/shards";
 
 export const cmpxchg = new Hono<AppEnv>();
 

@@ -18,11 +18,11 @@ import type { StoredDoc } from "../objects/shard";
 import { lowerKey } from "../core/keys";
 import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
 import { parseIncludePath } from "../core/includes";
-import { executeBatch } from "./execute";
-import { rawJson } from "./respond";
-import { resolveServerIds } from "./identities";
-import { gatherIncludes } from "./includes";
-import { shardCount, shardStub } from "./shards";
+import { executeBatch } from "../worker/execute";
+import { rawJson } from "../worker/respond";
+import { resolveServerIds } from "../worker/server-ids";
+import { gatherIncludes } from "../worker/includes";
+import { shardCount, shardStub } from "../worker/shards";
 
 export const docs = new Hono<AppEnv>();
 

@@ -11,7 +11,7 @@ import { MAX_MULTI_GET_BYTES, MAX_MULTI_GET_REQUESTS } from "../core/limits";
 import { nonCanonicalPath } from "../core/request-url";
 import type { AppEnv } from "../middleware/env";
 import { actFor, principalOf } from "../middleware/principal";
-import { rawJson } from "./respond";
+import { rawJson } from "../worker/respond";
 
 interface InnerRequest {
   Url: string;

@@ -25,10 +25,10 @@ import { parseRql, unsupported, type Operand, type OrderBy, type Query } from ".
 import { cmpxchgAsString, cmpxchgOperands, inListSize, matches, pinnedIds, valueAt, valuesAt } from "../core/rql-eval";
 import { shardOf } from "../core/routing";
 import type { StoredDoc } from "../objects/shard";
-import { rawJson } from "./respond";
-import { gatherIncludes, includedDocuments } from "./includes";
-import { matchesEtag, resultEtag } from "./query-etag";
-import { allShards, getItems, shardCount, shardStub } from "./shards";
+import { rawJson } from "../worker/respond";
+import { gatherIncludes, includedDocuments } from "../worker/includes";
+import { matchesEtag, resultEtag } from "../worker/query-etag";
+import { allShards, getItems, shardCount, shardStub } from "../worker/shards";
 
 export const queries = new Hono<AppEnv>();
 

@@ -15,7 +15,7 @@ import { NODE_TAG, SERVER_VERSION, TOPOLOGY_ID } from "../core/server-info";
 export const topology = new Hono<AppEnv>();
 
 function nodeUrl(env: Env, requestUrl: string): string {
-  const vars = env as unknown as { PUBLIC_URL?: string; AUTH?: string };
+  const vars = env;
   const configured = vars.PUBLIC_URL?.trim();
   if (configured) {
     try {

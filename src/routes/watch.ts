@@ -9,8 +9,8 @@ import type { AppEnv } from "../middleware/env";
 import { optionalInt, requireKey } from "../core/cmpxchg";
 import { badInput, ErrorTypes } from "../core/errors";
 import { lowerKey } from "../core/keys";
-import { rawJson } from "./respond";
-import { allShards, stubForKey } from "./shards";
+import { rawJson } from "../worker/respond";
+import { allShards, stubForKey } from "../worker/shards";
 
 export const watch = new Hono<AppEnv>();
 

@@ -16,7 +16,7 @@ export function catalog(env: Env) {
 }
 
 export function explicitDatabases(env: Env): boolean {
-  return (env as { DATABASES?: string }).DATABASES === "explicit";
+  return env.DATABASES === "explicit";
 }
 
 export async function requireDatabase(env: Env, name: string | undefined): Promise<string> {
