@@ -20,11 +20,6 @@ export interface DocRow extends Record<string, SqlStorageValue> {
   from_cluster: number;
 }
 
-/** The lock-table key of an op: compare-exchange items and documents have separate spaces. */
-export function lockKey(op: Pick<TxOp, "kind" | "key">): string {
-  return (op.kind === "doc-put" || op.kind === "doc-delete" ? "d:" : "c:") + op.key;
-}
-
 export function readItem(sql: SqlStorage, key: string, now: number): ItemRow | null {
   return (
     sql

@@ -11,6 +11,16 @@
  * abort when nobody decided), applies it, and only then reads or writes.
  */
 import { DurableObject } from "cloudflare:workers";
+import {
+  atomicGuardKey,
+  DOC_LOCK_PREFIX,
+  DOC_LOCKS_END,
+  docReadLockKeys,
+  ITEM_LOCK_PREFIX,
+  itemLockKey,
+  itemLockRange,
+  lockKey,
+} from "../core/lock-keys";
 import { parseObjectName } from "../core/names";
 import {
   olderThan,
@@ -30,7 +40,7 @@ import { migrate } from "./migrations";
 import * as identityStore from "./shard-identities";
 import { SHARD_MIGRATIONS } from "./shard-schema";
 import { eventsOf, ShardWatch, type ChangeEvent } from "./shard-watch";
-import { applyOps, blockingTxns, findViolations, lockKey, previewsOf, readDoc, readItem, writeItem, type DocRow } from "./shard-tx";
+import { applyOps, blockingTxns, findViolations, previewsOf, readDoc, readItem, writeItem, type DocRow } from "./shard-tx";
 
 /** Request ids of one-phase transactions, beside single-key ones in the request log. */
 const TXN_REQUEST_PREFIX = "txn:";
@@ -149,10 +159,7 @@ export class ShardObject extends DurableObject<Env> {
    */
   async getWithin(keys: string[], maxBytes: number): Promise<{ items: (StoredItem | null)[] } | { overBudget: true }> {
     return this.read<{ items: (StoredItem | null)[] } | { overBudget: true }>(() => {
-      const blocked = blockingTxns(
-        this.sql,
-        keys.map((key) => `c:${key}`),
-      );
+      const blocked = blockingTxns(this.sql, keys.map(itemLockKey));
       if (blocked.length) return { blocked };
       const now = Date.now();
       const items: (StoredItem | null)[] = [];
@@ -174,13 +181,14 @@ export class ShardObject extends DurableObject<Env> {
   async listKeys(query: ListQuery): Promise<{ key: string; bytes: number }[]> {
     const resume = query.after !== undefined && query.after >= query.prefix;
     const from = resume ? query.after! : query.prefix;
+    const range = itemLockRange(from, query.upper);
     return this.read<{ key: string; bytes: number }[]>(() => {
       const blocked = this.sql
         .exec<{ txn_id: string }>(
           `SELECT DISTINCT txn_id FROM locks
            WHERE lock_key ${resume ? ">" : ">="} ?1 AND (?2 IS NULL OR lock_key < ?2)`,
-          `c:${from}`,
-          query.upper === null ? "c;" : `c:${query.upper}`,
+          range.from,
+          range.to,
         )
         .toArray()
         .map((row) => row.txn_id);
@@ -286,7 +294,7 @@ export class ShardObject extends DurableObject<Env> {
     maxBytes: number,
   ): Promise<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }> {
     return this.read<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }>(() => {
-      const lockKeys = keys.flatMap((key) => [`d:${key}`, `c:rvn-atomic/${key}`]);
+      const lockKeys = keys.flatMap(docReadLockKeys);
       const blocked = blockingTxns(this.sql, lockKeys);
       if (blocked.length) return { blocked };
       const now = Date.now();
@@ -296,7 +304,7 @@ export class ShardObject extends DurableObject<Env> {
         const row = readDoc(this.sql, key);
         bytes += row?.body.length ?? 0;
         if (bytes > maxBytes) return { done: { overBudget: true } };
-        const guard = readItem(this.sql, `rvn-atomic/${key}`, now);
+        const guard = readItem(this.sql, atomicGuardKey(key), now);
         docs.push({ doc: row ? toStoredDoc(row) : null, guardIndex: guard?.idx ?? 0 });
       }
       return { done: { docs } };
@@ -316,7 +324,9 @@ export class ShardObject extends DurableObject<Env> {
   }): Promise<(StoredDoc & { key: string })[]> {
     return this.read<(StoredDoc & { key: string })[]>(() => {
       const blocked = this.sql
-        .exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks WHERE lock_key >= 'd:' AND lock_key < 'd;'")
+        .exec<{ txn_id: string }>(
+          `SELECT DISTINCT txn_id FROM locks WHERE lock_key >= '${DOC_LOCK_PREFIX}' AND lock_key < '${DOC_LOCKS_END}'`,
+        )
         .toArray()
         .map((row) => row.txn_id);
       if (blocked.length) return { blocked };
@@ -587,7 +597,7 @@ export class ShardObject extends DurableObject<Env> {
         .exec<{ key: string; idx: number }>(
           `DELETE FROM items WHERE key IN (
              SELECT key FROM items WHERE expires_at <= ?1
-               AND NOT EXISTS (SELECT 1 FROM locks WHERE lock_key = 'c:' || items.key)
+               AND NOT EXISTS (SELECT 1 FROM locks WHERE lock_key = '${ITEM_LOCK_PREFIX}' || items.key)
              ORDER BY expires_at LIMIT ?2)
            RETURNING key, idx`,
           now,
@@ -790,7 +800,7 @@ export class ShardObject extends DurableObject<Env> {
       const seen = this.sql.exec<{ result: string }>("SELECT result FROM requests WHERE id = ?", requestId).toArray()[0];
       if (seen) return { done: { value: JSON.parse(seen.result) as WriteResult, replayed: true, now } };
     }
-    const blocked = blockingTxns(this.sql, [`c:${key}`]);
+    const blocked = blockingTxns(this.sql, [itemLockKey(key)]);
     if (blocked.length) return { blocked };
     const value = write(now);
     if (requestId) {
