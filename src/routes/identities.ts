@@ -2,7 +2,7 @@
  * Identities: `POST /identity/next` (NextIdentityForOperation), `POST /identity/seed`
  * (SeedIdentityForOperation), `GET /debug/identities` (GetIdentitiesOperation), and the
  * resolution of server-side ids (`people|`, `people/`) in a batch before it is executed. Each
- * identity lives in the shard that owns its name (objects/shard-identities.ts), not in the
+ * identity lives in the shard that owns its name (objects/shard/store/identities.ts), not in the
  * coordinator; server-generated numbers come from the shard that owns the prefix.
  */
 import { encodeJson, type JsonValue, parseJson } from "../core/json";
