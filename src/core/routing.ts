@@ -5,9 +5,11 @@
  * without moving keys of other ranges. The shard count is fixed per deployment.
  */
 import { lowerKey } from "./keys";
+import { ATOMIC_GUARD_PREFIX } from "./lock-keys";
 import { shardName } from "./names";
 
-export const ATOMIC_GUARD_PREFIX = "rvn-atomic/";
+/** Defined with the lock-key encoding (lock-keys.ts); re-exported for the callers that route. */
+export { ATOMIC_GUARD_PREFIX };
 
 const encoder = new TextEncoder();
 

@@ -9,28 +9,35 @@
  * A key locked by a prepared transaction is never answered from its pre-transaction state: the
  * shard first asks the coordinator for the decision (waiting while it is being taken, presuming
  * abort when nobody decided), applies it, and only then reads or writes.
+ *
+ * Layers (etcd's request → apply → storage): this class is the RPC surface (failpoints, group
+ * commit, settling locks through the coordinator, change events, the alarm's schedule);
+ * shard/steps.ts and shard/reads.ts are the decision steps, run inside one storage transaction;
+ * shard/apply.ts checks and writes a transaction's ops; shard/store/*.ts hold every SQL statement
+ * of the shard, one file per table or concern (schema: shard-schema.ts); lock keys are built by
+ * core/lock-keys.ts only.
  */
 import { DurableObject } from "cloudflare:workers";
 import { parseObjectName } from "../core/names";
-import {
-  olderThan,
-  opLabel,
-  type Decision,
-  type OpResult,
-  type PrepareVote,
-  type TxAge,
-  type TxMode,
-  type TxOp,
-  type TxOutcome,
-} from "../core/transaction";
+import { olderThan, type Decision, type PrepareVote, type TxAge, type TxMode, type TxOp, type TxOutcome } from "../core/transaction";
 import { coordinatorStub } from "../stubs";
 import { Failpoints, type FailAction } from "./failpoints";
 import { GroupCommit } from "./group-commit";
 import { migrate } from "./migrations";
-import * as identityStore from "./shard-identities";
+import { IndexCounter } from "./shard/counter";
+import { docsStep, itemsStep, listKeysStep, scanDocsStep, statsStep } from "./shard/reads";
+import { finishStep, onePhaseStep, prepareStep, putStep, releaseStep, removeStep, type Ledger, type Step } from "./shard/steps";
+import { deleteAll } from "./shard/store/admin";
+import * as identityStore from "./shard/store/identities";
+import { itemExpiresAt } from "./shard/store/items";
+import { recentListed } from "./shard/store/outcomes";
+import { bornOf, coordinatorOf, preparedBefore } from "./shard/store/prepared";
+import { oldestEntries, sweepExpiredItems, sweepOutcomes, sweepRequests } from "./shard/store/sweeps";
+import type { DeleteCommand, Lead, ListQuery, OnePhaseEntry, PutCommand, StoredDoc, StoredItem, WriteResult } from "./shard/types";
 import { SHARD_MIGRATIONS } from "./shard-schema";
-import { eventsOf, ShardWatch, type ChangeEvent } from "./shard-watch";
-import { applyOps, blockingTxns, findViolations, lockKey, previewsOf, readDoc, readItem, writeItem, type DocRow } from "./shard-tx";
+import { ShardWatch, type ChangeEvent, eventsOf } from "./shard-watch";
+
+export type { DeleteCommand, Lead, ListQuery, OnePhaseEntry, PutCommand, StoredDoc, StoredItem, WriteResult } from "./shard/types";
 
 /** Request ids of one-phase transactions, beside single-key ones in the request log. */
 const TXN_REQUEST_PREFIX = "txn:";
@@ -43,80 +50,14 @@ export const LOCK_RESOLVE_AFTER_MS = 10_000;
 /** Rows the alarm deletes per table per run, so a sweep never holds the object for long. */
 export const SWEEP_BATCH = 500;
 
-export interface StoredItem {
-  /** Lower-cased key. */
-  key: string;
-  index: number;
-  /** The stored body, `{"Object":…,"@metadata":…}` as JSON text. */
-  json: string;
-}
-
-/** RavenDB's `{Index, Value, Successful}`, with the value still as JSON text. */
-export interface WriteResult {
-  index: number;
-  json: string | null;
-  successful: boolean;
-}
-
-export interface PutCommand {
-  key: string;
-  json: string;
-  expectedIndex: number;
-  expiresAt: number | null;
-  requestId?: string | undefined;
-}
-
-export interface DeleteCommand {
-  key: string;
-  expectedIndex: number;
-  requestId?: string | undefined;
-}
-
-export interface ListQuery {
-  /** Lower-cased prefix; "" lists everything. */
-  prefix: string;
-  /** Exclusive upper bound of the prefix range (see core/keys prefixUpperBound), or null. */
-  upper: string | null;
-  /** Return only keys after this lower-cased key. */
-  after?: string | undefined;
-  /** At most this many items; -1 for all. */
-  limit: number;
-}
-
-export interface StoredDoc {
-  id: string;
-  collection: string | null;
-  body: string;
-  changeVector: string;
-  lastModified: string;
-  fromCluster: boolean;
-}
-
-/** The coordinator leading a prepared transaction and the transaction's age (wait-die). */
-export interface Lead {
-  coordinator: number;
-  born: number;
-}
-
-/** One-phase transactions applied here, for the transactions panel. */
-export interface OnePhaseEntry {
-  txnId: string;
-  mode: TxMode;
-  committed: boolean;
-  index: number | null;
-  keys: string[];
-  at: number;
-}
-
-/** A value from a synchronous step, or the transactions that must be settled before it can run. */
-type Step<T> = { done: T } | { blocked: string[] };
-
 export class ShardObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** The shard's index counter, mirrored from the `counters` table. */
+  private readonly counter: IndexCounter;
+  /** What the decision steps work on (shard/steps.ts). */
+  private readonly ledger: Ledger;
   private readonly failpoints: Failpoints;
   private readonly watch: ShardWatch;
-  /** The shard's index counter, mirrored from the `counters` table. */
-  private counter = 0;
   private databaseName: string | undefined;
   /** When the alarm is set for, mirrored so that writes need not ask storage. */
   private alarmAt: number | null = null;
@@ -126,11 +67,13 @@ export class ShardObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.counter = new IndexCounter(this.sql);
+    this.ledger = { sql: this.sql, counter: this.counter, database: () => this.database() };
     this.failpoints = new Failpoints(ctx, Failpoints.enabledIn(env));
     this.watch = new ShardWatch(ctx);
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, SHARD_MIGRATIONS);
-      this.counter = this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'index'").one().value;
+      this.counter.load();
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -148,23 +91,7 @@ export class ShardObject extends DurableObject<Env> {
    * fact, so that no request makes the shard or the Worker hold more than the budget.
    */
   async getWithin(keys: string[], maxBytes: number): Promise<{ items: (StoredItem | null)[] } | { overBudget: true }> {
-    return this.read<{ items: (StoredItem | null)[] } | { overBudget: true }>(() => {
-      const blocked = blockingTxns(
-        this.sql,
-        keys.map((key) => `c:${key}`),
-      );
-      if (blocked.length) return { blocked };
-      const now = Date.now();
-      const items: (StoredItem | null)[] = [];
-      let bytes = 0;
-      for (const key of keys) {
-        const row = readItem(this.sql, key, now);
-        bytes += row?.value.length ?? 0;
-        if (bytes > maxBytes) return { done: { overBudget: true } };
-        items.push(row ? { key: row.key, index: row.idx, json: row.value } : null);
-      }
-      return { done: { items } };
-    });
+    return this.read(() => itemsStep(this.sql, keys, maxBytes));
   }
 
   /**
@@ -172,33 +99,7 @@ export class ShardObject extends DurableObject<Env> {
    * byte order: what a listing needs to choose its page before it reads any value.
    */
   async listKeys(query: ListQuery): Promise<{ key: string; bytes: number }[]> {
-    const resume = query.after !== undefined && query.after >= query.prefix;
-    const from = resume ? query.after! : query.prefix;
-    return this.read<{ key: string; bytes: number }[]>(() => {
-      const blocked = this.sql
-        .exec<{ txn_id: string }>(
-          `SELECT DISTINCT txn_id FROM locks
-           WHERE lock_key ${resume ? ">" : ">="} ?1 AND (?2 IS NULL OR lock_key < ?2)`,
-          `c:${from}`,
-          query.upper === null ? "c;" : `c:${query.upper}`,
-        )
-        .toArray()
-        .map((row) => row.txn_id);
-      if (blocked.length) return { blocked };
-      const rows = this.sql
-        .exec<{ key: string; bytes: number }>(
-          `SELECT key, length(value) AS bytes FROM items
-           WHERE key ${resume ? ">" : ">="} ?1 AND (?2 IS NULL OR key < ?2)
-             AND (expires_at IS NULL OR expires_at > ?3)
-           ORDER BY key LIMIT ?4`,
-          from,
-          query.upper,
-          Date.now(),
-          query.limit,
-        )
-        .toArray();
-      return { done: rows };
-    });
+    return this.read(() => listKeysStep(this.sql, query));
   }
 
   /**
@@ -208,7 +109,7 @@ export class ShardObject extends DurableObject<Env> {
    */
   async put(cmd: PutCommand): Promise<WriteResult> {
     this.failpoints.hit("shard.write.before");
-    const applied = await this.run(() => this.putStep(cmd), "grouped");
+    const applied = await this.run(() => putStep(this.ledger, cmd), "grouped");
     const stored = applied.value.successful && !applied.replayed ? cmd.expiresAt : null;
     if (applied.value.successful && !applied.replayed) {
       this.watch.publish([{ Type: "Put", Key: cmd.key, Index: applied.value.index, json: cmd.json }]);
@@ -224,7 +125,7 @@ export class ShardObject extends DurableObject<Env> {
    */
   async remove(cmd: DeleteCommand): Promise<WriteResult> {
     this.failpoints.hit("shard.write.before");
-    const applied = await this.run(() => this.removeStep(cmd), "grouped");
+    const applied = await this.run(() => removeStep(this.ledger, cmd), "grouped");
     if (applied.value.successful && !applied.replayed && applied.value.json !== null) {
       this.watch.publish([{ Type: "Delete", Key: cmd.key, Index: applied.value.index, json: null }]);
     }
@@ -245,7 +146,7 @@ export class ShardObject extends DurableObject<Env> {
       const [item] = await this.get([key]);
       if ((item?.index ?? -1) !== index) return { item: item ?? null, changed: true };
       if (Date.now() >= deadline) return { item: item ?? null, changed: false };
-      const expiresAt = this.sql.exec<{ e: number | null }>("SELECT expires_at AS e FROM items WHERE key = ?", key).toArray()[0]?.e ?? null;
+      const expiresAt = itemExpiresAt(this.sql, key);
       await this.watch.sleep(key, Math.min(deadline, expiresAt ?? Infinity));
     }
   }
@@ -285,22 +186,7 @@ export class ShardObject extends DurableObject<Env> {
     keys: string[],
     maxBytes: number,
   ): Promise<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }> {
-    return this.read<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }>(() => {
-      const lockKeys = keys.flatMap((key) => [`d:${key}`, `c:rvn-atomic/${key}`]);
-      const blocked = blockingTxns(this.sql, lockKeys);
-      if (blocked.length) return { blocked };
-      const now = Date.now();
-      const docs: { doc: StoredDoc | null; guardIndex: number }[] = [];
-      let bytes = 0;
-      for (const key of keys) {
-        const row = readDoc(this.sql, key);
-        bytes += row?.body.length ?? 0;
-        if (bytes > maxBytes) return { done: { overBudget: true } };
-        const guard = readItem(this.sql, `rvn-atomic/${key}`, now);
-        docs.push({ doc: row ? toStoredDoc(row) : null, guardIndex: guard?.idx ?? 0 });
-      }
-      return { done: { docs } };
-    });
+    return this.read(() => docsStep(this.sql, keys, maxBytes));
   }
 
   /**
@@ -314,29 +200,7 @@ export class ShardObject extends DurableObject<Env> {
     /** Stop once the bodies returned exceed this many characters (at least one row comes back). */
     maxBytes?: number;
   }): Promise<(StoredDoc & { key: string })[]> {
-    return this.read<(StoredDoc & { key: string })[]>(() => {
-      const blocked = this.sql
-        .exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks WHERE lock_key >= 'd:' AND lock_key < 'd;'")
-        .toArray()
-        .map((row) => row.txn_id);
-      if (blocked.length) return { blocked };
-      const cursor = this.sql.exec<DocRow>(
-        `SELECT * FROM docs WHERE (?1 IS NULL OR collection = ?1 COLLATE NOCASE) AND key > ?2
-         ORDER BY key LIMIT ?3`,
-        query.collection,
-        query.after ?? "",
-        query.limit,
-      );
-      // Rows are read one at a time, so stopping early leaves the rest unread.
-      const docs: (StoredDoc & { key: string })[] = [];
-      let bytes = 0;
-      for (const row of cursor) {
-        docs.push({ key: row.key, ...toStoredDoc(row) });
-        bytes += row.body.length;
-        if (bytes >= (query.maxBytes ?? Number.POSITIVE_INFINITY)) break;
-      }
-      return { done: docs };
-    });
+    return this.read(() => scanDocsStep(this.sql, query));
   }
 
   // ── transactions: one-phase and two-phase commit ──────────────────────────────────────────
@@ -348,34 +212,8 @@ export class ShardObject extends DurableObject<Env> {
    * retry of an attempt that never applied runs anew.
    */
   async commitOnePhase(txnId: string, mode: TxMode, ops: TxOp[], minIndex: number, requestId?: string): Promise<TxOutcome> {
-    let applied = false;
     const requestKey = requestId ? TXN_REQUEST_PREFIX + requestId : null;
-    const outcome = await this.run((): Step<TxOutcome> => {
-      const known = this.outcomeOf(txnId);
-      if (known) return { done: known };
-      if (requestKey) {
-        const seen = this.sql.exec<{ result: string }>("SELECT result FROM requests WHERE id = ?", requestKey).toArray()[0];
-        if (seen) return { done: JSON.parse(seen.result) as TxOutcome };
-      }
-      const blocked = blockingTxns(this.sql, ops.map(lockKey), txnId);
-      if (blocked.length) return { blocked };
-      const now = Date.now();
-      const violations = findViolations(this.sql, ops, now);
-      let result: TxOutcome;
-      if (violations.length) {
-        result = { committed: false, violations };
-      } else {
-        const index = Math.max(this.counter + 1, minIndex);
-        this.raiseCounter(index);
-        result = { committed: true, index, results: applyOps(this.sql, ops, index, mode, this.database(), now) };
-        applied = true;
-      }
-      this.recordOutcome(txnId, result, now, { mode, keys: ops.map(opLabel) });
-      if (requestKey) {
-        this.sql.exec("INSERT INTO requests (id, result, at) VALUES (?, ?, ?)", requestKey, JSON.stringify(result), now);
-      }
-      return { done: result };
-    }, "grouped");
+    const { outcome, applied } = await this.run(() => onePhaseStep(this.ledger, txnId, mode, ops, minIndex, requestKey), "grouped");
     if (applied && outcome.committed) this.watch.publish(eventsOf(ops, outcome.index));
     this.failpoints.hit("shard.commitOnePhase.after");
     await this.scheduleAlarm(this.expiryDeadline(ops));
@@ -393,47 +231,18 @@ export class ShardObject extends DurableObject<Env> {
     await this.failpoints.pause("shard.prepare.before");
     let vote: PrepareVote | null = null;
     for (let attempt = 0; vote === null; attempt++) {
-      const prepareStep = (): Step<PrepareVote> => {
-        const seen = this.sql
-          .exec<{ outcome: string | null; prepared: number }>(
-            "SELECT (SELECT outcome FROM outcomes WHERE txn_id = ?1) AS outcome, EXISTS (SELECT 1 FROM prepared WHERE txn_id = ?1) AS prepared",
-            txnId,
-          )
-          .one();
-        const known = seen.outcome === null ? null : (JSON.parse(seen.outcome) as TxOutcome);
-        // Already finished (a late or duplicate prepare): never lock again.
-        if (known) return { done: known.committed ? { vote: "yes", counter: this.counter, previews: [] } : { vote: "no", violations: [] } };
-        const exists = seen.prepared === 1;
-        // Locked since it was checked: nothing can have changed under the lock.
-        if (exists) return { done: { vote: "yes", counter: this.counter, previews: previewsOf(this.sql, ops) } };
-        const blocked = blockingTxns(this.sql, ops.map(lockKey), txnId);
-        if (blocked.length) return { blocked };
-        const violations = findViolations(this.sql, ops, Date.now());
-        if (violations.length) return { done: { vote: "no", violations } };
-        this.sql.exec(
-          "INSERT INTO prepared (txn_id, mode, ops, at, coordinator, born) VALUES (?, ?, ?, ?, ?, ?)",
-          txnId,
-          mode,
-          JSON.stringify(ops),
-          Date.now(),
-          lead.coordinator,
-          lead.born,
-        );
-        for (const op of ops) this.sql.exec("INSERT INTO locks (lock_key, txn_id) VALUES (?, ?)", lockKey(op), txnId);
-        this.failpoints.hit("shard.prepare.inside");
-        return { done: { vote: "yes", counter: this.counter, previews: previewsOf(this.sql, ops) } };
-      };
+      const step = (): Step<PrepareVote> => prepareStep(this.ledger, txnId, mode, ops, lead, this.failpoints);
       // The first try joins the next group commit; a retry after settling locks runs alone.
-      const step = attempt === 0 ? await this.writes.submit(prepareStep) : this.sync(prepareStep);
-      if ("done" in step) {
-        vote = step.done;
+      const result = attempt === 0 ? await this.writes.submit(step) : this.sync(step);
+      if ("done" in result) {
+        vote = result.done;
         break;
       }
-      const undecided = await this.settleDecided(step.blocked);
+      const undecided = await this.settleDecided(result.blocked);
       if (undecided.length === 0 && attempt < 3) continue;
       // Wait-die: older than every holder still deciding → may wait (keep its other locks).
       const me: TxAge = { born: lead.born, txnId };
-      const holders = this.agesOf(undecided.length ? undecided : step.blocked);
+      const holders = this.agesOf(undecided.length ? undecided : result.blocked);
       vote = { vote: "busy", wait: holders.every((holder) => olderThan(me, holder)) };
     }
     if (vote.vote === "yes") await this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS);
@@ -447,11 +256,7 @@ export class ShardObject extends DurableObject<Env> {
    * again. Never touches a decided one.
    */
   async release(txnId: string): Promise<void> {
-    this.sync(() => {
-      if (this.outcomeOf(txnId)) return;
-      this.sql.exec("DELETE FROM locks WHERE txn_id = ?", txnId);
-      this.sql.exec("DELETE FROM prepared WHERE txn_id = ?", txnId);
-    });
+    this.sync(() => releaseStep(this.ledger, txnId));
     this.failpoints.hit("shard.release.after");
   }
 
@@ -460,7 +265,7 @@ export class ShardObject extends DurableObject<Env> {
     await this.failpoints.pause("shard.commit.before");
     const events: ChangeEvent[] = [];
     // Grouped: commits arriving together at this shard share one storage commit.
-    const outcome = await this.writes.submit(() => this.finishStep(txnId, { decision: "committed", index, at }, events));
+    const outcome = await this.writes.submit(() => finishStep(this.ledger, txnId, { decision: "committed", index, at }, events));
     this.watch.publish(events);
     this.failpoints.hit("shard.commit.after");
     if (outcome?.committed) await this.scheduleAlarm(this.nextDeadline());
@@ -482,51 +287,25 @@ export class ShardObject extends DurableObject<Env> {
 
   /** The most recent one-phase transactions applied here, newest first (the transactions panel). */
   recentOnePhase(limit: number): OnePhaseEntry[] {
-    return this.sql
-      .exec<{ txn_id: string; outcome: string; at: number; mode: string; keys: string }>(
-        "SELECT txn_id, outcome, at, mode, keys FROM outcomes WHERE keys IS NOT NULL ORDER BY at DESC LIMIT ?",
-        Math.min(Math.max(limit, 1), 500),
-      )
-      .toArray()
-      .map((row) => {
-        const outcome = JSON.parse(row.outcome) as TxOutcome;
-        return {
-          txnId: row.txn_id,
-          mode: row.mode as TxMode,
-          committed: outcome.committed,
-          index: outcome.committed ? outcome.index : null,
-          keys: JSON.parse(row.keys) as string[],
-          at: row.at,
-        };
-      });
-  }
-
-  /** Counts for database statistics: live items, documents. */
-  async stats(): Promise<{ items: number; documents: number; identities: number }> {
-    return this.read<{ items: number; documents: number; identities: number }>(() => {
-      const blocked = this.sql
-        .exec<{ txn_id: string }>("SELECT DISTINCT txn_id FROM locks")
-        .toArray()
-        .map((r) => r.txn_id);
-      if (blocked.length) return { blocked };
+    return recentListed(this.sql, Math.min(Math.max(limit, 1), 500)).map((row) => {
+      const outcome = JSON.parse(row.outcome) as TxOutcome;
       return {
-        done: this.sql
-          .exec<{ items: number; documents: number; identities: number }>(
-            `SELECT (SELECT COUNT(*) FROM items WHERE expires_at IS NULL OR expires_at > ?) AS items,
-                    (SELECT COUNT(*) FROM docs) AS documents,
-                    (SELECT COUNT(*) FROM identities) AS identities`,
-            Date.now(),
-          )
-          .one(),
+        txnId: row.txn_id,
+        mode: row.mode as TxMode,
+        committed: outcome.committed,
+        index: outcome.committed ? outcome.index : null,
+        keys: JSON.parse(row.keys) as string[],
+        at: row.at,
       };
     });
   }
 
-  /**
-   * Deletes the shard's data when its database is deleted. The index counter stays, so a database
-   * created again under the same name never hands out an index a client may still hold.
-   */
-  // ── identities (shard-identities.ts) ──────────────────────────────────────────────────────
+  /** Counts for database statistics: live items, documents. */
+  async stats(): Promise<{ items: number; documents: number; identities: number }> {
+    return this.read(() => statsStep(this.sql));
+  }
+
+  // ── identities (shard/store/identities.ts) ───────────────────────────────────────────────
 
   /** Reserves `count` consecutive values of the identity `name` (lower-cased, ending in '|'); returns the last. */
   async nextIdentities(name: string, count: number): Promise<number> {
@@ -546,11 +325,12 @@ export class ShardObject extends DurableObject<Env> {
     return this.sync(() => identityStore.nextServerIds(this.sql, count));
   }
 
+  /**
+   * Deletes the shard's data when its database is deleted. The index counter stays, so a database
+   * created again under the same name never hands out an index a client may still hold.
+   */
   async destroy(): Promise<void> {
-    this.sync(() => {
-      for (const table of ["items", "docs", "prepared", "locks", "outcomes", "requests", "identities"])
-        this.sql.exec(`DELETE FROM ${table}`);
-    });
+    this.sync(() => deleteAll(this.sql));
     await this.ctx.storage.deleteAlarm();
     this.alarmAt = null;
     this.watch.wakeAll();
@@ -574,36 +354,16 @@ export class ShardObject extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const stale = this.sql
-      .exec<{ txn_id: string }>("SELECT txn_id FROM prepared WHERE at <= ?", now - LOCK_RESOLVE_AFTER_MS)
-      .toArray()
-      .map((row) => row.txn_id);
+    const stale = preparedBefore(this.sql, now - LOCK_RESOLVE_AFTER_MS);
     if (stale.length) await this.settle(stale);
     const expiredEvents: ChangeEvent[] = [];
     const more = this.ctx.storage.transactionSync(() => {
-      const sweep = (sql: string, before: number) => this.sql.exec(sql, before, SWEEP_BATCH).rowsWritten >= SWEEP_BATCH;
       // Locked items wait for their transaction's decision before anything removes them.
-      const removed = this.sql
-        .exec<{ key: string; idx: number }>(
-          `DELETE FROM items WHERE key IN (
-             SELECT key FROM items WHERE expires_at <= ?1
-               AND NOT EXISTS (SELECT 1 FROM locks WHERE lock_key = 'c:' || items.key)
-             ORDER BY expires_at LIMIT ?2)
-           RETURNING key, idx`,
-          now,
-          SWEEP_BATCH,
-        )
-        .toArray();
+      const removed = sweepExpiredItems(this.sql, now, SWEEP_BATCH);
       for (const row of removed) expiredEvents.push({ Type: "Expire", Key: row.key, Index: row.idx, json: null });
       const expired = removed.length >= SWEEP_BATCH;
-      const requests = sweep(
-        "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE at <= ?1 ORDER BY at LIMIT ?2)",
-        now - REQUEST_LOG_TTL_MS,
-      );
-      const outcomes = sweep(
-        "DELETE FROM outcomes WHERE txn_id IN (SELECT txn_id FROM outcomes WHERE at <= ?1 ORDER BY at LIMIT ?2)",
-        now - OUTCOME_TTL_MS,
-      );
+      const requests = sweepRequests(this.sql, now - REQUEST_LOG_TTL_MS, SWEEP_BATCH);
+      const outcomes = sweepOutcomes(this.sql, now - OUTCOME_TTL_MS, SWEEP_BATCH);
       return expired || requests || outcomes;
     });
     this.watch.publish(expiredEvents);
@@ -674,25 +434,23 @@ export class ShardObject extends DurableObject<Env> {
 
   /** The coordinator leading a transaction that holds a lock here. */
   private coordinatorOf(txnId: string) {
-    const row = this.sql.exec<{ coordinator: number }>("SELECT coordinator FROM prepared WHERE txn_id = ?", txnId).toArray()[0];
-    return coordinatorStub(this.env, this.database(), row?.coordinator ?? 0);
+    return coordinatorStub(this.env, this.database(), coordinatorOf(this.sql, txnId) ?? 0);
   }
 
   private agesOf(txnIds: string[]): TxAge[] {
     return txnIds.map((txnId) => {
-      const row = this.sql.exec<{ born: number }>("SELECT born FROM prepared WHERE txn_id = ?", txnId).toArray()[0];
       // A holder gone meanwhile counts as younger: the next attempt will not meet it.
-      return { born: row?.born ?? Number.MAX_SAFE_INTEGER, txnId };
+      return { born: bornOf(this.sql, txnId) ?? Number.MAX_SAFE_INTEGER, txnId };
     });
   }
 
   /** One storage transaction; if it throws it rolls back, and so does the mirrored counter. */
   private sync<T>(fn: () => T): T {
-    const counterBefore = this.counter;
+    const counterBefore = this.counter.value;
     try {
       return this.ctx.storage.transactionSync(fn);
     } catch (err) {
-      this.counter = counterBefore;
+      this.counter.reset(counterBefore);
       throw err;
     }
   }
@@ -700,103 +458,9 @@ export class ShardObject extends DurableObject<Env> {
   /** Applies a decision to a prepared transaction, once; returns its outcome (null: never prepared here). */
   private finish(txnId: string, decision: Decision): TxOutcome | null {
     const events: ChangeEvent[] = [];
-    const outcome = this.sync(() => this.finishStep(txnId, decision, events));
+    const outcome = this.sync(() => finishStep(this.ledger, txnId, decision, events));
     this.watch.publish(events);
     return outcome;
-  }
-
-  /** `finish` inside the caller's storage transaction; the change events go to `events`. */
-  private finishStep(txnId: string, decision: Decision, events: ChangeEvent[]): TxOutcome | null {
-    // A prepared row and an outcome never coexist (finishing swaps one for the other).
-    const prepared = this.sql.exec<{ mode: string; ops: string }>("SELECT mode, ops FROM prepared WHERE txn_id = ?", txnId).toArray()[0];
-    if (!prepared) {
-      const known = this.outcomeOf(txnId);
-      if (known) return known;
-    }
-    const now = Date.now();
-    let outcome: TxOutcome;
-    if (decision.decision === "committed") {
-      // A commit for a transaction never prepared here is a bug upstream: refuse, change nothing.
-      if (!prepared) return null;
-      this.raiseCounter(decision.index);
-      const ops = JSON.parse(prepared.ops) as TxOp[];
-      const at = decision.at ?? now;
-      const results: OpResult[] = applyOps(this.sql, ops, decision.index, prepared.mode as TxMode, this.database(), at);
-      outcome = { committed: true, index: decision.index, results };
-      events.push(...eventsOf(ops, decision.index));
-    } else {
-      outcome = { committed: false, violations: [] };
-    }
-    this.sql.exec("DELETE FROM locks WHERE txn_id = ?", txnId);
-    this.sql.exec("DELETE FROM prepared WHERE txn_id = ?", txnId);
-    this.recordOutcome(txnId, outcome, now);
-    return outcome;
-  }
-
-  private outcomeOf(txnId: string): TxOutcome | null {
-    const row = this.sql.exec<{ outcome: string }>("SELECT outcome FROM outcomes WHERE txn_id = ?", txnId).toArray()[0];
-    return row ? (JSON.parse(row.outcome) as TxOutcome) : null;
-  }
-
-  /** `listed`: a one-phase transaction, shown in the transactions panel. */
-  private recordOutcome(txnId: string, outcome: TxOutcome, now: number, listed?: { mode: TxMode; keys: string[] }): void {
-    this.sql.exec(
-      "INSERT INTO outcomes (txn_id, outcome, at, mode, keys) VALUES (?, ?, ?, ?, ?)",
-      txnId,
-      JSON.stringify(outcome),
-      now,
-      listed?.mode ?? null,
-      listed ? JSON.stringify(listed.keys) : null,
-    );
-  }
-
-  /** The compare-and-write of `put`, run inside one (possibly grouped) storage transaction. */
-  private putStep(cmd: PutCommand) {
-    return this.applyWrite(cmd.key, cmd.requestId, (now) => {
-      const current = readItem(this.sql, cmd.key, now);
-      if (current ? current.idx !== cmd.expectedIndex : cmd.expectedIndex !== 0) {
-        return current ? { index: current.idx, json: current.value, successful: false } : { index: 0, json: null, successful: false };
-      }
-      const index = this.nextIndex();
-      writeItem(this.sql, cmd.key, index, cmd.json, cmd.expiresAt);
-      return { index, json: cmd.json, successful: true };
-    });
-  }
-
-  /** The compare-and-delete of `remove`. */
-  private removeStep(cmd: DeleteCommand) {
-    return this.applyWrite(cmd.key, cmd.requestId, (now) => {
-      const current = readItem(this.sql, cmd.key, now);
-      if (current && current.idx !== cmd.expectedIndex) {
-        return { index: current.idx, json: current.value, successful: false };
-      }
-      // An expired row is already gone as far as anyone can see; remove it for good either way.
-      this.sql.exec("DELETE FROM items WHERE key = ?", cmd.key);
-      return { index: this.nextIndex(), json: current ? current.value : null, successful: true };
-    });
-  }
-
-  /**
-   * One single-key write in one storage transaction, replaying the first result for a known
-   * request id; blocked while a prepared transaction holds the key.
-   */
-  private applyWrite(
-    key: string,
-    requestId: string | undefined,
-    write: (now: number) => WriteResult,
-  ): Step<{ value: WriteResult; replayed: boolean; now: number }> {
-    const now = Date.now();
-    if (requestId) {
-      const seen = this.sql.exec<{ result: string }>("SELECT result FROM requests WHERE id = ?", requestId).toArray()[0];
-      if (seen) return { done: { value: JSON.parse(seen.result) as WriteResult, replayed: true, now } };
-    }
-    const blocked = blockingTxns(this.sql, [`c:${key}`]);
-    if (blocked.length) return { blocked };
-    const value = write(now);
-    if (requestId) {
-      this.sql.exec("INSERT INTO requests (id, result, at) VALUES (?, ?, ?)", requestId, JSON.stringify(value), now);
-    }
-    return { done: { value, replayed: false, now } };
   }
 
   /** The alarm must cover a new expiry and the eviction of a new request-log entry. */
@@ -818,14 +482,7 @@ export class ShardObject extends DurableObject<Env> {
 
   /** Earliest instant the alarm has work: a lock to resolve, an expiry, or an entry to forget. */
   private nextDeadline(): number | null {
-    const row = this.sql
-      .exec<{ lock: number | null; expiry: number | null; request: number | null; outcome: number | null }>(
-        `SELECT (SELECT MIN(at) FROM prepared) AS lock,
-                (SELECT MIN(expires_at) FROM items WHERE expires_at IS NOT NULL) AS expiry,
-                (SELECT MIN(at) FROM requests) AS request,
-                (SELECT MIN(at) FROM outcomes) AS outcome`,
-      )
-      .one();
+    const row = oldestEntries(this.sql);
     const candidates = [
       row.lock === null ? null : row.lock + LOCK_RESOLVE_AFTER_MS,
       row.expiry,
@@ -841,31 +498,8 @@ export class ShardObject extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(deadline);
   }
 
-  /** Next index of this shard's Lamport clock, persisted in the same transaction as the write. */
-  private nextIndex(): number {
-    this.raiseCounter(this.counter + 1);
-    return this.counter;
-  }
-
-  private raiseCounter(to: number): void {
-    if (to <= this.counter) return;
-    this.counter = to;
-    this.sql.exec("UPDATE counters SET value = ? WHERE name = 'index'", to);
-  }
-
   /** The database this shard belongs to, from its name (parsed once). */
   private database(): string {
     return (this.databaseName ??= parseObjectName(this.ctx.id.name ?? "").database);
   }
-}
-
-function toStoredDoc(row: DocRow): StoredDoc {
-  return {
-    id: row.id,
-    collection: row.collection,
-    body: row.body,
-    changeVector: row.change_vector,
-    lastModified: row.last_modified,
-    fromCluster: row.from_cluster === 1,
-  };
 }

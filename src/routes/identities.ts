@@ -1,3 +1,9 @@
+/**
+ * Identities: `POST /identity/next` (NextIdentityForOperation), `POST /identity/seed`
+ * (SeedIdentityForOperation), `GET /debug/identities` (GetIdentitiesOperation). Each identity
+ * lives in the shard that owns its name (objects/shard/store/identities.ts), not in the
+ * coordinator; src/worker/server-ids.ts resolves `people|` and `people/` ids in a batch.
+ */
 import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";

@@ -1,67 +1,12 @@
 /**
- * Checking and applying transaction ops against a shard's tables. Synchronous SQL only: callers
- * run these inside one `transactionSync`, so a check and the write it guards cannot be split.
+ * The apply layer of a transaction's ops (etcd's request → apply → storage): checking expected
+ * indexes and change vectors against the current state, and writing every op with one index.
+ * Synchronous, through the store's statements only: callers run these inside one
+ * `transactionSync`, so a check and the write it guards cannot be split.
  */
-import { opResult, type DocPreview, type OpResult, type TxMode, type TxOp, type Violation } from "../core/transaction";
-
-export interface ItemRow extends Record<string, SqlStorageValue> {
-  key: string;
-  idx: number;
-  value: string;
-}
-
-export interface DocRow extends Record<string, SqlStorageValue> {
-  key: string;
-  id: string;
-  collection: string | null;
-  body: string;
-  change_vector: string;
-  last_modified: string;
-  from_cluster: number;
-}
-
-/** The lock-table key of an op: compare-exchange items and documents have separate spaces. */
-export function lockKey(op: Pick<TxOp, "kind" | "key">): string {
-  return (op.kind === "doc-put" || op.kind === "doc-delete" ? "d:" : "c:") + op.key;
-}
-
-export function readItem(sql: SqlStorage, key: string, now: number): ItemRow | null {
-  return (
-    sql
-      .exec<ItemRow>("SELECT key, idx, value FROM items WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)", key, now)
-      .toArray()[0] ?? null
-  );
-}
-
-export function readDoc(sql: SqlStorage, key: string): DocRow | null {
-  return sql.exec<DocRow>("SELECT * FROM docs WHERE key = ?", key).toArray()[0] ?? null;
-}
-
-/** Creates or replaces a compare-exchange item. */
-export function writeItem(sql: SqlStorage, key: string, index: number, json: string, expiresAt: number | null): void {
-  sql.exec(
-    `INSERT INTO items (key, idx, value, expires_at) VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT (key) DO UPDATE SET idx = ?2, value = ?3, expires_at = ?4`,
-    key,
-    index,
-    json,
-    expiresAt,
-  );
-}
-
-/** Transactions (other than `own`) holding a lock on any of these lock keys. */
-export function blockingTxns(sql: SqlStorage, lockKeys: string[], own?: string): string[] {
-  const found = new Set<string>();
-  // 100 bound parameters at most per statement: check in slices.
-  for (let i = 0; i < lockKeys.length; i += 90) {
-    const slice = lockKeys.slice(i, i + 90);
-    const rows = sql
-      .exec<{ txn_id: string }>(`SELECT DISTINCT txn_id FROM locks WHERE lock_key IN (${slice.map(() => "?").join(",")})`, ...slice)
-      .toArray();
-    for (const row of rows) if (row.txn_id !== own) found.add(row.txn_id);
-  }
-  return [...found];
-}
+import { opResult, type DocPreview, type OpResult, type TxMode, type TxOp, type Violation } from "../../core/transaction";
+import { deleteDoc, readDoc, writeDoc } from "./store/documents";
+import { deleteItem, readItem, writeItem } from "./store/items";
 
 /** Every expected index and change vector of the ops, checked against the current state. */
 export function findViolations(sql: SqlStorage, ops: TxOp[], now: number): Violation[] {
@@ -144,7 +89,7 @@ export function applyOps(sql: SqlStorage, ops: TxOp[], index: number, mode: TxMo
         writeItem(sql, op.key, index, op.json, op.expiresAt);
         return opResult(op, null, index, mode, database, lastModified);
       case "cmpxchg-delete":
-        sql.exec("DELETE FROM items WHERE key = ?", op.key);
+        deleteItem(sql, op.key);
         return opResult(op, null, index, mode, database, lastModified);
       case "doc-put": {
         const previous = readDoc(sql, op.key);
@@ -157,24 +102,20 @@ export function applyOps(sql: SqlStorage, ops: TxOp[], index: number, mode: TxMo
           lastModified,
         );
         if (result.kind !== "doc-put") throw new Error("unreachable");
-        sql.exec(
-          `INSERT INTO docs (key, id, collection, body, change_vector, last_modified, from_cluster)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-           ON CONFLICT (key) DO UPDATE SET collection = ?3, body = ?4, change_vector = ?5,
-             last_modified = ?6, from_cluster = ?7`,
-          op.key,
-          result.id,
-          op.collection,
-          op.json,
-          result.changeVector,
+        writeDoc(sql, {
+          key: op.key,
+          id: result.id,
+          collection: op.collection,
+          body: op.json,
+          changeVector: result.changeVector,
           lastModified,
-          mode === "ClusterWide" ? 1 : 0,
-        );
+          fromCluster: mode === "ClusterWide",
+        });
         return result;
       }
       case "doc-delete": {
         const previous = readDoc(sql, op.key);
-        sql.exec("DELETE FROM docs WHERE key = ?", op.key);
+        deleteDoc(sql, op.key);
         return opResult(op, previous && { id: previous.id, changeVector: previous.change_vector }, index, mode, database, lastModified);
       }
     }

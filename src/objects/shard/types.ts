@@ -1,0 +1,67 @@
+/** The values ShardObject's RPC methods take and return (plain data: they cross RPC). */
+import type { TxMode } from "../../core/transaction";
+
+export interface StoredItem {
+  /** Lower-cased key. */
+  key: string;
+  index: number;
+  /** The stored body, `{"Object":…,"@metadata":…}` as JSON text. */
+  json: string;
+}
+
+/** RavenDB's `{Index, Value, Successful}`, with the value still as JSON text. */
+export interface WriteResult {
+  index: number;
+  json: string | null;
+  successful: boolean;
+}
+
+export interface PutCommand {
+  key: string;
+  json: string;
+  expectedIndex: number;
+  expiresAt: number | null;
+  requestId?: string | undefined;
+}
+
+export interface DeleteCommand {
+  key: string;
+  expectedIndex: number;
+  requestId?: string | undefined;
+}
+
+export interface ListQuery {
+  /** Lower-cased prefix; "" lists everything. */
+  prefix: string;
+  /** Exclusive upper bound of the prefix range (see core/keys prefixUpperBound), or null. */
+  upper: string | null;
+  /** Return only keys after this lower-cased key. */
+  after?: string | undefined;
+  /** At most this many items; -1 for all. */
+  limit: number;
+}
+
+export interface StoredDoc {
+  id: string;
+  collection: string | null;
+  body: string;
+  changeVector: string;
+  lastModified: string;
+  fromCluster: boolean;
+}
+
+/** The coordinator leading a prepared transaction and the transaction's age (wait-die). */
+export interface Lead {
+  coordinator: number;
+  born: number;
+}
+
+/** One-phase transactions applied here, for the transactions panel. */
+export interface OnePhaseEntry {
+  txnId: string;
+  mode: TxMode;
+  committed: boolean;
+  index: number | null;
+  keys: string[];
+  at: number;
+}
