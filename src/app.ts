@@ -16,6 +16,7 @@ import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
 import { identities } from "./routes/identities";
 import { multiGet } from "./routes/multi-get";
+import { home } from "./routes/home";
 import { openapi } from "./routes/openapi";
 import { queries } from "./routes/queries";
 import { studio } from "./routes/studio";
@@ -52,6 +53,7 @@ app.route("/", identities);
 app.route("/", queries);
 app.route("/", studio);
 app.route("/", openapi);
+app.route("/", home);
 app.post(
   "/databases/:db/multi_get",
   access.read,

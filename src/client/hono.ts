@@ -5,10 +5,10 @@
 export {
   defaultFingerprint,
   idempotency,
-  recordKey,
   REPLAYED_HEADER,
   scopeFromHeader,
   type IdempotencyOptions,
   type IdempotencyRecord,
   type StoredResponse,
 } from "./idempotency.js";
+export { recordKey } from "./record-key.js";

@@ -34,25 +34,34 @@
  * client's retry runs the handler again, on the premise that a failing handler did not complete
  * its effect. Set `storeServerErrors` to replay them instead, as Stripe does.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, Env, MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
 import { expiresIn, type CmpxchgApi } from "./api.js";
 import type { CmpxchgBinding } from "./service-api.js";
 import { CmpxchgServiceClient } from "./service-client.js";
-import { isWellFormed } from "../core/keys.js";
+import { checkPrefix, hex, MAX_KEY_LENGTH, recordKey } from "./record-key.js";
 import type { CompareExchangeResult } from "./types.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: any app's context: Hono's Env, path and input are the app's own
 type AnyContext = Context<any, any, any>;
 
-export interface IdempotencyOptions {
+/** `E`: the app's Hono environment, so the options' callbacks read its typed `c.var` and bindings. */
+// biome-ignore lint/suspicious/noExplicitAny: Hono's own default for an unspecified environment
+export interface IdempotencyOptions<E extends Env = any> {
   /** The record store: a client, or a function of the request context returning one. */
-  client?: CmpxchgApi | ((c: AnyContext) => CmpxchgApi);
+  client?: CmpxchgApi | ((c: Context<E>) => CmpxchgApi);
   /** Instead of `client`: a Service Binding to CmpxchgService (or a function of the context), with `database`. */
-  service?: CmpxchgBinding | ((c: AnyContext) => CmpxchgBinding);
+  service?: CmpxchgBinding | ((c: Context<E>) => CmpxchgBinding);
   /** The database of `service`'s records (or a function of the context returning it). */
-  database?: string | ((c: AnyContext) => string);
+  database?: string | ((c: Context<E>) => string);
   /** Request header carrying the key (default `Idempotency-Key`). */
   header?: string;
+  /**
+   * Instead of the header: the key taken from the request itself, e.g. a field of the payload
+   * (`async (c) => (await c.req.json()).orderId`), as Powertools' `eventKeyJmesPath` does.
+   * Undefined means "no key": the request is refused (400) when `required`, else unprotected.
+   */
+  key?: (c: Context<E>) => string | undefined | Promise<string | undefined>;
   /** Refuse requests without a key (400). Default false: they pass through unprotected. */
   required?: boolean;
   /** How long a completed response is replayed (default 24 h). */
@@ -60,13 +69,13 @@ export interface IdempotencyOptions {
   /** How long a claim blocks the key while its request runs; must exceed the handler's longest run (default 30 s). */
   inProgressTtlMs?: number;
   /** What makes two requests "the same". Default: SHA-256 of method, path with query, and body. */
-  fingerprint?: (c: AnyContext) => Promise<string>;
+  fingerprint?: (c: Context<E>) => Promise<string>;
   /**
    * Required: the caller a request's key belongs to (e.g. the authenticated account id), as Stripe
    * scopes keys per account. Null, undefined or "" means "not identified": the request is refused
    * with 401. `() => "global"` puts every caller in one namespace (only for single-tenant apps).
    */
-  scope: (c: AnyContext) => string | null | undefined | Promise<string | null | undefined>;
+  scope: (c: Context<E>) => string | null | undefined | Promise<string | null | undefined>;
   /** Key prefix of the records (default `idempotency/`, at most 39 UTF-8 bytes). */
   prefix?: string;
   /** Methods the middleware guards (default POST and PATCH, which the draft targets); others pass through. */
@@ -77,6 +86,12 @@ export interface IdempotencyOptions {
   maxBodyBytes?: number;
   /** Replay 5xx responses too instead of letting a retry run the handler again (default false). */
   storeServerErrors?: boolean;
+  /**
+   * Replay 4xx responses (default true, as Stripe does: the same request gets the same refusal).
+   * false frees the key after a 4xx — validation failures are not stored, so a corrected retry
+   * with the same key runs the handler, as Powertools does for failed validations.
+   */
+  storeClientErrors?: boolean;
 }
 
 /** A stored response. */
@@ -105,15 +120,11 @@ const DEFAULT_HEADERS = [
   "link",
   "retry-after",
 ];
-const MAX_KEY_LENGTH = 255;
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** The server's limit on a compare-exchange key, in UTF-8 bytes. */
-const MAX_RECORD_KEY_BYTES = 512;
-/** sha256 hex (64) + "/" + base32 of the longest key (ceil(255 * 8 / 5) = 408). */
-const MAX_PREFIX_BYTES = MAX_RECORD_KEY_BYTES - 64 - 1 - Math.ceil((MAX_KEY_LENGTH * 8) / 5);
 
-/** The Hono middleware. */
-export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
+/** The Hono middleware, typed for the app's environment `E` (Hono's `createMiddleware<E>`). */
+// biome-ignore lint/suspicious/noExplicitAny: Hono's own default for an unspecified environment
+export function idempotency<E extends Env = any>(options: IdempotencyOptions<E>): MiddlewareHandler<E> {
   const headerName = options.header ?? "Idempotency-Key";
   const methods = new Set((options.methods ?? ["POST", "PATCH"]).map((m) => m.toUpperCase()));
   const retentionMs = options.retentionMs ?? DAY_MS;
@@ -121,8 +132,9 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
   const prefix = options.prefix ?? "idempotency/";
   const keep = new Set([...DEFAULT_HEADERS, ...(options.storeHeaders ?? []).map((h) => h.toLowerCase())]);
   const maxBodyBytes = options.maxBodyBytes ?? 512 * 1024;
-  const fingerprintOf = options.fingerprint ?? defaultFingerprint;
-  const storeFor = storeResolver(options);
+  const fingerprintOf: (c: Context<E>) => Promise<string> = options.fingerprint ?? ((c) => defaultFingerprint(c as AnyContext));
+  const resolveStore = storeResolver(options);
+  const storeFor = (c: Context<E>) => resolveStore(c as AnyContext);
   const scopeOf = options.scope;
   if (typeof scopeOf !== "function") {
     throw new Error(
@@ -130,15 +142,11 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
         'so one caller\'s keys are never replayed to another; `scope: () => "global"` shares one namespace on purpose.',
     );
   }
-  if (new TextEncoder().encode(prefix).byteLength > MAX_PREFIX_BYTES) {
-    throw new Error(
-      `idempotency(): \`prefix\` must be at most ${MAX_PREFIX_BYTES} UTF-8 bytes so record keys stay within ${MAX_RECORD_KEY_BYTES}.`,
-    );
-  }
+  checkPrefix(prefix, "idempotency()");
 
-  return async (c, next) => {
+  return createMiddleware<E>(async (c, next) => {
     if (!methods.has(c.req.method.toUpperCase())) return next();
-    const idempotencyKey = c.req.header(headerName);
+    const idempotencyKey = options.key ? await options.key(c) : c.req.header(headerName);
     if (idempotencyKey === undefined) {
       if (options.required)
         return problem(400, "Idempotency-Key is missing", `This operation is idempotent and requires the ${headerName} header.`);
@@ -191,7 +199,10 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
     await next();
 
     const response = c.res;
-    if (c.error || (response.status >= 500 && !options.storeServerErrors)) {
+    const unstored =
+      (response.status >= 500 && !options.storeServerErrors) ||
+      (response.status >= 400 && response.status < 500 && options.storeClientErrors === false);
+    if (c.error || unstored) {
       await forget(store, itemKey, claim.index);
       return;
     }
@@ -223,20 +234,7 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
       // The handler ran; its response still goes out. The claim expires and frees the key.
       console.error("idempotency: storing the response failed", err);
     }
-  };
-}
-
-/**
- * The record item of `key` for the caller `scope`: `<prefix><sha256 hex of scope>/<base32 of key>`.
- * Both parts are in the server's lower case already (hex, RFC 4648 base32 unpadded, which is
- * injective across lengths), so the server's case folding changes nothing and distinct
- * (scope, key) pairs never share an item. Records written before keys were scoped (the raw key
- * under the prefix) are not read: a retry spanning that upgrade runs its handler again.
- */
-export async function recordKey(scope: string, key: string, prefix = "idempotency/"): Promise<string> {
-  if (!isWellFormed(scope)) throw new TypeError("idempotency: the scope is not well-formed UTF-16");
-  const scopeHash = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(scope)));
-  return `${prefix}${scopeHash}/${base32(new TextEncoder().encode(key))}`;
+  });
 }
 
 /**
@@ -265,7 +263,8 @@ export async function defaultFingerprint(c: AnyContext): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
-function storeResolver(options: IdempotencyOptions): (c: AnyContext) => CmpxchgApi {
+// biome-ignore lint/suspicious/noExplicitAny: the store is resolved for any app environment
+function storeResolver(options: IdempotencyOptions<any>): (c: AnyContext) => CmpxchgApi {
   const { client, service, database } = options;
   if (client) return typeof client === "function" ? client : () => client;
   if (service && database) {
@@ -321,28 +320,4 @@ function encodeBody(body: Uint8Array): Pick<StoredResponse, "body" | "encoding">
 function decodeBody(stored: StoredResponse): Uint8Array | string {
   if (stored.encoding === "utf8") return stored.body;
   return Uint8Array.from(atob(stored.body), (ch) => ch.charCodeAt(0));
-}
-
-const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
-
-/** RFC 4648 base32 in lower case, unpadded: case-proof under the server's key folding. */
-function base32(bytes: Uint8Array): string {
-  let out = "";
-  let bits = 0;
-  let acc = 0;
-  for (const byte of bytes) {
-    acc = (acc << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += BASE32[(acc >>> bits) & 31];
-    }
-    acc &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
-  return out;
-}
-
-function hex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

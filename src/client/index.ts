@@ -37,3 +37,4 @@ export { KeepAlive, type KeepAliveOptions } from "./lease.js";
 export { Election, type CampaignOptions, type ElectionOptions, type Leader, type Leadership } from "./election.js";
 export { SKIP, update, updateMany, type UpdateOptions, type UpdateResult } from "./update.js";
 export { fencedPut, type Fenced, type FencedWriteResult } from "./fencing.js";
+export { IdempotencyConflictError, idempotent, type IdempotentOptions } from "./idempotent.js";

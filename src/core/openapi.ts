@@ -576,6 +576,22 @@ const paths: Json = {
       responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } },
     },
   },
+  "/": {
+    get: {
+      operationId: "home",
+      summary: "A landing page linking the Studio, this reference and the health check (HTML)",
+      responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+    },
+  },
+  "/health": {
+    get: {
+      operationId: "health",
+      summary: "Liveness: the Worker answers (public)",
+      responses: {
+        "200": okJson("Alive", { type: "object", properties: { Status: { type: "string" }, ServerVersion: { type: "string" } } }),
+      },
+    },
+  },
   "/openapi.json": {
     get: { operationId: "openapi", summary: "This document", responses: { "200": okJson("OpenAPI 3.1", { type: "object" }) } },
   },

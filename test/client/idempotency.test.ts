@@ -183,6 +183,48 @@ describe("idempotency middleware", { timeout: 60_000 }, () => {
     expect(refused.effects()).toBe(1);
   });
 
+  it("storeClientErrors: false frees the key after a 4xx, so a corrected retry with the same key runs", async () => {
+    const h = harness({ storeClientErrors: false }, async (c, n) =>
+      n === 1 ? c.json({ error: "amount is missing" }, 422) : c.json({ ok: n }, 201),
+    );
+    expect((await h.send("v")).status).toBe(422);
+    const corrected = await h.send("v");
+    expect([corrected.status, corrected.headers.get(REPLAYED_HEADER)]).toEqual([201, null]);
+    expect((await h.send("v")).headers.get(REPLAYED_HEADER)).toBe("true");
+    expect(h.effects()).toBe(2);
+  });
+
+  it("takes the key from the payload when `key` says where (a header is then not needed)", async () => {
+    const h = harness({ key: async (c) => (await c.req.json<{ orderId?: string }>()).orderId });
+    const first = await h.send(null, { amount: 5, orderId: "order-9" });
+    expect(first.status).toBe(201);
+    const again = await h.send(null, { amount: 5, orderId: "order-9" });
+    expect([again.headers.get(REPLAYED_HEADER), await again.json()]).toEqual(["true", await first.clone().json()]);
+    // Without the field there is no key: unprotected, as a request without the header is.
+    await h.send(null, { amount: 5 });
+    await h.send(null, { amount: 5 });
+    expect(h.effects()).toBe(3);
+  });
+
+  it("is typed for the app's environment: callbacks read its typed variables", async () => {
+    type AppEnv = { Variables: { account: string } };
+    const db = freshDb("idem");
+    const app = new Hono<AppEnv>();
+    app.use("*", async (c, next) => {
+      c.set("account", c.req.header("X-Account") ?? "");
+      await next();
+    });
+    // `c.get("account")` is a string here: a wrong variable name would not compile.
+    app.use("*", idempotency<AppEnv>({ client: clientFor(db), scope: (c) => c.get("account") }));
+    let runs = 0;
+    app.post("/do", (c) => c.json({ run: ++runs }, 201));
+    const send = () =>
+      app.fetch(new Request("http://app.test/do", { method: "POST", headers: { "Idempotency-Key": "k", "X-Account": "acme" } }));
+    await send();
+    expect((await send()).headers.get(REPLAYED_HEADER)).toBe("true");
+    expect(runs).toBe(1);
+  });
+
   it("another caller's key is neither replayed nor revealed: same key, case variants, other bodies", async () => {
     const h = harness();
     const a = await h.send("order-1001", { amount: 42 }, { caller: "alice" });
