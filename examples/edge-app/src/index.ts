@@ -12,8 +12,10 @@
  * account, and the account scopes both the payments and the Idempotency-Keys, so one caller's
  * `order-1001` is never another caller's.
  */
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
 import { CmpxchgServiceClient, expiresIn, reserveUniqueWithDocument, type CmpxchgBinding } from "edge-cmpxchg-client";
 import { idempotency } from "edge-cmpxchg-client/hono";
 
@@ -30,22 +32,22 @@ type App = { Bindings: AppEnv; Variables: { account: string } };
 
 const app = new Hono<App>();
 
+/** Request bodies, validated with zod before a handler runs (`@hono/zod-validator`). */
+const signupBody = z.object({ email: z.string().trim().includes("@"), name: z.string().optional() });
+const claimBody = z.object({ worker: z.string().min(1), leaseMs: z.number().positive().optional() });
+const paymentBody = z.object({ amount: z.number().positive(), currency: z.string().optional() });
+
 /**
- * A JSON object body, or a 400 problem+json (RFC 9457) when the body is not JSON or not an object:
- * malformed input is the caller's error, never a 500.
+ * A JSON body checked against `schema`, or a 400 problem+json (RFC 9457) naming what is wrong:
+ * malformed or invalid input is the caller's error, never a 500.
  */
-async function jsonBody(c: Context<App>): Promise<Record<string, unknown>> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await c.req.text());
-  } catch (err) {
-    throw problem(400, "Malformed JSON", `The request body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw problem(400, "Invalid body", "The request body must be a JSON object.");
-  }
-  return body as Record<string, unknown>;
-}
+const jsonBody = <T extends z.ZodType>(schema: T) =>
+  zValidator("json", schema, (result) => {
+    if (!result.success) {
+      const detail = result.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`).join("; ");
+      throw problem(400, "Invalid body", detail);
+    }
+  });
 
 function problem(status: 400 | 409 | 422, title: string, detail: string): HTTPException {
   const res = new Response(JSON.stringify({ type: "about:blank", title, status, detail }), {
@@ -56,35 +58,26 @@ function problem(status: 400 | 409 | 422, title: string, detail: string): HTTPEx
 }
 
 app.onError((err, c) => {
-  if (err instanceof HTTPException) return err.getResponse();
+  // The validator's own refusal of a body that is not JSON comes without a response: make it one.
+  if (err instanceof HTTPException)
+    return err.res ? err.getResponse() : problem(err.status as 400, "Malformed JSON", err.message).getResponse();
   console.error("edge-app: unhandled error", err);
   return c.json({ type: "about:blank", title: "Internal error", status: 500 }, 500);
 });
 const cmpxchg = (env: AppEnv) => new CmpxchgServiceClient(env.CMPXCHG, env.DATABASE);
 
-app.post("/signup", async (c) => {
-  const { email, name } = (await jsonBody(c)) as { email?: unknown; name?: unknown };
-  if (typeof email !== "string" || !email.includes("@")) return c.json({ error: "a valid email is required" }, 400);
+app.post("/signup", jsonBody(signupBody), async (c) => {
+  const { email, name } = c.req.valid("json");
   const userId = `users/${crypto.randomUUID()}`;
   // Keys are case-insensitive on the server; normalizing here also makes " Ada@X.com" the same.
   const key = `emails/${email.trim().toLowerCase()}`;
-  const result = await reserveUniqueWithDocument(
-    cmpxchg(c.env),
-    key,
-    userId,
-    userId,
-    { email: email.trim(), name: typeof name === "string" ? name : null },
-    "Users",
-  );
+  const result = await reserveUniqueWithDocument(cmpxchg(c.env), key, userId, userId, { email: email.trim(), name: name ?? null }, "Users");
   if (!result.reserved) return c.json({ error: "this email is already registered" }, 409);
   return c.json({ id: userId, email: email.trim() }, 201);
 });
 
-app.post("/jobs/:id/claim", async (c) => {
-  const { worker, leaseMs } = (await jsonBody(c)) as { worker?: unknown; leaseMs?: unknown };
-  if (typeof worker !== "string" || worker === "") return c.json({ error: "worker is required" }, 400);
-  if (leaseMs !== undefined && (typeof leaseMs !== "number" || !(leaseMs > 0)))
-    return c.json({ error: "leaseMs must be a positive number" }, 400);
+app.post("/jobs/:id/claim", jsonBody(claimBody), async (c) => {
+  const { worker, leaseMs } = c.req.valid("json");
   const key = `jobs/${c.req.param("id")}/claim`;
   // Create-only: exactly one claim succeeds. With a lease, a worker that dies frees the job.
   const metadata = typeof leaseMs === "number" ? expiresIn(leaseMs) : undefined;
@@ -140,11 +133,8 @@ app.use(
   }),
 );
 
-app.post("/payments", async (c) => {
-  const { amount, currency: given } = (await jsonBody(c)) as { amount?: unknown; currency?: unknown };
-  if (given !== undefined && typeof given !== "string") return c.json({ error: "currency must be a string" }, 400);
-  const currency = given as string | undefined;
-  if (typeof amount !== "number" || amount <= 0) return c.json({ error: "amount must be a positive number" }, 400);
+app.post("/payments", jsonBody(paymentBody), async (c) => {
+  const { amount, currency } = c.req.valid("json");
   const id = `pay_${crypto.randomUUID()}`;
   // The side effect a retry must not repeat: recording (in real life, charging) the payment.
   await cmpxchg(c.env).create(`payments/${c.get("account")}/${id}`, { amount, currency: currency ?? "EUR", at: new Date().toISOString() });
