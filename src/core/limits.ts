@@ -10,7 +10,7 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Items in one listing page; RavenDB's "all" (pageSize ≤ 0 or absent) means this many, with a continuation token. */
 export const MAX_PAGE_SIZE = 1024;
 /** Value bytes in one listing page: a page stops early (with a continuation token) past this. */
-export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+export const MAX_PAGE_BYTES = 2 * 1024 * 1024;
 /** Highest `start` offset a listing accepts (an offset is paid for by reading every skipped key). */
 export const MAX_LIST_OFFSET = 100_000;
 
@@ -21,7 +21,7 @@ export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 /** Inner requests of one multi_get, and the bytes of all their answers together. */
 export const MAX_MULTI_GET_REQUESTS = 100;
-export const MAX_MULTI_GET_BYTES = 8 * 1024 * 1024;
+export const MAX_MULTI_GET_BYTES = 4 * 1024 * 1024;
 
 /** Nesting of arrays and objects in a stored value or document (checked on every write). */
 export const MAX_JSON_DEPTH = 64;
