@@ -43,10 +43,29 @@ async function probe(n) {
 }
 
 const worst = [
-  ["multi_get: 100 full listings", () => fetch(`${base}/multi_get`, { method: "POST", body: JSON.stringify({ Requests: Array.from({ length: 100 }, () => ({ Url: `/databases/${db}/cmpxchg`, Query: "?startsWith=&pageSize=0" })) }) })],
+  [
+    "multi_get: 100 full listings",
+    () =>
+      fetch(`${base}/multi_get`, {
+        method: "POST",
+        body: JSON.stringify({
+          Requests: Array.from({ length: 100 }, () => ({ Url: `/databases/${db}/cmpxchg`, Query: "?startsWith=&pageSize=0" })),
+        }),
+      }),
+  ],
   ["full listing, pageSize=0", () => fetch(`${base}/cmpxchg?startsWith=&pageSize=0`)],
-  ["RQL with 1,000 ors", () => fetch(`${base}/queries`, { method: "POST", body: JSON.stringify({ Query: `from Items where ${Array.from({ length: 1000 }, (_, i) => `n = ${i}`).join(" or ")}` }) })],
-  ["value nested 200 levels", () => fetch(`${base}/cmpxchg?key=deep&index=0`, { method: "PUT", body: `{"Object":${"[".repeat(200)}${"]".repeat(200)}}` })],
+  [
+    "RQL with 1,000 ors",
+    () =>
+      fetch(`${base}/queries`, {
+        method: "POST",
+        body: JSON.stringify({ Query: `from Items where ${Array.from({ length: 1000 }, (_, i) => `n = ${i}`).join(" or ")}` }),
+      }),
+  ],
+  [
+    "value nested 200 levels",
+    () => fetch(`${base}/cmpxchg?key=deep&index=0`, { method: "PUT", body: `{"Object":${"[".repeat(200)}${"]".repeat(200)}}` }),
+  ],
 ];
 const answers = new Map(worst.map(([label]) => [label, { statuses: new Map(), times: [], bytes: 0 }]));
 
@@ -79,5 +98,7 @@ console.log("| worst request | answers | median ms | largest answer |\n|---|---|
 for (const [label, r] of answers) {
   const times = [...r.times].sort((a, b) => a - b);
   const statuses = [...r.statuses].map(([s, n]) => `${n}× ${s}`).join(", ");
-  console.log(`| ${label} | ${statuses} | ${times.length ? ms(times[Math.floor(times.length / 2)]) : "-"} | ${(r.bytes / 1024).toFixed(0)} KB |`);
+  console.log(
+    `| ${label} | ${statuses} | ${times.length ? ms(times[Math.floor(times.length / 2)]) : "-"} | ${(r.bytes / 1024).toFixed(0)} KB |`,
+  );
 }
