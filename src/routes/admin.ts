@@ -75,16 +75,15 @@ admin.get("/databases", access.serverAdmin, async (c) => {
 
 /** Recent transactions, newest first (read-only; the Studio's panel), from every log that has them. */
 admin.get("/databases/:db/transactions", access.read, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const limit = Math.min(Math.max(1, optionalInt("limit", c.req.query("limit")) ?? 50), 500);
   return c.json({ Results: await recentTransactions(c.env, database, limit) });
 });
 
-admin.get("/databases/:db/stats", access.read, async (c) => c.json(await statistics(c.env, c.req.param("db"), false)));
-admin.get("/databases/:db/stats/detailed", access.read, async (c) => c.json(await statistics(c.env, c.req.param("db"), true)));
+admin.get("/databases/:db/stats", access.read, async (c) => c.json(await statistics(c.env, c.var.database, false)));
+admin.get("/databases/:db/stats/detailed", access.read, async (c) => c.json(await statistics(c.env, c.var.database, true)));
 
-async function statistics(env: Env, name: string, detailed: boolean) {
-  const database = checkDatabaseName(name);
+async function statistics(env: Env, database: string, detailed: boolean) {
   const counts = await Promise.all(allShards(env, database).map((stub) => stub.stats()));
   const documents = counts.reduce((sum, s) => sum + s.documents, 0);
   const stats: Record<string, unknown> = {

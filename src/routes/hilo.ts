@@ -5,7 +5,6 @@
 import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes } from "../core/errors";
 import { NODE_TAG } from "../core/server-info";
 import { optionalInt } from "../core/cmpxchg";
@@ -16,7 +15,7 @@ export const hilo = new Hono<AppEnv>();
 const RANGE_SIZE = 32;
 
 hilo.get("/databases/:db/hilo/next", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const tag = c.req.query("tag");
   if (!tag) throw badInput(ErrorTypes.argument, "Query string tag is mandatory, but wasn't specified.");
   const separator = c.req.query("identityPartsSeparator") || "/";
@@ -33,7 +32,7 @@ hilo.get("/databases/:db/hilo/next", access.write, async (c) => {
 });
 
 hilo.put("/databases/:db/hilo/return", access.write, async (c) => {
-  const database = checkDatabaseName(c.req.param("db"));
+  const database = c.var.database;
   const tag = c.req.query("tag");
   const end = optionalInt("end", c.req.query("end"));
   const last = optionalInt("last", c.req.query("last"));
