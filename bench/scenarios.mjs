@@ -138,48 +138,14 @@ async function transactions(url, conns, sameShard) {
   return { rps: commits / SECONDS, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors };
 }
 
-/**
- * Lock hand-off: `waiters` clients contend for one lock the way src/client/lock.ts does (create
- * with index 0; when held, long-poll until the index changes). Each holder releases at once;
- * hand-off = from the release's response to the next successful create.
- */
-async function handoff(url, waiters) {
-  const db = `bench_lock_${Date.now()}_${waiters}`;
-  const key = "locks/bench";
-  const base = `${url}/databases/${db}/cmpxchg?key=${encodeURIComponent(key)}`;
-  const handoffs = [];
-  let released = null;
-  let acquisitions = 0;
-  const until = Date.now() + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: waiters }, async () => {
-      while (Date.now() < until) {
-        const res = await fetch(`${base}&index=0&raft-request-id=${crypto.randomUUID()}`, {
-          method: "PUT",
-          body: JSON.stringify({ Object: "holder" }),
-        });
-        const put = await res.json();
-        if (put.Successful) {
-          if (released !== null) handoffs.push(performance.now() - released);
-          acquisitions++;
-          const del = await fetch(`${base}&index=${put.Index}&raft-request-id=${crypto.randomUUID()}`, { method: "DELETE" });
-          await del.arrayBuffer();
-          released = performance.now();
-        } else {
-          const wait = await fetch(`${url}/databases/${db}/cmpxchg/wait?key=${encodeURIComponent(key)}&index=${put.Index}&timeout=2000`);
-          await wait.arrayBuffer();
-        }
-      }
-    }),
-  );
-  handoffs.sort((x, y) => x - y);
-  return { rps: acquisitions / SECONDS, p50: quantile(handoffs, 0.5), p99: quantile(handoffs, 0.99), errors: 0 };
-}
-
 const cells = [
   { name: "cluster-wide txn, 2 keys on 1 shard (one-phase)", conns: [1, 16], run: (url, c) => transactions(url, c, true) },
   { name: "cluster-wide txn, 2 keys on 2 shards (2PC)", conns: [1, 16], run: (url, c) => transactions(url, c, false) },
-  { name: "lock hand-off (acquisitions/s; latency = release → next holder)", conns: [2, 8], run: (url, c) => handoff(url, c) },
+  {
+    name: "lock hand-off (acquisitions/s; latency = release → next holder)",
+    conns: [2, 8],
+    run: (url, c) => simpleLockHandoff(url, c, SECONDS),
+  },
 ];
 
 const results = [];
