@@ -160,13 +160,15 @@ async function main() {
     mainMode("redis", "redis");
   }
   const mainPlan = { phase: "main", servers, modes, connections: CONFIG.connections };
-  const shardPlan = { phase: "shards", servers: [], modes: [], connections: CONFIG.shardConnections };
-  if (tools.workerd && CONFIG.shards.length) {
-    for (const n of CONFIG.shards) {
-      const name = shardMode(n);
-      shardPlan.servers.push({
+  /** One phase of the built Worker on workerd with `variable` set to each of `counts`. */
+  const directVariants = ({ phase, counts, variable, modeOf, connections, workloads }) => {
+    const plan = { phase, servers: [], modes: [], connections };
+    if (!tools.workerd) return plan;
+    for (const n of counts) {
+      const name = modeOf(n);
+      plan.servers.push({
         name,
-        label: `ours, direct with SHARD_COUNT=${n}`,
+        label: `ours, direct with ${variable}=${n}`,
         start: () => {
           const dist = path.join(tmpRoot, "direct", "dist");
           return startDirect({
@@ -174,37 +176,31 @@ async function main() {
             tmpRoot,
             workerd: tools.workerd,
             name,
-            vars: { SHARD_COUNT: String(n) },
+            vars: { [variable]: String(n) },
             reuseDist: fs.existsSync(path.join(dist, "index.js")) ? dist : null,
           });
         },
       });
-      shardPlan.modes.push({ mode: name, server: name, port: (s) => s.port, workloads: CONFIG.shardWorkloads });
+      plan.modes.push({ mode: name, server: name, port: (server) => server.port, workloads });
     }
-  }
-
-  const coordinatorPlan = { phase: "coordinators", servers: [], modes: [], connections: CONFIG.coordinatorConnections };
-  if (tools.workerd && CONFIG.coordinators.length) {
-    for (const n of CONFIG.coordinators) {
-      const name = coordinatorMode(n);
-      coordinatorPlan.servers.push({
-        name,
-        label: `ours, direct with COORDINATOR_COUNT=${n}`,
-        start: () => {
-          const dist = path.join(tmpRoot, "direct", "dist");
-          return startDirect({
-            app,
-            tmpRoot,
-            workerd: tools.workerd,
-            name,
-            vars: { COORDINATOR_COUNT: String(n) },
-            reuseDist: fs.existsSync(path.join(dist, "index.js")) ? dist : null,
-          });
-        },
-      });
-      coordinatorPlan.modes.push({ mode: name, server: name, port: (s) => s.port, workloads: CONFIG.coordinatorWorkloads });
-    }
-  }
+    return plan;
+  };
+  const shardPlan = directVariants({
+    phase: "shards",
+    counts: CONFIG.shards,
+    variable: "SHARD_COUNT",
+    modeOf: shardMode,
+    connections: CONFIG.shardConnections,
+    workloads: CONFIG.shardWorkloads,
+  });
+  const coordinatorPlan = directVariants({
+    phase: "coordinators",
+    counts: CONFIG.coordinators,
+    variable: "COORDINATOR_COUNT",
+    modeOf: coordinatorMode,
+    connections: CONFIG.coordinatorConnections,
+    workloads: CONFIG.coordinatorWorkloads,
+  });
 
   // ------------------------------------------------------------ estimate
   const perCell = CONFIG.seconds + 0.8; // quiet check, generator start, snapshots

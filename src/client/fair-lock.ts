@@ -20,6 +20,7 @@
 import { expiresIn, expiryOf, type CmpxchgApi } from "./api.js";
 import { ClusterTransactionConcurrencyException, LockLostException, LockTimeoutException } from "./errors.js";
 import { KeepAlive } from "./lease.js";
+import { EXPIRY_SLACK_MS, type Lock } from "./lock.js";
 import { backoffDelay, sleep } from "./retry.js";
 import type { ChangeResult, CompareExchangeValue, Metadata } from "./types.js";
 
@@ -47,32 +48,17 @@ export interface QueueRecord {
   enqueuedAt: string;
 }
 
-/** A held fair lock. */
-export interface FairLock {
-  readonly name: string;
-  /** The holder's queue item key. */
-  readonly key: string;
-  readonly owner: string;
-  /** Fencing token: the ticket, larger than every earlier holder's. */
-  readonly token: number;
-  /** The queue item's current index (changes on every renew). */
-  readonly index: number;
-  /** When the lease ends unless renewed (ms since the epoch). */
-  readonly expiresAt: number;
-  /** Aborted (with LockLostException) when the lease is lost; work done under the lock should watch it. */
-  readonly signal: AbortSignal;
-  /** Renews now; throws LockLostException when it was lost. */
-  renew(ttlMs?: number): Promise<void>;
+/**
+ * A held fair lock: a `Lock` whose `key` is the holder's queue item, whose `token` is its ticket
+ * (larger than every earlier holder's), and whose `release` leaves the queue.
+ */
+export interface FairLock extends Lock {
   /** Replaces the stored value (an election's proclaim); throws LockLostException when lost. */
   setValue(value: unknown): Promise<void>;
-  /** Leaves the queue; true when the lease was still ours, false when it had been lost. */
-  release(): Promise<boolean>;
 }
 
 /** Tickets are zero-padded so that key order (what a listing returns) is ticket order. */
 const TICKET_DIGITS = 16;
-/** Past a predecessor's expiry, covering clock skew and delivery. */
-const EXPIRY_SLACK_MS = 25;
 /** The server's longest long-poll. */
 const MAX_WAIT_MS = 60_000;
 const ENQUEUE_BACKOFF = { baseMs: 2, maxMs: 100 };

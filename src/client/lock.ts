@@ -57,7 +57,7 @@ export interface Lock {
 }
 
 /** The time a lease may be expired before a waiter tries again, covering clock skew and delivery. */
-const EXPIRY_SLACK_MS = 25;
+export const EXPIRY_SLACK_MS = 25;
 
 /**
  * Takes the lock `name`, waiting up to `waitMs` for the current holder to release it or for its
