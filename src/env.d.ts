@@ -13,4 +13,6 @@ interface Env {
   PUBLIC_URL?: string;
   /** "on" only in the test configuration: the crash-point matrix arms failpoints. */
   FAILPOINTS?: string;
+  /** How much change history each shard keeps for resumable watches (src/core/watch-history.ts). */
+  WATCH_HISTORY_RETENTION?: string;
 }

@@ -72,12 +72,16 @@ async function stream(db: string, query: string) {
   const socket = res.webSocket!;
   socket.accept();
   const messages: any[] = [];
-  socket.addEventListener("message", (event) => messages.push(JSON.parse(event.data as string)));
+  const ready: any[] = [];
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data as string);
+    (message.Type === "Ready" ? ready : messages).push(message);
+  });
   const until = async (count: number) => {
     for (let i = 0; i < 200 && messages.length < count; i++) await scheduler.wait(10);
     return messages;
   };
-  return { socket, messages, until };
+  return { socket, messages, ready, until };
 }
 
 describe("WebSocket change streams", () => {
@@ -89,8 +93,8 @@ describe("WebSocket change streams", () => {
     await call(`/databases/${db}/cmpxchg?key=job%2F1&index=${created.Index}`, { method: "DELETE" });
     const messages = await until(2);
     expect(messages).toEqual([
-      { Type: "Put", Key: "job/1", Index: created.Index, Value: { Object: { state: "new" } } },
-      { Type: "Delete", Key: "job/1", Index: expect.any(Number), Value: null },
+      { Type: "Put", Key: "job/1", Index: created.Index, Value: { Object: { state: "new" } }, Cursor: expect.any(String) },
+      { Type: "Delete", Key: "job/1", Index: expect.any(Number), Value: null, Cursor: expect.any(String) },
     ]);
     socket.close(1000, "done");
   });
@@ -112,9 +116,17 @@ describe("WebSocket change streams", () => {
     await runDurableObjectAlarm(env.SHARD.getByName(shardForKey(db, "locks/short", 16)));
     const all = await until(8);
     expect(all.slice(6)).toEqual([
-      { Type: "Put", Key: "locks/short", Index: expect.any(Number), Value: { Object: 1, "@metadata": { "@expires": past } } },
-      { Type: "Expire", Key: "locks/short", Index: expect.any(Number), Value: null },
+      {
+        Type: "Put",
+        Key: "locks/short",
+        Index: expect.any(Number),
+        Value: { Object: 1, "@metadata": { "@expires": past } },
+        Cursor: expect.any(String),
+      },
+      { Type: "Expire", Key: "locks/short", Index: expect.any(Number), Value: null, Cursor: expect.any(String) },
     ]);
+    // An expiry is a change of its own, with an index after the item's Put.
+    expect(all[7].Index).toBeGreaterThan(all[6].Index);
     socket.close(1000, "done");
   });
 });

@@ -37,3 +37,8 @@ export const MAX_SCANNED_DOCS = 100_000;
 
 /** User input echoed in an error message is cut to this many characters. */
 export const MAX_ECHO_CHARS = 200;
+
+/** Changes a shard keeps for resumable watches, at most (WATCH_HISTORY_RETENTION may ask for fewer). */
+export const MAX_WATCH_HISTORY = 100_000;
+/** History rows one change stream is sent per turn of the shard, so a long replay never holds it. */
+export const WATCH_REPLAY_BATCH = 256;

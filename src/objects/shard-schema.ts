@@ -3,7 +3,7 @@ import type { Migration } from "./migrations";
 /**
  * Tables of a shard: its compare-exchange items, its index counter, its request log (1); its
  * documents and the state of the transactions it takes part in (2); the identities of the
- * prefixes it owns (4).
+ * prefixes it owns (4); the change history of resumable watches (6).
  */
 export const SHARD_MIGRATIONS: readonly Migration[] = [
   {
@@ -91,6 +91,28 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
       -- One-phase transactions run here without a coordinator: what the transactions panel shows.
       ALTER TABLE outcomes ADD COLUMN mode TEXT;
       ALTER TABLE outcomes ADD COLUMN keys TEXT;
+    `,
+  },
+  {
+    id: 6,
+    description: "change history for resumable watches",
+    sql: `
+      -- Every change of an item, in commit order, written in the storage transaction of the
+      -- change itself (store/history.ts). seq is the shard-local position of a watch; AUTOINCREMENT
+      -- so that a seq is never reused, not even after the history was pruned to nothing.
+      CREATE TABLE history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL,             -- lower-cased key
+        idx INTEGER NOT NULL,          -- the change's index (a delete or an expiry gets its own)
+        kind TEXT NOT NULL,            -- Put | Delete | Expire
+        value TEXT,                    -- the stored body of a Put, NULL otherwise
+        at INTEGER NOT NULL            -- ms since epoch, for the age limit
+      );
+      -- What is no longer known: every change with seq <= history-floor-seq is gone, and so may be
+      -- any change with index <= history-floor-index (all changes made before this history
+      -- existed, hence the current counter).
+      INSERT INTO counters (name, value) VALUES ('history-floor-seq', 0);
+      INSERT INTO counters (name, value) SELECT 'history-floor-index', value FROM counters WHERE name = 'index';
     `,
   },
 ];

@@ -1,11 +1,21 @@
 /**
  * Change notification inside a shard: long-poll waiters (in memory, woken by every change of
  * their key and by their item's expiry) and hibernatable WebSockets subscribed to a key or a
- * prefix (the runtime keeps them across hibernation; their subscription is in the attachment).
+ * prefix (the runtime keeps them across hibernation; their subscription and position are in the
+ * attachment).
+ *
+ * A change stream is a tail of the shard's change history (store/history.ts), not of the
+ * in-memory events: each socket's attachment holds the last seq it was sent, and every publish
+ * sends each socket the history rows after it. So a stream gets every change once, in commit
+ * order, whatever order the writes' awaits resume in, and a stream that resumes from a cursor or
+ * an index replays the history first through the same path.
  */
+import { WATCH_REPLAY_BATCH } from "../core/limits";
 import type { TxOp } from "../core/transaction";
+import { COMPACTED_CLOSE, type Retention } from "../core/watch-history";
+import { historyBounds, readHistory, type HistoryRow } from "./shard/store/history";
 
-/** What subscribers receive, one JSON text message per change. */
+/** A committed change, as the shard's write paths know it: what wakes waiters and streams. */
 export interface ChangeEvent {
   Type: "Put" | "Delete" | "Expire";
   /** Lower-cased key. */
@@ -15,15 +25,45 @@ export interface ChangeEvent {
   json: string | null;
 }
 
+/** A socket's subscription and position, in its attachment. */
 export interface Subscription {
   key?: string;
   prefix?: string;
+  /** The shard's number, which names the position in cursors. */
+  shard: number;
+  /** The last history seq sent to the socket (or passed over: it did not match). */
+  seq: number;
+  /** Only changes with an index above this (the watch's fromIndex); null: every change. */
+  from: number | null;
+}
+
+/** What a subscriber asks for: where to start (a seq of this shard, else an index, else now). */
+export interface SubscribeRequest {
+  key?: string;
+  prefix?: string;
+  seq: number | null;
+  from: number | null;
+  /** Send a Ready message with the starting cursor first (key streams; the Worker sends one for a prefix). */
+  ready: boolean;
+}
+
+export interface WatchSettings {
+  retention: Retention;
+  /** The shard's number (parsed from its name). */
+  shard(): number;
+  /** Asks for the alarm at `at` at the latest (it prunes the history). */
+  remind(at: number): void;
 }
 
 export class ShardWatch {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Changes since the alarm last pruned by count, roughly (see `noteChanges`). */
+  private sincePrune = 0;
 
-  constructor(private readonly ctx: DurableObjectState) {}
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly settings: WatchSettings,
+  ) {}
 
   /** Resolves at the next change of `key`, at `wakeAt`, whichever comes first. */
   sleep(key: string, wakeAt: number): Promise<void> {
@@ -42,12 +82,41 @@ export class ShardWatch {
     });
   }
 
-  /** Accepts a WebSocket for a key or a prefix (both lower-cased). */
-  subscribe(subscription: Subscription): Response {
+  /**
+   * Accepts a WebSocket for a key or a prefix (both lower-cased), from a seq of this shard, else
+   * from an index, else from now. When the history no longer reaches back that far, the socket
+   * gets one HistoryCompacted message and closes with COMPACTED_CLOSE.
+   */
+  subscribe(request: SubscribeRequest): Response {
+    const sql = this.ctx.storage.sql;
+    const shard = this.settings.shard();
+    const bounds = historyBounds(sql);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server, [subscription.key !== undefined ? "key" : "prefix"]);
+    const start = request.seq ?? (request.from !== null ? bounds.seq : bounds.head);
+    const compacted =
+      request.seq !== null ? request.seq < bounds.seq || request.seq > bounds.head : request.from !== null && request.from < bounds.index;
+    if (compacted) {
+      server.accept();
+      server.send(
+        JSON.stringify({
+          Type: "HistoryCompacted",
+          Shard: shard,
+          OldestIndex: bounds.index,
+          Message: `This shard keeps changes with an index above ${bounds.index} only: read the current state again (a snapshot) and watch from there.`,
+        }),
+      );
+      server.close(COMPACTED_CLOSE, "history compacted");
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    const subscription: Subscription = { shard, seq: start, from: request.from };
+    if (request.key !== undefined) subscription.key = request.key;
+    else subscription.prefix = request.prefix ?? "";
+    this.ctx.acceptWebSocket(server, [request.key !== undefined ? "key" : "prefix"]);
     server.serializeAttachment(subscription);
-    return new Response(null, { status: 101, webSocket: client });
+    const cursor = `${shard}:${start}`;
+    if (request.ready) server.send(`{"Type":"Ready","Cursor":"${cursor}"}`);
+    this.deliver(server, bounds.head);
+    return new Response(null, { status: 101, webSocket: client, headers: { "Watch-Cursor": cursor } });
   }
 
   /** Tells waiters and subscribers about committed changes. Call after the write is done. */
@@ -57,30 +126,67 @@ export class ShardWatch {
       const waiters = this.waiters.get(event.Key);
       if (waiters) for (const wake of [...waiters]) wake();
     }
+    this.pump();
+    this.noteChanges(events.length);
+  }
+
+  /** Sends every socket the history rows it has not been sent yet. */
+  pump(): void {
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return;
-    for (const socket of sockets) {
-      const sub = socket.deserializeAttachment() as Subscription | null;
-      for (const event of events) {
-        if (sub && (sub.key !== undefined ? sub.key === event.Key : event.Key.startsWith(sub.prefix ?? ""))) {
-          try {
-            socket.send(eventJson(event));
-          } catch {
-            // A socket closing under us: its close handler cleans up.
-          }
-        }
-      }
-    }
+    const { head } = historyBounds(this.ctx.storage.sql);
+    for (const socket of sockets) this.deliver(socket, head);
   }
 
   /** Wakes every waiter (the shard's data was deleted). */
   wakeAll(): void {
     for (const waiters of this.waiters.values()) for (const wake of [...waiters]) wake();
   }
+
+  /** The history was pruned by count: start counting again. */
+  pruned(): void {
+    this.sincePrune = 0;
+  }
+
+  /**
+   * One socket's next rows, at most a batch per turn (a long replay continues on the next turn,
+   * so other calls get the object in between).
+   */
+  private deliver(socket: WebSocket, head: number): void {
+    const sub = socket.deserializeAttachment() as Subscription | null;
+    if (!sub || typeof sub.seq !== "number" || sub.seq >= head) return;
+    let rows: HistoryRow[];
+    try {
+      rows = readHistory(this.ctx.storage.sql, sub.seq, { key: sub.key, prefix: sub.prefix, minIndex: sub.from }, WATCH_REPLAY_BATCH);
+      for (const row of rows) socket.send(changeJson(row, sub.shard));
+    } catch {
+      return; // A socket closing under us: its close handler cleans up.
+    }
+    const full = rows.length === WATCH_REPLAY_BATCH;
+    // Rows that did not match are passed over too, so that they are not read again.
+    socket.serializeAttachment({ ...sub, seq: full ? rows[rows.length - 1]!.seq : head });
+    if (full) setTimeout(() => this.pump(), 0);
+  }
+
+  /**
+   * Asks for the alarm that prunes the history: at once every tenth of the count limit (so the
+   * history stays near it), else at the latest when the newest change grows too old.
+   */
+  private noteChanges(count: number): void {
+    const { retention } = this.settings;
+    this.sincePrune += count;
+    if (this.sincePrune >= Math.max(1, Math.floor(retention.count / 10))) {
+      this.sincePrune = 0;
+      this.settings.remind(Date.now());
+    } else if (retention.maxAgeMs !== null) {
+      this.settings.remind(Date.now() + retention.maxAgeMs);
+    }
+  }
 }
 
-export function eventJson(event: ChangeEvent): string {
-  return `{"Type":"${event.Type}","Key":${JSON.stringify(event.Key)},"Index":${event.Index},"Value":${event.json ?? "null"}}`;
+/** One change as sent to subscribers; `Cursor` is the stream's position in this shard after it. */
+export function changeJson(row: HistoryRow, shard: number): string {
+  return `{"Type":"${row.kind}","Key":${JSON.stringify(row.key)},"Index":${row.idx},"Value":${row.value ?? "null"},"Cursor":"${shard}:${row.seq}"}`;
 }
 
 /** The changes a committed transaction made to compare-exchange items. */

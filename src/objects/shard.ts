@@ -19,6 +19,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { parseObjectName } from "../core/names";
+import { parseRetention, type Retention } from "../core/watch-history";
 import { olderThan, type Decision, type PrepareVote, type TxAge, type TxMode, type TxOp, type TxOutcome } from "../core/transaction";
 import { coordinatorStub } from "../stubs";
 import { Failpoints, type FailAction } from "./failpoints";
@@ -32,6 +33,7 @@ import * as identityStore from "./shard/store/identities";
 import { itemExpiresAt } from "./shard/store/items";
 import { recentListed } from "./shard/store/outcomes";
 import { bornOf, coordinatorOf, preparedBefore } from "./shard/store/prepared";
+import { pruneHistory } from "./shard/store/history";
 import { oldestEntries, sweepExpiredItems, sweepOutcomes, sweepRequests } from "./shard/store/sweeps";
 import type { DeleteCommand, Lead, ListQuery, OnePhaseEntry, PutCommand, StoredDoc, StoredItem, WriteResult } from "./shard/types";
 import { SHARD_MIGRATIONS } from "./shard-schema";
@@ -58,6 +60,8 @@ export class ShardObject extends DurableObject<Env> {
   private readonly ledger: Ledger;
   private readonly failpoints: Failpoints;
   private readonly watch: ShardWatch;
+  /** How much change history the shard keeps for resumable watches (WATCH_HISTORY_RETENTION). */
+  private readonly retention: Retention;
   private databaseName: string | undefined;
   /** When the alarm is set for, mirrored so that writes need not ask storage. */
   private alarmAt: number | null = null;
@@ -70,7 +74,12 @@ export class ShardObject extends DurableObject<Env> {
     this.counter = new IndexCounter(this.sql);
     this.ledger = { sql: this.sql, counter: this.counter, database: () => this.database() };
     this.failpoints = new Failpoints(ctx, Failpoints.enabledIn(env));
-    this.watch = new ShardWatch(ctx);
+    this.retention = parseRetention(env.WATCH_HISTORY_RETENTION);
+    this.watch = new ShardWatch(ctx, {
+      retention: this.retention,
+      shard: () => parseObjectName(ctx.id.name ?? "").n,
+      remind: (at) => void this.scheduleAlarm(at).catch(() => {}),
+    });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, SHARD_MIGRATIONS);
       this.counter.load();
@@ -126,7 +135,8 @@ export class ShardObject extends DurableObject<Env> {
   async remove(cmd: DeleteCommand): Promise<WriteResult> {
     this.failpoints.hit("shard.write.before");
     const applied = await this.run(() => removeStep(this.ledger, cmd), "grouped");
-    if (applied.value.successful && !applied.replayed && applied.value.json !== null) {
+    // Also when the row had expired unswept: its removal is in the history, for change streams.
+    if (applied.value.successful && !applied.replayed) {
       this.watch.publish([{ Type: "Delete", Key: cmd.key, Index: applied.value.index, json: null }]);
     }
     await this.scheduleAlarm(this.deadlineAfter(applied, cmd.requestId, null));
@@ -151,14 +161,24 @@ export class ShardObject extends DurableObject<Env> {
     }
   }
 
-  /** WebSocket upgrades for change streams: `/changes?key=<lower-cased key>` or `?prefix=<…>`. */
+  /**
+   * WebSocket upgrades for change streams: `/changes?key=<lower-cased key>` or `?prefix=<…>`,
+   * with `seq=<n>` (resume after this shard's seq n), else `from=<index>` (changes above it),
+   * else from now; `ready=1` sends the starting cursor first. The Worker checked the numbers.
+   */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname !== "/changes" || request.headers.get("Upgrade") !== "websocket") {
       return new Response("expected a WebSocket upgrade on /changes", { status: 400 });
     }
+    const number = (name: string) => (url.searchParams.has(name) ? Number(url.searchParams.get(name)) : null);
     const key = url.searchParams.get("key");
-    return this.watch.subscribe(key !== null ? { key } : { prefix: url.searchParams.get("prefix") ?? "" });
+    return this.watch.subscribe({
+      ...(key !== null ? { key } : { prefix: url.searchParams.get("prefix") ?? "" }),
+      seq: number("seq"),
+      from: number("from"),
+      ready: url.searchParams.get("ready") === "1",
+    });
   }
 
   /** Subscribers only listen; a message from them is ignored. */
@@ -350,22 +370,26 @@ export class ShardObject extends DurableObject<Env> {
 
   /**
    * Settles prepare locks that have waited too long (their coordinator may be gone), removes
-   * expired items and old request-log and outcome entries in bounded batches, then re-arms.
+   * expired items, old request-log and outcome entries and the watch history beyond its
+   * retention in bounded batches, then re-arms.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const stale = preparedBefore(this.sql, now - LOCK_RESOLVE_AFTER_MS);
     if (stale.length) await this.settle(stale);
     const expiredEvents: ChangeEvent[] = [];
-    const more = this.ctx.storage.transactionSync(() => {
+    // this.sync: an expiry takes an index from the counter, whose mirror must roll back too.
+    const more = this.sync(() => {
       // Locked items wait for their transaction's decision before anything removes them.
-      const removed = sweepExpiredItems(this.sql, now, SWEEP_BATCH);
+      const removed = sweepExpiredItems(this.sql, now, SWEEP_BATCH, () => this.counter.next());
       for (const row of removed) expiredEvents.push({ Type: "Expire", Key: row.key, Index: row.idx, json: null });
       const expired = removed.length >= SWEEP_BATCH;
       const requests = sweepRequests(this.sql, now - REQUEST_LOG_TTL_MS, SWEEP_BATCH);
       const outcomes = sweepOutcomes(this.sql, now - OUTCOME_TTL_MS, SWEEP_BATCH);
-      return expired || requests || outcomes;
+      const history = pruneHistory(this.sql, this.retention, now, SWEEP_BATCH);
+      return expired || requests || outcomes || history;
     });
+    this.watch.pruned();
     this.watch.publish(expiredEvents);
     this.alarmAt = null;
     await this.scheduleAlarm(more ? now : this.nextDeadline());
@@ -488,6 +512,7 @@ export class ShardObject extends DurableObject<Env> {
       row.expiry,
       row.request === null ? null : row.request + REQUEST_LOG_TTL_MS,
       row.outcome === null ? null : row.outcome + OUTCOME_TTL_MS,
+      row.history === null || this.retention.maxAgeMs === null ? null : row.history + this.retention.maxAgeMs,
     ].filter((t): t is number => t !== null);
     return candidates.length ? Math.min(...candidates) : null;
   }

@@ -2,15 +2,20 @@
  * Watching items (beyond RavenDB): a long-poll that answers when one item changes, and WebSocket
  * change streams for a key or a prefix. The waiting happens inside the shard that owns the key;
  * a prefix spans every shard, so the Worker relays the streams of all of them into one socket.
+ * A stream starts from now, from an index (`fromIndex`) or from a cursor it was given earlier
+ * (`cursor`: one position per shard), replaying the shards' change history first (see
+ * core/watch-history.ts and objects/shard-watch.ts).
  */
 import { Hono } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { optionalInt, requireKey } from "../core/cmpxchg";
-import { badInput, ErrorTypes } from "../core/errors";
+import { badInput, echo, ErrorTypes } from "../core/errors";
 import { lowerKey } from "../core/keys";
+import { shardOf } from "../core/routing";
+import { COMPACTED_CLOSE, type Cursor, parseCursor } from "../core/watch-history";
 import { rawJson } from "../worker/respond";
-import { allShards, stubForKey } from "../worker/shards";
+import { allShards, shardCount, stubForKey } from "../worker/shards";
 
 export const watch = new Hono<AppEnv>();
 
@@ -43,26 +48,52 @@ watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
   if ((key === undefined) === (prefix === undefined)) {
     throw badInput(ErrorTypes.argument, "Give exactly one of key=<key> or prefix=<prefix>.");
   }
-  const upgrade = (query: string) => new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
+  const from = optionalInt("fromIndex", c.req.query("fromIndex"));
+  if (from !== undefined && from < 0) throw badInput(ErrorTypes.argument, "fromIndex is an index: 0 or more.");
+  const cursor = readCursor(c.req.query("cursor"), shardCount(c.env));
+  /** The shard's query: its position in the cursor, else fromIndex, else now. */
+  const upgrade = (target: string, shard: number, ready: boolean) => {
+    const seq = cursor?.get(shard);
+    const query = `${target}${seq !== undefined ? `&seq=${seq}` : ""}${from !== undefined ? `&from=${from}` : ""}${ready ? "&ready=1" : ""}`;
+    return new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
+  };
   if (key !== undefined) {
     const { lowered, stub } = stubForKey(c.env, database, requireKey(key));
-    return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`));
+    return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`, shardOf(lowered, shardCount(c.env)), true));
   }
-  const query = `prefix=${encodeURIComponent(lowerKey(prefix!))}`;
-  const upstream = await Promise.all(allShards(c.env, database).map((stub) => stub.fetch(upgrade(query))));
+  const target = `prefix=${encodeURIComponent(lowerKey(prefix!))}`;
+  const upstream = await Promise.all(allShards(c.env, database).map((stub, shard) => stub.fetch(upgrade(target, shard, false))));
   const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
   server.accept();
+  // The starting position in every shard, first: the client resumes from it if the socket drops
+  // before a shard sent anything. (A shard that refused, compacted, sends no header.)
+  const start = upstream.map((response) => response.headers.get("Watch-Cursor")).filter((pair) => pair !== null);
+  server.send(`{"Type":"Ready","Cursor":"${start.join(",")}"}`);
   const sockets = upstream.map((response) => response.webSocket!);
   for (const socket of sockets) {
     socket.accept();
     socket.addEventListener("message", (event) => server.send(event.data as string));
-    socket.addEventListener("close", () => closeQuietly(server, 1011, "a shard closed its stream"));
+    socket.addEventListener("close", (event) =>
+      event.code === COMPACTED_CLOSE
+        ? closeQuietly(server, COMPACTED_CLOSE, "history compacted")
+        : closeQuietly(server, 1011, "a shard closed its stream"),
+    );
   }
   server.addEventListener("close", () => {
     for (const socket of sockets) closeQuietly(socket, 1000, "subscriber left");
   });
   return new Response(null, { status: 101, webSocket: client });
 });
+
+/** The `cursor` of a resuming stream: `<shard>:<seq>` pairs, as the stream's messages gave them. */
+function readCursor(raw: string | undefined, shards: number): Cursor | null {
+  if (raw === undefined) return null;
+  const cursor = parseCursor(raw);
+  if (!cursor || [...cursor.keys()].some((shard) => shard >= shards)) {
+    throw badInput(ErrorTypes.argument, `cursor is not one this server gave: ${echo(raw)}`);
+  }
+  return cursor;
+}
 
 function closeQuietly(socket: WebSocket, code: number, reason: string): void {
   try {

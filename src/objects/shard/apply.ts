@@ -89,7 +89,7 @@ export function applyOps(sql: SqlStorage, ops: TxOp[], index: number, mode: TxMo
         writeItem(sql, op.key, index, op.json, op.expiresAt);
         return opResult(op, null, index, mode, database, lastModified);
       case "cmpxchg-delete":
-        deleteItem(sql, op.key);
+        deleteItem(sql, op.key, index);
         return opResult(op, null, index, mode, database, lastModified);
       case "doc-put": {
         const previous = readDoc(sql, op.key);

@@ -60,8 +60,9 @@ export function removeStep(ledger: Ledger, cmd: DeleteCommand): Step<Applied> {
       return { index: current.idx, json: current.value, successful: false };
     }
     // An expired row is already gone as far as anyone can see; remove it for good either way.
-    deleteItem(ledger.sql, cmd.key);
-    return { index: ledger.counter.next(), json: current ? current.value : null, successful: true };
+    const index = ledger.counter.next();
+    deleteItem(ledger.sql, cmd.key, index);
+    return { index, json: current ? current.value : null, successful: true };
   });
 }
 

@@ -1,4 +1,5 @@
 /** Whole-shard statements: statistics, and deleting a database's data. */
+import { clearHistory } from "./history";
 
 /** Live items (unexpired at `now`), documents and identities. */
 export function counts(sql: SqlStorage, now: number): { items: number; documents: number; identities: number } {
@@ -15,4 +16,5 @@ export function counts(sql: SqlStorage, now: number): { items: number; documents
 /** Deletes every row of the database's data. The `counters` table stays (see ShardObject.destroy). */
 export function deleteAll(sql: SqlStorage): void {
   for (const table of ["items", "docs", "prepared", "locks", "outcomes", "requests", "identities"]) sql.exec(`DELETE FROM ${table}`);
+  clearHistory(sql);
 }

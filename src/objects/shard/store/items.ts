@@ -1,4 +1,8 @@
-/** Storage of compare-exchange items (the `items` table). Synchronous statements, no decisions. */
+/**
+ * Storage of compare-exchange items (the `items` table). Synchronous statements, no decisions.
+ * Every change is also recorded in the watch history (history.ts), in the same transaction.
+ */
+import { recordChange } from "./history";
 
 export interface ItemRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -17,6 +21,7 @@ export function readItem(sql: SqlStorage, key: string, now: number): ItemRow | n
 
 /** Creates or replaces a compare-exchange item. */
 export function writeItem(sql: SqlStorage, key: string, index: number, json: string, expiresAt: number | null): void {
+  recordChange(sql, "Put", key, index, json);
   sql.exec(
     `INSERT INTO items (key, idx, value, expires_at) VALUES (?1, ?2, ?3, ?4)
      ON CONFLICT (key) DO UPDATE SET idx = ?2, value = ?3, expires_at = ?4`,
@@ -27,9 +32,12 @@ export function writeItem(sql: SqlStorage, key: string, index: number, json: str
   );
 }
 
-/** Removes an item, expired or not. */
-export function deleteItem(sql: SqlStorage, key: string): void {
-  sql.exec("DELETE FROM items WHERE key = ?", key);
+/**
+ * Removes an item, expired or not; `index` is the delete's. A row removed is a change (even an
+ * expired one the alarm had not swept yet: a watcher saw its Put and must see it go).
+ */
+export function deleteItem(sql: SqlStorage, key: string, index: number): void {
+  if (sql.exec("DELETE FROM items WHERE key = ? RETURNING key", key).toArray().length) recordChange(sql, "Delete", key, index, null);
 }
 
 /** When the stored row of a key expires (null: never, or no row), expired or not. */

@@ -1,0 +1,73 @@
+/**
+ * Resumable watches, the pure part: the retention setting and the resume cursor.
+ *
+ * Each shard keeps a history of its item changes in commit order, numbered by a shard-local
+ * sequence (`seq`). A change's index is per key strictly increasing, but across keys of one
+ * shard it is not in commit order (a two-phase commit gets its index at prepare time, while
+ * other keys move on), so the position of a stream in a shard is its seq, not an index. A
+ * prefix spans every shard: its position is one seq per shard. The cursor text is
+ * `<shard>:<seq>` pairs joined by commas; clients treat it as opaque and pass it back.
+ */
+import { MAX_WATCH_HISTORY } from "./limits.js";
+
+/** Close code of a stream refused because the history no longer reaches back to its start. */
+export const COMPACTED_CLOSE = 4410;
+
+export interface Retention {
+  /** Changes kept per shard (the oldest go first). */
+  count: number;
+  /** Changes older than this are dropped too; null: no age limit. */
+  maxAgeMs: number | null;
+}
+
+export const DEFAULT_RETENTION_TEXT = "10000,24h";
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const MAX_AGE_MS = 365 * 86_400_000;
+
+/**
+ * WATCH_HISTORY_RETENTION: a count of changes per shard, an age (`90s`, `30m`, `24h`, `7d`), or
+ * both separated by a comma. An omitted count means MAX_WATCH_HISTORY; an omitted age, none.
+ * Unset: DEFAULT_RETENTION_TEXT. Anything else is a configuration error.
+ */
+export function parseRetention(raw: string | undefined): Retention {
+  const text = raw === undefined || raw.trim() === "" ? DEFAULT_RETENTION_TEXT : raw;
+  let count: number | null = null;
+  let maxAgeMs: number | null = null;
+  const bad = () =>
+    new Error(
+      `WATCH_HISTORY_RETENTION must be a count (1 to ${MAX_WATCH_HISTORY}), an age (e.g. 24h; units s, m, h, d), or both as "10000,24h"; got ${JSON.stringify(raw)}`,
+    );
+  for (const part of text.split(",").map((p) => p.trim())) {
+    const age = /^(\d+)([smhd])$/.exec(part);
+    if (age && maxAgeMs === null) {
+      maxAgeMs = Number(age[1]) * UNITS[age[2]!]!;
+      if (maxAgeMs < 1000 || maxAgeMs > MAX_AGE_MS) throw bad();
+    } else if (/^\d+$/.test(part) && count === null) {
+      count = Number(part);
+      if (count < 1 || count > MAX_WATCH_HISTORY) throw bad();
+    } else {
+      throw bad();
+    }
+  }
+  return { count: count ?? MAX_WATCH_HISTORY, maxAgeMs };
+}
+
+/** A stream's position: the last seq delivered (or skipped) per shard. */
+export type Cursor = Map<number, number>;
+
+/** `3:17,5:2` → {3 → 17, 5 → 2}; null when the text is not a cursor. */
+export function parseCursor(text: string): Cursor | null {
+  const cursor: Cursor = new Map();
+  if (text === "") return cursor;
+  for (const pair of text.split(",")) {
+    const match = /^(\d{1,4}):(\d{1,15})$/.exec(pair);
+    if (!match) return null;
+    cursor.set(Number(match[1]), Number(match[2]));
+  }
+  return cursor;
+}
+
+export function formatCursor(cursor: Cursor): string {
+  return [...cursor].map(([shard, seq]) => `${shard}:${seq}`).join(",");
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { MAX_WATCH_HISTORY } from "../../src/core/limits";
+import { formatCursor, parseCursor, parseRetention } from "../../src/core/watch-history";
+
+describe("WATCH_HISTORY_RETENTION", () => {
+  it("takes a count, an age, or both; unset is the default", () => {
+    expect(parseRetention(undefined)).toEqual({ count: 10_000, maxAgeMs: 24 * 3_600_000 });
+    expect(parseRetention("500")).toEqual({ count: 500, maxAgeMs: null });
+    expect(parseRetention("90s")).toEqual({ count: MAX_WATCH_HISTORY, maxAgeMs: 90_000 });
+    expect(parseRetention(" 7d , 20 ")).toEqual({ count: 20, maxAgeMs: 7 * 86_400_000 });
+    expect(parseRetention("30m,1")).toEqual({ count: 1, maxAgeMs: 1_800_000 });
+  });
+
+  it("refuses anything else, naming the variable", () => {
+    for (const bad of ["0", "-1", "1.5", "x", "10,20", "1h,2h", "0s", "400d", `${MAX_WATCH_HISTORY + 1}`, "24 h", ","]) {
+      expect(() => parseRetention(bad), bad).toThrow(/WATCH_HISTORY_RETENTION/);
+    }
+  });
+});
+
+describe("resume cursors", () => {
+  it("round-trip shard:seq pairs", () => {
+    const cursor = parseCursor("3:17,5:0,12:900000")!;
+    expect([...cursor]).toEqual([
+      [3, 17],
+      [5, 0],
+      [12, 900000],
+    ]);
+    expect(formatCursor(cursor)).toBe("3:17,5:0,12:900000");
+    expect(parseCursor("")!.size).toBe(0);
+  });
+
+  it("refuse what is not one", () => {
+    for (const bad of ["3", "3:", ":4", "a:1", "1:2,", "1:-2", "1:2;3:4", "1:1234567890123456"]) expect(parseCursor(bad), bad).toBeNull();
+  });
+});
