@@ -167,10 +167,24 @@ export class CmpxchgClient implements CmpxchgApi {
   /**
    * Every change of one key (`"k"` or `{ key }`) or of a prefix (`{ prefix }`), until `return()`,
    * `break`, the signal, or the server closes. Await `stream.ready` before relying on delivery.
+   * `fromIndex` replays the changes above an index first; a dropped connection is resumed by
+   * itself with no gap and no duplicate; `stream.cursor` continues a stream later (see WatchOptions).
    */
   watch<T = unknown>(target: WatchTarget, options: WatchOptions = {}): ChangeStream<T> {
     const path = `${this.root}/cmpxchg/changes?${watchQuery(target)}`;
-    return new ChangeStream<T>(() => connectSocket(this.transport, path, options.connectTimeoutMs ?? this.transport.timeoutMs), options);
+    const timeoutMs = options.connectTimeoutMs ?? this.transport.timeoutMs;
+    const key = typeof target === "string" ? target : "key" in target ? target.key : null;
+    // What a resync after HistoryCompacted reads: the key's item, or every item under the prefix.
+    const snapshot = async (): Promise<CompareExchangeValue<T>[]> => {
+      if (key !== null) return [await this.get<T>(key)].filter((item) => item !== null);
+      const items: CompareExchangeValue<T>[] = [];
+      for await (const item of this.listAll<T>((target as { prefix: string }).prefix)) items.push(item);
+      return items;
+    };
+    return new ChangeStream<T>((query) => connectSocket(this.transport, path + query, timeoutMs), options, {
+      target: key ?? (target as { prefix: string }).prefix,
+      snapshot,
+    });
   }
 }
 

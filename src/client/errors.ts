@@ -92,6 +92,21 @@ export class LockTimeoutException extends RavenException {}
 /** `renew` found the lease taken over or expired: the holder must stop using the resource. */
 export class LockLostException extends RavenException {}
 
+/**
+ * A change stream asked to resume from further back than the server still holds (its change
+ * history was pruned: see WATCH_HISTORY_RETENTION): read the current state again and watch from
+ * there, or pass `onCompacted: "resync"` to `watch` to have the stream do it.
+ */
+export class HistoryCompactedException extends RavenException {
+  /** Resuming from an index at or above this one would have worked. */
+  readonly oldestIndex: number;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details);
+    this.oldestIndex = Number(details.extra?.OldestIndex ?? -1);
+  }
+}
+
 type ErrorClass = new (message: string, details?: ErrorDetails) => RavenException;
 
 /**
@@ -121,6 +136,7 @@ const BY_NAME: Record<string, ErrorClass> = {
   NetworkException,
   LockTimeoutException,
   LockLostException,
+  HistoryCompactedException,
 };
 const NAMES = new Map(Object.entries(BY_NAME).map(([name, cls]) => [cls, name]));
 

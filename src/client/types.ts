@@ -84,12 +84,19 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-/** A change pushed by `watch`. Keys are lower-cased, as the server stores them. */
+/**
+ * A change pushed by `watch`. Keys are lower-cased, as the server stores them. Every change has
+ * its own index (a delete and an expiry too), strictly increasing per key.
+ *
+ * Only with `onCompacted: "resync"`: "Reset" (key: the watched key or prefix, index -1) says the
+ * server no longer held the changes since the stream's position; forget what you hold for the
+ * target: the "Snapshot" events that follow are its current items, then changes continue.
+ */
 export interface ChangeEvent<T = unknown> {
-  type: "Put" | "Delete" | "Expire";
+  type: "Put" | "Delete" | "Expire" | "Reset" | "Snapshot";
   key: string;
   index: number;
-  /** The new value for "Put", null for "Delete" and "Expire". */
+  /** The new value for "Put" and "Snapshot", null otherwise. */
   value: T | null;
   metadata: Metadata;
 }
@@ -102,6 +109,27 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /** How long to wait for the WebSocket handshake (default: the client's timeoutMs). */
   connectTimeoutMs?: number;
+  /**
+   * Start with every change whose index is above this one that the server still holds (its
+   * change history), then go on live; only such changes are delivered. Without it (and without
+   * `cursor`) the stream starts from now.
+   */
+  fromIndex?: number;
+  /** Start where an earlier stream stood: its `cursor` (with the same target and `fromIndex`). */
+  cursor?: string;
+  /**
+   * After a dropped connection, reconnect and go on from the last change received, with no gap
+   * and no duplicate (default true). False: the stream ends with a NetworkException instead.
+   */
+  resume?: boolean;
+  /** Longest pause between reconnection attempts (default 5,000 ms; they start at 50 ms). */
+  maxReconnectDelayMs?: number;
+  /**
+   * When the server no longer holds the changes since the stream's position: "error" (default)
+   * ends the stream with HistoryCompactedException; "resync" reads the current state and goes
+   * on (a "Reset" event, "Snapshot" events, then changes).
+   */
+  onCompacted?: "error" | "resync";
 }
 
 /** One command of a cluster-wide transaction. Built by {@link ClusterTransaction}. */

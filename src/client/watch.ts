@@ -1,14 +1,27 @@
 /**
  * Change streams over a WebSocket: every put, delete and expiry of one key or of a key prefix, as
- * an async iterator. The server pushes JSON text messages `{Type, Key, Index, Value}`.
+ * an async iterator. The server pushes JSON text messages `{Type, Key, Index, Value, Cursor}`,
+ * after a `{Type: "Ready", Cursor}` that gives the stream's starting position.
  *
- * No resumption: the server keeps no replay log, so events that happen while no socket is open
- * are not delivered. A stream that closes abnormally therefore ends with an error (the caller
- * re-reads current state and watches again) rather than reconnecting silently.
+ * Resumable: each shard keeps a history of its changes, and `Cursor` is the stream's position in
+ * it (one seq per shard, see core/watch-history.ts). When the connection drops, the stream
+ * reconnects by itself with the position of the last change it received, and the server replays
+ * what came after: no gap, and a change at or before the position is never delivered twice. When
+ * the server no longer holds that far back it says HistoryCompacted: the stream ends with
+ * HistoryCompactedException, or (`onCompacted: "resync"`) reads the current state and goes on.
  */
-import { errorFromResponse, NetworkException } from "./errors.js";
+import { lowerKey } from "../core/keys.js";
+import { COMPACTED_CLOSE, parseCursor } from "../core/watch-history.js";
+import {
+  ArgumentException,
+  DatabaseDoesNotExistException,
+  errorFromResponse,
+  HistoryCompactedException,
+  NetworkException,
+  RavenException,
+} from "./errors.js";
 import type { Transport } from "./transport.js";
-import type { ChangeEvent, WatchOptions, WatchTarget } from "./types.js";
+import type { ChangeEvent, CompareExchangeValue, WatchOptions, WatchTarget } from "./types.js";
 import { readChangeEvent } from "./wire.js";
 
 /** The query of a watch request. */
@@ -52,28 +65,79 @@ export async function connectSocket(transport: Transport, path: string, timeoutM
   return socket;
 }
 
-/** An async iterator of changes. Connects on creation; `ready` settles when the socket is open. */
+/** Opens a socket for the target, with `query` (`&fromIndex=…&cursor=…`, or "") added to its URL. */
+export type Connect = (query: string) => Promise<WebSocket>;
+
+/** What a resync needs: the watched key or prefix, and how to read its current items. */
+export interface Resync<T> {
+  target: string;
+  snapshot: () => Promise<CompareExchangeValue<T>[]>;
+}
+
+/** How one connection ended. */
+type End = { kind: "closed" } | { kind: "dropped"; error: unknown } | { kind: "compacted"; error: HistoryCompactedException };
+
+const FIRST_RECONNECT_DELAY_MS = 50;
+
+/**
+ * An async iterator of changes. Connects on creation; `ready` settles when the server has given
+ * the stream its starting position (every change after that instant will be delivered).
+ */
 export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEvent<T>> {
   /** Resolves once the server accepted the subscription; rejects if it refused or was unreachable. */
   readonly ready: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (err: unknown) => void;
   private readonly queue: ChangeEvent<T>[] = [];
   private readonly waiters: { resolve: (r: IteratorResult<ChangeEvent<T>>) => void; reject: (e: unknown) => void }[] = [];
   private socket: WebSocket | null = null;
   private finished = false;
   private failure: unknown = null;
+  /** The last seq received per shard. */
+  private readonly position = new Map<number, number>();
+  /** The server gave a starting position (or the caller did): a reconnection can resume. */
+  private positioned = false;
+  /** fromIndex: only changes above it. */
+  private from: number | null;
+  /** Changes held back while a resync reads the snapshot; null when not resyncing. */
+  private held: ChangeEvent<T>[] | null = null;
+  private snapshotting = false;
+  /** Per key, the index the resync's snapshot had: changes at or below it were in it already. */
+  private snapshotIndex: Map<string, number> | null = null;
+  private wakeSleeper: (() => void) | null = null;
 
-  constructor(connect: () => Promise<WebSocket>, options: WatchOptions = {}) {
-    this.ready = connect().then(
-      (socket) => this.attach(socket),
-      (err) => {
-        this.fail(err);
-        throw err;
-      },
-    );
+  constructor(
+    private readonly connect: Connect,
+    private readonly options: WatchOptions = {},
+    private readonly resync?: Resync<T>,
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
     // Callers that only iterate still see the failure from next(); do not report it twice.
     this.ready.catch(() => {});
+    this.from = options.fromIndex ?? null;
+    if (options.cursor !== undefined) {
+      const cursor = parseCursor(options.cursor);
+      if (!cursor) {
+        this.fail(new ArgumentException(`cursor is not one a change stream gave: ${JSON.stringify(options.cursor.slice(0, 200))}`));
+        return;
+      }
+      for (const [shard, seq] of cursor) this.position.set(shard, seq);
+      this.positioned = true;
+    }
     options.signal?.addEventListener("abort", () => void this.return(), { once: true });
     if (options.signal?.aborted) void this.return();
+    else void this.run();
+  }
+
+  /**
+   * The stream's position: pass it as `cursor` (with the same target and fromIndex) to a later
+   * `watch` to go on from here. Opaque; "" before the server gave one.
+   */
+  get cursor(): string {
+    return [...this.position].map(([shard, seq]) => `${shard}:${seq}`).join(",");
   }
 
   async next(): Promise<IteratorResult<ChangeEvent<T>>> {
@@ -87,11 +151,7 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
   /** Closes the socket and ends the iteration (also what `break` in `for await` calls). */
   async return(): Promise<IteratorResult<ChangeEvent<T>>> {
     this.finish();
-    try {
-      this.socket?.close(1000, "done");
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.socket, 1000, "done");
     return { value: undefined, done: true };
   }
 
@@ -99,28 +159,176 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
     return this;
   }
 
-  private attach(socket: WebSocket): void {
-    if (this.finished) {
-      socket.close(1000, "done");
+  /** Connects, and reconnects after a drop from the position reached, until finished. */
+  private async run(): Promise<void> {
+    let delay = 0;
+    let connected = false;
+    while (!this.finished) {
+      let socket: WebSocket;
+      try {
+        socket = await this.connect(this.query());
+      } catch (err) {
+        // A refusal (bad target, no access, no database) never gets better by retrying.
+        if (!connected || !retryable(err) || !this.canResume()) return this.fail(err);
+        delay = await this.pause(delay);
+        continue;
+      }
+      connected = true;
+      if (this.finished) {
+        closeQuietly(socket, 1000, "done");
+        return;
+      }
+      const wasPositioned = this.positioned;
+      const end = await this.pipe(socket);
+      if (this.finished) return;
+      if (end.kind === "closed") return this.finish();
+      if (end.kind === "compacted") {
+        if (this.options.onCompacted !== "resync" || !this.resync) return this.fail(end.error);
+        this.startResync();
+        delay = 0;
+        continue;
+      }
+      if (this.options.resume === false || !this.canResume()) return this.fail(end.error);
+      // A connection that got as far as a position was healthy: start the back-off again.
+      if (!wasPositioned && this.positioned) delay = 0;
+      delay = await this.pause(delay);
+    }
+  }
+
+  /** The query that continues the stream: its fromIndex and its position, if any. */
+  private query(): string {
+    let query = this.from !== null ? `&fromIndex=${this.from}` : "";
+    if (this.position.size > 0) query += `&cursor=${encodeURIComponent(this.cursor)}`;
+    return query;
+  }
+
+  private canResume(): boolean {
+    return this.positioned || this.from !== null || this.held !== null;
+  }
+
+  /** Waits before the next attempt (doubling, capped); ends early when the stream is finished. */
+  private async pause(previous: number): Promise<number> {
+    const max = this.options.maxReconnectDelayMs ?? 5_000;
+    const delay = Math.min(max, previous === 0 ? FIRST_RECONNECT_DELAY_MS : previous * 2);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.wakeSleeper = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeSleeper = null;
+    return delay;
+  }
+
+  /** Reads one connection until it ends. */
+  private pipe(socket: WebSocket): Promise<End> {
+    this.socket = socket;
+    return new Promise<End>((resolve) => {
+      let ended = false;
+      const end = (how: End) => {
+        if (ended) return;
+        ended = true;
+        if (this.socket === socket) this.socket = null;
+        resolve(how);
+      };
+      socket.addEventListener("message", (event: MessageEvent) => {
+        if (ended || typeof event.data !== "string") return;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(event.data);
+        } catch {
+          return; // Not a change (a keep-alive, a future message kind): nothing to deliver.
+        }
+        if (!parsed || typeof parsed !== "object") return;
+        const message = parsed as Record<string, unknown>;
+        if (message.Type === "Ready") {
+          this.advance(message.Cursor);
+          this.positioned = true;
+          this.resolveReady();
+          if (this.held !== null && !this.snapshotting) void this.takeSnapshot();
+          return;
+        }
+        if (message.Type === "HistoryCompacted") {
+          end({ kind: "compacted", error: compactedError(message) });
+          closeQuietly(socket, 1000, "history compacted");
+          return;
+        }
+        const change = readChangeEvent<T>(message);
+        if (!change) return;
+        // At or before the position: received already (before a reconnection).
+        if (message.Cursor !== undefined && !this.advance(message.Cursor)) return;
+        this.resolveReady(); // a server without Ready messages
+        this.accept(change);
+      });
+      socket.addEventListener("close", (event: CloseEvent) => {
+        if (event.code === COMPACTED_CLOSE) end({ kind: "compacted", error: compactedError({}) });
+        else if (event.code === 1000) end({ kind: "closed" });
+        else end({ kind: "dropped", error: new NetworkException(`The change stream closed (${event.code} ${event.reason}).`) });
+      });
+      socket.addEventListener("error", () => {
+        end({ kind: "dropped", error: new NetworkException("The change stream failed.") });
+        closeQuietly(socket, 1000, "failed");
+      });
+    });
+  }
+
+  /**
+   * Moves the position to a message's cursor (`<shard>:<seq>` pairs); false when it is not past
+   * the position (a change already received).
+   */
+  private advance(raw: unknown): boolean {
+    const cursor = typeof raw === "string" ? parseCursor(raw) : null;
+    if (!cursor) return true;
+    let moved = false;
+    for (const [shard, seq] of cursor) {
+      if (seq > (this.position.get(shard) ?? -1)) {
+        this.position.set(shard, seq);
+        moved = true;
+      }
+    }
+    return moved || cursor.size === 0;
+  }
+
+  /** A change received: held during a resync, dropped if the resync's snapshot had it, else delivered. */
+  private accept(change: ChangeEvent<T>): void {
+    if (this.held !== null) {
+      this.held.push(change);
       return;
     }
-    this.socket = socket;
-    socket.addEventListener("message", (event: MessageEvent) => {
-      if (typeof event.data !== "string") return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(event.data);
-      } catch {
-        return; // Not a change (a keep-alive, a future message kind): nothing to deliver.
+    const had = this.snapshotIndex?.get(change.key);
+    if (had !== undefined && change.index <= had) return;
+    this.deliver(change);
+  }
+
+  /** The history no longer reaches back: start again from now, and read the state once positioned. */
+  private startResync(): void {
+    this.position.clear();
+    this.from = null;
+    this.positioned = false;
+    this.held = [];
+    this.snapshotting = false;
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    this.snapshotting = true;
+    try {
+      const items = await this.resync!.snapshot();
+      if (this.finished) return;
+      this.snapshotIndex = new Map(items.map((item) => [lowerKey(item.key), item.index]));
+      this.deliver({ type: "Reset", key: lowerKey(this.resync!.target), index: -1, value: null, metadata: {} });
+      for (const item of items) {
+        this.deliver({ type: "Snapshot", key: lowerKey(item.key), index: item.index, value: item.value, metadata: item.metadata });
       }
-      const change = readChangeEvent<T>(parsed);
-      if (change) this.deliver(change);
-    });
-    socket.addEventListener("close", (event: CloseEvent) => {
-      if (event.code === 1000 || this.finished) this.finish();
-      else this.fail(new NetworkException(`The change stream closed (${event.code} ${event.reason}); changes may have been missed.`));
-    });
-    socket.addEventListener("error", () => this.fail(new NetworkException("The change stream failed; changes may have been missed.")));
+      const held = this.held ?? [];
+      this.held = null;
+      for (const change of held) this.accept(change);
+    } catch (err) {
+      this.fail(err);
+      closeQuietly(this.socket, 1000, "failed");
+    } finally {
+      this.snapshotting = false;
+    }
   }
 
   private deliver(change: ChangeEvent<T>): void {
@@ -133,6 +341,8 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.resolveReady();
+    this.wakeSleeper?.();
     for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
   }
 
@@ -140,7 +350,32 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
     if (this.finished) return;
     this.failure = err;
     this.finished = true;
+    this.rejectReady(err);
+    this.wakeSleeper?.();
     for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+  }
+}
+
+/** Worth another connection: no answer, or a server error that may pass. */
+function retryable(err: unknown): boolean {
+  if (err instanceof NetworkException) return true;
+  if (err instanceof DatabaseDoesNotExistException) return false;
+  return err instanceof RavenException && (err.status === undefined || err.status >= 500);
+}
+
+function compactedError(message: Record<string, unknown>): HistoryCompactedException {
+  const text =
+    typeof message.Message === "string"
+      ? message.Message
+      : "The server no longer holds the changes since this stream's position: read the current state again and watch from there.";
+  return new HistoryCompactedException(text, { extra: { OldestIndex: message.OldestIndex ?? -1 } });
+}
+
+function closeQuietly(socket: WebSocket | null, code: number, reason: string): void {
+  try {
+    socket?.close(code, reason);
+  } catch {
+    // Already closed.
   }
 }
 

@@ -1,7 +1,15 @@
 // waitForChange (long-poll) and watch (WebSocket change stream) against the Worker's watch
 // endpoints, plus the stream's own behaviour against a scripted socket.
 import { describe, expect, it } from "vitest";
-import { ArgumentException, ChangeStream, CmpxchgClient, expiresIn, NetworkException, RouteNotFoundException } from "../../src/client";
+import {
+  ArgumentException,
+  ChangeStream,
+  CmpxchgClient,
+  expiresIn,
+  HistoryCompactedException,
+  NetworkException,
+  RouteNotFoundException,
+} from "../../src/client";
 import { clientFor, delay, freshDb, thrown } from "./support";
 
 describe("waitForChange", { timeout: 30_000 }, () => {
@@ -115,10 +123,14 @@ describe("watch over the Worker's WebSocket endpoint", { timeout: 30_000 }, () =
 });
 
 describe("ChangeStream against a scripted socket", { timeout: 30_000 }, () => {
-  /** A client whose fetch answers the upgrade with one end of a socket pair; the test holds the other. */
-  function scriptedServer() {
-    let server: WebSocket | null = null;
+  /**
+   * A client whose fetch answers each upgrade with one end of a new socket pair; the test holds
+   * the other. `ready` (if given) is the Ready message's cursor, sent first on each connection.
+   */
+  function scriptedServer(ready: string | null = "0:0") {
+    const servers: WebSocket[] = [];
     const urls: string[] = [];
+    let connected: () => void = () => {};
     const client = new CmpxchgClient({
       url: "https://svc.example",
       database: "db",
@@ -130,12 +142,20 @@ describe("ChangeStream against a scripted socket", { timeout: 30_000 }, () => {
         const pair = new WebSocketPair();
         const [clientEnd, serverEnd] = [pair[0], pair[1]];
         serverEnd.accept();
-        server = serverEnd;
+        if (ready !== null) serverEnd.send(JSON.stringify({ Type: "Ready", Cursor: ready }));
+        servers.push(serverEnd);
+        connected();
         return new Response(null, { status: 101, webSocket: clientEnd });
       },
     });
-    return { client, urls, server: () => server! };
+    /** Resolves when the client has opened `count` connections in all. */
+    const connections = async (count: number) => {
+      while (servers.length < count) await new Promise<void>((resolve) => (connected = resolve));
+    };
+    return { client, urls, server: () => servers[servers.length - 1]!, connections };
   }
+  const put = (key: string, index: number, cursor: string, value: unknown = index) =>
+    JSON.stringify({ Type: "Put", Key: key, Index: index, Value: { Object: value }, Cursor: cursor });
 
   it("delivers messages in order, skips what is not a change, and ends on a normal close", async () => {
     const { client, urls, server } = scriptedServer();
@@ -155,18 +175,60 @@ describe("ChangeStream against a scripted socket", { timeout: 30_000 }, () => {
     ]);
   });
 
-  it("ends with an error when the socket closes abnormally (changes may be lost)", async () => {
-    const { client, server } = scriptedServer();
-    const stream = client.watch("k");
+  it("reconnects after an abnormal close from the last cursor received, and drops what it already had", async () => {
+    const { client, urls, server, connections } = scriptedServer("0:3,1:7");
+    const stream = client.watch<number>({ prefix: "a/" }, { fromIndex: 2 });
     await stream.ready;
-    server().send(JSON.stringify({ Type: "Put", Key: "k", Index: 1, Value: { Object: "v" } }));
+    expect(stream.cursor).toBe("0:3,1:7");
+    server().send(put("a/1", 10, "0:4"));
+    server().send(put("a/2", 11, "1:8"));
+    expect((await stream.next()).value).toMatchObject({ key: "a/1", index: 10 });
+    expect((await stream.next()).value).toMatchObject({ key: "a/2", index: 11 });
     server().close(1011, "shard went away");
-    expect((await stream.next()).value).toMatchObject({ key: "k", value: "v" });
-    expect(await thrown(() => stream.next())).toBeInstanceOf(NetworkException);
+    await connections(2);
+    // The same target and fromIndex, from the position of the last change received.
+    expect(urls[1]).toBe(
+      `https://svc.example/databases/db/cmpxchg/changes?prefix=a%2F&fromIndex=2&cursor=${encodeURIComponent("0:4,1:8")}`,
+    );
+    server().send(put("a/2", 11, "1:8")); // replayed, but received before the drop
+    server().send(put("a/1", 12, "0:5"));
+    expect((await stream.next()).value).toMatchObject({ key: "a/1", index: 12 });
+    expect(stream.cursor).toBe("0:5,1:8");
+    await stream.return();
   });
 
-  it("stops on abort and on return()", async () => {
-    const { client } = scriptedServer();
+  it("ends with an error when the socket closes abnormally and resume is off, or nothing gave a position", async () => {
+    const off = scriptedServer();
+    const stream = off.client.watch("k", { resume: false });
+    await stream.ready;
+    off.server().send(put("k", 1, "0:1", "v"));
+    off.server().close(1011, "shard went away");
+    expect((await stream.next()).value).toMatchObject({ key: "k", value: "v" });
+    expect(await thrown(() => stream.next())).toBeInstanceOf(NetworkException);
+    expect(off.urls).toHaveLength(1);
+
+    // A server that sends no Ready gives no position: a drop cannot be resumed without a gap.
+    const silent = scriptedServer(null);
+    const other = silent.client.watch("k");
+    await silent.connections(1);
+    silent.server().close(1011, "gone");
+    expect(await thrown(() => other.next())).toBeInstanceOf(NetworkException);
+    expect(silent.urls).toHaveLength(1);
+  });
+
+  it("ends with HistoryCompactedException when the server no longer holds the changes", async () => {
+    const { client, server } = scriptedServer(null);
+    const stream = client.watch("k", { fromIndex: 3 });
+    await scheduler.wait(10);
+    server().send(JSON.stringify({ Type: "HistoryCompacted", Shard: 0, OldestIndex: 40, Message: "gone" }));
+    server().close(4410, "history compacted");
+    const err = await thrown(() => stream.next());
+    expect(err).toBeInstanceOf(HistoryCompactedException);
+    expect((err as HistoryCompactedException).oldestIndex).toBe(40);
+  });
+
+  it("stops on abort and on return(), also while waiting to reconnect", async () => {
+    const { client, connections, server } = scriptedServer();
     const controller = new AbortController();
     const stream = client.watch("k", { signal: controller.signal });
     await stream.ready;
@@ -177,6 +239,16 @@ describe("ChangeStream against a scripted socket", { timeout: 30_000 }, () => {
     await other.ready;
     await other.return();
     expect((await other.next()).done).toBe(true);
+
+    const slow = new AbortController();
+    const third = client.watch("k", { signal: slow.signal, maxReconnectDelayMs: 60_000 });
+    await third.ready;
+    await connections(3);
+    const waiting = third.next();
+    server().close(1011, "drop");
+    await scheduler.wait(20);
+    slow.abort();
+    expect(await waiting).toEqual({ value: undefined, done: true });
   });
 
   it("reports a refused upgrade as the server's typed error", async () => {
