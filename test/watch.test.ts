@@ -129,4 +129,32 @@ describe("WebSocket change streams", () => {
     expect(all[7].Index).toBeGreaterThan(all[6].Index);
     socket.close(1000, "done");
   });
+
+  it("resume from a cursor with exactly the changes after it, and replay from an index", async () => {
+    const db = freshDb("watch");
+    const first = await stream(db, "key=k");
+    const a = await putItem(db, "k", 0, "a");
+    const b = await putItem(db, "k", a.Index, "b");
+    const [, second] = await first.until(2);
+    first.socket.close(1000, "done");
+    expect(first.ready).toEqual([{ Type: "Ready", Cursor: expect.stringMatching(/^\d+:\d+$/) }]);
+    const c = await putItem(db, "k", b.Index, "c");
+    // After the first change's cursor: the second and the third, once each.
+    const first1 = first.messages[0].Cursor as string;
+    const resumed = await stream(db, `key=k&cursor=${encodeURIComponent(first1)}`);
+    expect((await resumed.until(2)).map((m) => m.Index)).toEqual([b.Index, c.Index]);
+    expect(second.Cursor).not.toBe(first1);
+    await scheduler.wait(100);
+    expect(resumed.messages).toHaveLength(2);
+    resumed.socket.close(1000, "done");
+    // From an index: the changes above it, then live.
+    const replay = await stream(db, `key=k&fromIndex=${a.Index}`);
+    expect((await replay.until(2)).map((m) => m.Value.Object)).toEqual(["b", "c"]);
+    replay.socket.close(1000, "done");
+    // A cursor or a fromIndex that is not one: 400 before any upgrade.
+    for (const bad of ["cursor=1%3Ax", "cursor=99%3A1", "fromIndex=-1", "fromIndex=x"]) {
+      const res = await call(`/databases/${db}/cmpxchg/changes?key=k&${bad}`, { headers: { Upgrade: "websocket" } });
+      expect(res.status, bad).toBe(400);
+    }
+  });
 });

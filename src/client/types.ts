@@ -110,9 +110,9 @@ export interface WatchOptions {
   /** How long to wait for the WebSocket handshake (default: the client's timeoutMs). */
   connectTimeoutMs?: number;
   /**
-   * Start with every change whose index is above this one that the server still holds (its
-   * change history), then go on live; only such changes are delivered. Without it (and without
-   * `cursor`) the stream starts from now.
+   * Start with the changes the server still holds (its change history) from before the watch
+   * began whose index is above this one, then every change from then on. For one key: every
+   * change after that index. Without it (and without `cursor`) the stream starts from now.
    */
   fromIndex?: number;
   /** Start where an earlier stream stood: its `cursor` (with the same target and `fromIndex`). */

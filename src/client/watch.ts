@@ -11,7 +11,7 @@
  * HistoryCompactedException, or (`onCompacted: "resync"`) reads the current state and goes on.
  */
 import { lowerKey } from "../core/keys.js";
-import { COMPACTED_CLOSE, parseCursor } from "../core/watch-history.js";
+import { COMPACTED_CLOSE, formatCursor, parseCursor, type ShardPosition } from "../core/watch-history.js";
 import {
   ArgumentException,
   DatabaseDoesNotExistException,
@@ -75,7 +75,10 @@ export interface Resync<T> {
 }
 
 /** How one connection ended. */
-type End = { kind: "closed" } | { kind: "dropped"; error: unknown } | { kind: "compacted"; error: HistoryCompactedException };
+type End =
+  | { kind: "closed" }
+  | { kind: "dropped"; error: unknown; healthy: boolean }
+  | { kind: "compacted"; error: HistoryCompactedException };
 
 const FIRST_RECONNECT_DELAY_MS = 50;
 
@@ -93,8 +96,8 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
   private socket: WebSocket | null = null;
   private finished = false;
   private failure: unknown = null;
-  /** The last seq received per shard. */
-  private readonly position = new Map<number, number>();
+  /** The last seq received per shard (with the end of its fromIndex replay while not done). */
+  private readonly position = new Map<number, ShardPosition>();
   /** The server gave a starting position (or the caller did): a reconnection can resume. */
   private positioned = false;
   /** fromIndex: only changes above it. */
@@ -124,7 +127,7 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
         this.fail(new ArgumentException(`cursor is not one a change stream gave: ${JSON.stringify(options.cursor.slice(0, 200))}`));
         return;
       }
-      for (const [shard, seq] of cursor) this.position.set(shard, seq);
+      for (const [shard, position] of cursor) this.position.set(shard, position);
       this.positioned = true;
     }
     options.signal?.addEventListener("abort", () => void this.return(), { once: true });
@@ -137,7 +140,7 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
    * `watch` to go on from here. Opaque; "" before the server gave one.
    */
   get cursor(): string {
-    return [...this.position].map(([shard, seq]) => `${shard}:${seq}`).join(",");
+    return formatCursor(this.position);
   }
 
   async next(): Promise<IteratorResult<ChangeEvent<T>>> {
@@ -178,7 +181,6 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
         closeQuietly(socket, 1000, "done");
         return;
       }
-      const wasPositioned = this.positioned;
       const end = await this.pipe(socket);
       if (this.finished) return;
       if (end.kind === "closed") return this.finish();
@@ -189,9 +191,8 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
         continue;
       }
       if (this.options.resume === false || !this.canResume()) return this.fail(end.error);
-      // A connection that got as far as a position was healthy: start the back-off again.
-      if (!wasPositioned && this.positioned) delay = 0;
-      delay = await this.pause(delay);
+      // A connection the server answered on was healthy: start the back-off again.
+      delay = await this.pause(end.healthy ? 0 : delay);
     }
   }
 
@@ -226,6 +227,8 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
     this.socket = socket;
     return new Promise<End>((resolve) => {
       let ended = false;
+      /** The server sent something on this connection. */
+      let healthy = false;
       const end = (how: End) => {
         if (ended) return;
         ended = true;
@@ -242,6 +245,7 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
         }
         if (!parsed || typeof parsed !== "object") return;
         const message = parsed as Record<string, unknown>;
+        healthy = true;
         if (message.Type === "Ready") {
           this.advance(message.Cursor);
           this.positioned = true;
@@ -264,26 +268,26 @@ export class ChangeStream<T = unknown> implements AsyncIterableIterator<ChangeEv
       socket.addEventListener("close", (event: CloseEvent) => {
         if (event.code === COMPACTED_CLOSE) end({ kind: "compacted", error: compactedError({}) });
         else if (event.code === 1000) end({ kind: "closed" });
-        else end({ kind: "dropped", error: new NetworkException(`The change stream closed (${event.code} ${event.reason}).`) });
+        else end({ kind: "dropped", error: new NetworkException(`The change stream closed (${event.code} ${event.reason}).`), healthy });
       });
       socket.addEventListener("error", () => {
-        end({ kind: "dropped", error: new NetworkException("The change stream failed.") });
+        end({ kind: "dropped", error: new NetworkException("The change stream failed."), healthy });
         closeQuietly(socket, 1000, "failed");
       });
     });
   }
 
   /**
-   * Moves the position to a message's cursor (`<shard>:<seq>` pairs); false when it is not past
-   * the position (a change already received).
+   * Moves the position to a message's cursor (`<shard>:<seq>[:<until>]` parts); false when it
+   * is not past the position (a change already received).
    */
   private advance(raw: unknown): boolean {
     const cursor = typeof raw === "string" ? parseCursor(raw) : null;
     if (!cursor) return true;
     let moved = false;
-    for (const [shard, seq] of cursor) {
-      if (seq > (this.position.get(shard) ?? -1)) {
-        this.position.set(shard, seq);
+    for (const [shard, position] of cursor) {
+      if (position.seq > (this.position.get(shard)?.seq ?? -1)) {
+        this.position.set(shard, position);
         moved = true;
       }
     }

@@ -6,7 +6,11 @@
  * shard it is not in commit order (a two-phase commit gets its index at prepare time, while
  * other keys move on), so the position of a stream in a shard is its seq, not an index. A
  * prefix spans every shard: its position is one seq per shard. The cursor text is
- * `<shard>:<seq>` pairs joined by commas; clients treat it as opaque and pass it back.
+ * `<shard>:<seq>[:<until>]` parts joined by commas; clients treat it as opaque and pass it back.
+ *
+ * `fromIndex` chooses what is replayed: the changes a shard holds from before the watch began
+ * whose index is above it. It does not filter what comes after (indexes are per shard: a shard
+ * whose counter is behind gives a new change an index below fromIndex, yet it is new).
  */
 import { MAX_WATCH_HISTORY } from "./limits.js";
 
@@ -53,21 +57,40 @@ export function parseRetention(raw: string | undefined): Retention {
   return { count: count ?? MAX_WATCH_HISTORY, maxAgeMs };
 }
 
-/** A stream's position: the last seq delivered (or skipped) per shard. */
-export type Cursor = Map<number, number>;
+/**
+ * A stream's position in one shard: the last seq delivered (or passed over), and while a
+ * `fromIndex` replay is not done, the seq it ends at (`until`: the shard's last change when the
+ * watch began; up to it only changes above fromIndex are sent, after it every change).
+ */
+export interface ShardPosition {
+  seq: number;
+  until: number | null;
+}
 
-/** `3:17,5:2` → {3 → 17, 5 → 2}; null when the text is not a cursor. */
+/** A stream's position per shard. */
+export type Cursor = Map<number, ShardPosition>;
+
+/** `3:17,5:2:9` → {3 → seq 17, 5 → seq 2 until 9}; null when the text is not a cursor. */
 export function parseCursor(text: string): Cursor | null {
   const cursor: Cursor = new Map();
   if (text === "") return cursor;
-  for (const pair of text.split(",")) {
-    const match = /^(\d{1,4}):(\d{1,15})$/.exec(pair);
+  for (const part of text.split(",")) {
+    const match = /^(\d{1,4}):(\d{1,15})(?::(\d{1,15}))?$/.exec(part);
     if (!match) return null;
-    cursor.set(Number(match[1]), Number(match[2]));
+    const seq = Number(match[2]);
+    const until = match[3] === undefined ? null : Number(match[3]);
+    cursor.set(Number(match[1]), { seq, until: until !== null && until > seq ? until : null });
   }
   return cursor;
 }
 
+/** One shard's part of a cursor (`until` only while the replay is not done). */
+export function formatPosition(shard: number, position: ShardPosition): string {
+  return position.until !== null && position.until > position.seq
+    ? `${shard}:${position.seq}:${position.until}`
+    : `${shard}:${position.seq}`;
+}
+
 export function formatCursor(cursor: Cursor): string {
-  return [...cursor].map(([shard, seq]) => `${shard}:${seq}`).join(",");
+  return [...cursor].map(([shard, position]) => formatPosition(shard, position)).join(",");
 }

@@ -12,7 +12,7 @@
  */
 import { WATCH_REPLAY_BATCH } from "../core/limits";
 import type { TxOp } from "../core/transaction";
-import { COMPACTED_CLOSE, type Retention } from "../core/watch-history";
+import { COMPACTED_CLOSE, formatPosition, type Retention } from "../core/watch-history";
 import { historyBounds, readHistory, type HistoryRow } from "./shard/store/history";
 
 /** A committed change, as the shard's write paths know it: what wakes waiters and streams. */
@@ -33,15 +33,21 @@ export interface Subscription {
   shard: number;
   /** The last history seq sent to the socket (or passed over: it did not match). */
   seq: number;
-  /** Only changes with an index above this (the watch's fromIndex); null: every change. */
+  /** The watch's fromIndex: up to seq `until`, only changes with an index above it are sent. */
   from: number | null;
+  /** Where the fromIndex replay ends (the last seq when the watch began); null once done. */
+  until: number | null;
 }
 
-/** What a subscriber asks for: where to start (a seq of this shard, else an index, else now). */
+/**
+ * What a subscriber asks for: where to start (a position in this shard, from a cursor; else the
+ * changes above an index; else now).
+ */
 export interface SubscribeRequest {
   key?: string;
   prefix?: string;
   seq: number | null;
+  until: number | null;
   from: number | null;
   /** Send a Ready message with the starting cursor first (key streams; the Worker sends one for a prefix). */
   ready: boolean;
@@ -92,9 +98,24 @@ export class ShardWatch {
     const shard = this.settings.shard();
     const bounds = historyBounds(sql);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    const start = request.seq ?? (request.from !== null ? bounds.seq : bounds.head);
-    const compacted =
-      request.seq !== null ? request.seq < bounds.seq || request.seq > bounds.head : request.from !== null && request.from < bounds.index;
+    let start: number;
+    let until: number | null = null;
+    let compacted: boolean;
+    if (request.seq !== null) {
+      start = request.seq;
+      until = request.from !== null && request.until !== null && request.until > start ? request.until : null;
+      // Changes up to bounds.seq are gone; that only matters if one of them would have been sent
+      // (not when all were in the replay and at or below its fromIndex).
+      const gone = start < bounds.seq && !(until !== null && request.from! >= bounds.index && bounds.seq <= until);
+      compacted = gone || start > bounds.head;
+    } else if (request.from !== null) {
+      start = bounds.seq;
+      until = bounds.head > start ? bounds.head : null;
+      compacted = request.from < bounds.index;
+    } else {
+      start = bounds.head;
+      compacted = false;
+    }
     if (compacted) {
       server.accept();
       server.send(
@@ -108,12 +129,12 @@ export class ShardWatch {
       server.close(COMPACTED_CLOSE, "history compacted");
       return new Response(null, { status: 101, webSocket: client });
     }
-    const subscription: Subscription = { shard, seq: start, from: request.from };
+    const subscription: Subscription = { shard, seq: start, from: until === null ? null : request.from, until };
     if (request.key !== undefined) subscription.key = request.key;
     else subscription.prefix = request.prefix ?? "";
     this.ctx.acceptWebSocket(server, [request.key !== undefined ? "key" : "prefix"]);
     server.serializeAttachment(subscription);
-    const cursor = `${shard}:${start}`;
+    const cursor = formatPosition(shard, { seq: start, until });
     if (request.ready) server.send(`{"Type":"Ready","Cursor":"${cursor}"}`);
     this.deliver(server, bounds.head);
     return new Response(null, { status: 101, webSocket: client, headers: { "Watch-Cursor": cursor } });
@@ -157,14 +178,21 @@ export class ShardWatch {
     if (!sub || typeof sub.seq !== "number" || sub.seq >= head) return;
     let rows: HistoryRow[];
     try {
-      rows = readHistory(this.ctx.storage.sql, sub.seq, { key: sub.key, prefix: sub.prefix, minIndex: sub.from }, WATCH_REPLAY_BATCH);
-      for (const row of rows) socket.send(changeJson(row, sub.shard));
+      rows = readHistory(
+        this.ctx.storage.sql,
+        sub.seq,
+        { key: sub.key, prefix: sub.prefix, minIndex: sub.from, until: sub.until },
+        WATCH_REPLAY_BATCH,
+      );
+      for (const row of rows) socket.send(changeJson(row, sub.shard, sub.until));
     } catch {
       return; // A socket closing under us: its close handler cleans up.
     }
     const full = rows.length === WATCH_REPLAY_BATCH;
     // Rows that did not match are passed over too, so that they are not read again.
-    socket.serializeAttachment({ ...sub, seq: full ? rows[rows.length - 1]!.seq : head });
+    const seq = full ? rows[rows.length - 1]!.seq : head;
+    const done = sub.until !== null && seq >= sub.until;
+    socket.serializeAttachment({ ...sub, seq, ...(done ? { from: null, until: null } : {}) });
     if (full) setTimeout(() => this.pump(), 0);
   }
 
@@ -185,8 +213,9 @@ export class ShardWatch {
 }
 
 /** One change as sent to subscribers; `Cursor` is the stream's position in this shard after it. */
-export function changeJson(row: HistoryRow, shard: number): string {
-  return `{"Type":"${row.kind}","Key":${JSON.stringify(row.key)},"Index":${row.idx},"Value":${row.value ?? "null"},"Cursor":"${shard}:${row.seq}"}`;
+export function changeJson(row: HistoryRow, shard: number, until: number | null): string {
+  const cursor = formatPosition(shard, { seq: row.seq, until });
+  return `{"Type":"${row.kind}","Key":${JSON.stringify(row.key)},"Index":${row.idx},"Value":${row.value ?? "null"},"Cursor":"${cursor}"}`;
 }
 
 /** The changes a committed transaction made to compare-exchange items. */

@@ -163,8 +163,9 @@ export class ShardObject extends DurableObject<Env> {
 
   /**
    * WebSocket upgrades for change streams: `/changes?key=<lower-cased key>` or `?prefix=<…>`,
-   * with `seq=<n>` (resume after this shard's seq n), else `from=<index>` (changes above it),
-   * else from now; `ready=1` sends the starting cursor first. The Worker checked the numbers.
+   * with `seq=<n>` (resume after this shard's seq n; `until` = where its fromIndex replay ends),
+   * else `from=<index>` (replay the changes above it), else from now; `ready=1` sends the
+   * starting cursor first. The Worker checked the numbers.
    */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -176,6 +177,7 @@ export class ShardObject extends DurableObject<Env> {
     return this.watch.subscribe({
       ...(key !== null ? { key } : { prefix: url.searchParams.get("prefix") ?? "" }),
       seq: number("seq"),
+      until: number("until"),
       from: number("from"),
       ready: url.searchParams.get("ready") === "1",
     });

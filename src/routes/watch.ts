@@ -53,8 +53,11 @@ watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
   const cursor = readCursor(c.req.query("cursor"), shardCount(c.env));
   /** The shard's query: its position in the cursor, else fromIndex, else now. */
   const upgrade = (target: string, shard: number, ready: boolean) => {
-    const seq = cursor?.get(shard);
-    const query = `${target}${seq !== undefined ? `&seq=${seq}` : ""}${from !== undefined ? `&from=${from}` : ""}${ready ? "&ready=1" : ""}`;
+    const position = cursor?.get(shard);
+    let query = target;
+    if (position) query += `&seq=${position.seq}${position.until !== null ? `&until=${position.until}` : ""}`;
+    if (from !== undefined) query += `&from=${from}`;
+    if (ready) query += "&ready=1";
     return new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
   };
   if (key !== undefined) {
@@ -72,7 +75,7 @@ watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
   const sockets = upstream.map((response) => response.webSocket!);
   for (const socket of sockets) {
     socket.accept();
-    socket.addEventListener("message", (event) => server.send(event.data as string));
+    socket.addEventListener("message", (event) => sendQuietly(server, event.data as string));
     socket.addEventListener("close", (event) =>
       event.code === COMPACTED_CLOSE
         ? closeQuietly(server, COMPACTED_CLOSE, "history compacted")
@@ -85,7 +88,7 @@ watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
   return new Response(null, { status: 101, webSocket: client });
 });
 
-/** The `cursor` of a resuming stream: `<shard>:<seq>` pairs, as the stream's messages gave them. */
+/** The `cursor` of a resuming stream: `<shard>:<seq>[:<until>]` parts, as the stream's messages gave them. */
 function readCursor(raw: string | undefined, shards: number): Cursor | null {
   if (raw === undefined) return null;
   const cursor = parseCursor(raw);
@@ -93,6 +96,15 @@ function readCursor(raw: string | undefined, shards: number): Cursor | null {
     throw badInput(ErrorTypes.argument, `cursor is not one this server gave: ${echo(raw)}`);
   }
   return cursor;
+}
+
+/** Relays a message; the subscriber may have left while it was in flight (its close handler cleans up). */
+function sendQuietly(socket: WebSocket, data: string): void {
+  try {
+    socket.send(data);
+  } catch {
+    // already closed
+  }
 }
 
 function closeQuietly(socket: WebSocket, code: number, reason: string): void {

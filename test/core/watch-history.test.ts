@@ -19,18 +19,22 @@ describe("WATCH_HISTORY_RETENTION", () => {
 });
 
 describe("resume cursors", () => {
-  it("round-trip shard:seq pairs", () => {
-    const cursor = parseCursor("3:17,5:0,12:900000")!;
+  it("round-trip shard:seq parts, with the end of a replay while it is not done", () => {
+    const cursor = parseCursor("3:17,5:0:9,12:900000,7:4:4")!;
     expect([...cursor]).toEqual([
-      [3, 17],
-      [5, 0],
-      [12, 900000],
+      [3, { seq: 17, until: null }],
+      [5, { seq: 0, until: 9 }],
+      [12, { seq: 900000, until: null }],
+      // A replay that reached its end is done.
+      [7, { seq: 4, until: null }],
     ]);
-    expect(formatCursor(cursor)).toBe("3:17,5:0,12:900000");
+    expect(formatCursor(cursor)).toBe("3:17,5:0:9,12:900000,7:4");
     expect(parseCursor("")!.size).toBe(0);
   });
 
   it("refuse what is not one", () => {
-    for (const bad of ["3", "3:", ":4", "a:1", "1:2,", "1:-2", "1:2;3:4", "1:1234567890123456"]) expect(parseCursor(bad), bad).toBeNull();
+    for (const bad of ["3", "3:", ":4", "a:1", "1:2,", "1:-2", "1:2;3:4", "1:1234567890123456", "1:2:", "1:2:3:4"]) {
+      expect(parseCursor(bad), bad).toBeNull();
+    }
   });
 });

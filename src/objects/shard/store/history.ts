@@ -17,11 +17,15 @@ export interface HistoryRow extends Record<string, SqlStorageValue> {
   value: string | null;
 }
 
-/** What a stream reads: one key or a prefix, and only changes with an index above `minIndex`. */
+/**
+ * What a stream reads: one key or a prefix; up to seq `until`, only changes with an index above
+ * `minIndex` (a fromIndex replay), after it every change.
+ */
 export interface HistoryFilter {
   key?: string | undefined;
   prefix?: string | undefined;
   minIndex: number | null;
+  until: number | null;
 }
 
 /** The one extra statement of a change. */
@@ -50,12 +54,13 @@ export function readHistory(sql: SqlStorage, after: number, filter: HistoryFilte
     .exec<HistoryRow>(
       `SELECT seq, key, idx, kind, value FROM history
         WHERE seq > ?1 AND (?2 IS NULL OR key = ?2) AND (?3 IS NULL OR substr(key, 1, length(?3)) = ?3)
-          AND (?4 IS NULL OR idx > ?4)
-        ORDER BY seq LIMIT ?5`,
+          AND (?4 IS NULL OR idx > ?4 OR seq > ?5)
+        ORDER BY seq LIMIT ?6`,
       after,
       filter.key ?? null,
       filter.prefix ?? null,
       filter.minIndex,
+      filter.until ?? 0,
       limit,
     )
     .toArray();
