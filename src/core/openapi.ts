@@ -250,7 +250,11 @@ const paths: Json = {
     get: {
       operationId: "watchChanges",
       summary: "WebSocket stream of puts, deletes and expiries of a key or a prefix (beyond RavenDB)",
-      description: "Send `Upgrade: websocket`. Messages are JSON `{Type: Put|Delete|Expire, Key, Index, Value}`.",
+      description:
+        "Send `Upgrade: websocket`. The first message is `{Type: Ready, Cursor}`; then one JSON message per change, " +
+        "`{Type: Put|Delete|Expire, Key, Index, Value, Cursor}`, in commit order per shard. Resume with `cursor` (the last " +
+        "`Cursor` received) and the same `fromIndex`. When the shard no longer holds the changes asked for: " +
+        "`{Type: HistoryCompacted, OldestIndex, Message}` and close code 4410.",
       parameters: [
         key(false),
         {
@@ -259,6 +263,17 @@ const paths: Json = {
           required: false,
           schema: { type: "string" },
           description: "Watch every key with this prefix (instead of `key`)",
+        },
+        {
+          ...intQuery("fromIndex", "First replay the changes still held, from before the watch began, whose index is above this"),
+          schema: { type: "integer", minimum: 0 },
+        },
+        {
+          name: "cursor",
+          in: "query",
+          required: false,
+          schema: { type: "string" },
+          description: "Resume after this position (the `Cursor` of the last message received; opaque)",
         },
       ],
       responses: { "101": { description: "Switching to the WebSocket" }, ...errors(400, 401, 403, 503) },
