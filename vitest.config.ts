@@ -59,6 +59,16 @@ export default defineConfig({
         test: { name: "workers-explicit", include: ["test/explicit/**/*.test.ts"] },
       },
       {
+        // A small watch history (WATCH_HISTORY_RETENTION), so that the alarm's pruning shows.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml", environment: "dev" },
+            miniflare: { bindings: { WATCH_HISTORY_RETENTION: "5,1h" } },
+          }),
+        ],
+        test: { name: "workers-retention", include: ["test/retention/**/*.test.ts"] },
+      },
+      {
         // As deployed: authentication on, a write rate limit per database.
         plugins: [
           cloudflareTest({

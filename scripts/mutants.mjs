@@ -135,6 +135,7 @@ function projectOf(file) {
   if (file.startsWith("test/e2e/")) return "e2e";
   if (file.startsWith("test/explicit/")) return "workers-explicit";
   if (file.startsWith("test/deployed/")) return "workers-deployed";
+  if (file.startsWith("test/retention/")) return "workers-retention";
   return "workers";
 }
 

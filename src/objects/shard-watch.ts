@@ -175,7 +175,13 @@ export class ShardWatch {
    */
   private deliver(socket: WebSocket, head: number): void {
     const sub = socket.deserializeAttachment() as Subscription | null;
-    if (!sub || typeof sub.seq !== "number" || sub.seq >= head) return;
+    if (!sub) return;
+    if (typeof sub.seq !== "number") {
+      // Subscribed before streams had positions (a socket kept across the upgrade): from now.
+      socket.serializeAttachment({ ...sub, shard: this.settings.shard(), seq: head, from: null, until: null });
+      return;
+    }
+    if (sub.seq >= head) return;
     let rows: HistoryRow[];
     try {
       rows = readHistory(
