@@ -380,7 +380,8 @@ describe("no global queue", () => {
     const slowId = `slow-${db}`;
     let fastId = `fast-${db}-0`;
     for (let i = 1; coordinatorFor(env, db, fastId).k !== coordinatorFor(env, db, slowId).k; i++) fastId = `fast-${db}-${i}`;
-    await shard(db, shardOf(a, SHARDS)).armFailpoint("shard.prepare.before", "delay", 1);
+    // Held long enough for the fast one to finish on a busy machine (the order is the assertion).
+    await shard(db, shardOf(a, SHARDS)).armFailpoint("shard.prepare.before", "delay", 1, 2_000);
     const order: string[] = [];
     const slow = run(db, { requestId: slowId, mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "slow"), cmpPut(b, 0, "slow")]) }).then(
       (r) => {
