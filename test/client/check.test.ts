@@ -48,6 +48,18 @@ describe.each(surfaces)("transaction().check through %s", { timeout: 30_000 }, (
 });
 
 describe("check through the raw Service Binding and the client's own validation", { timeout: 30_000 }, () => {
+  it("a check is no change: watchers of the checked key see the next real write first", async () => {
+    const db = clientFor(freshDb("check_watch"));
+    const owner = await db.create("owners/1", "users/1");
+    const stream = db.watch<string>("owners/1");
+    await stream.ready;
+    await db.transaction().check("owners/1", owner.index).create("owned/1", "x").commit();
+    const moved = await db.put("owners/1", "users/2", owner.index);
+    const event = await stream.next();
+    expect(event.value).toMatchObject({ type: "Put", key: "owners/1", index: moved.index, value: "users/2" });
+    await stream.return();
+  });
+
   it("the RPC method takes the command as plain data and answers a failed check as a value", async () => {
     const db = freshDb("check_rpc");
     const service = exports.CmpxchgService;
