@@ -253,11 +253,23 @@ export class ShardObject extends DurableObject<Env> {
    * afterwards, on its own (`prepareBlocked`).
    */
   async deliver(batch: ShardMessage[]): Promise<Reply<ShardReply>[]> {
-    await Promise.all(batch.map((m) => (m.kind === "prepare" || m.kind === "commit" ? this.failpoints.pause(`shard.${m.kind}.before`) : null)));
+    await Promise.all(
+      batch.map((m) => (m.kind === "prepare" || m.kind === "commit" ? this.failpoints.pause(`shard.${m.kind}.before`) : null)),
+    );
     const events: ChangeEvent[] = [];
     // One entry of the group commit: deliveries from other coordinators and single-key writes
     // arriving meanwhile share its storage commit.
-    const steps = await this.writes.submit(() => batch.map((m) => attempt(() => this.sync(() => this.stepOf(m, events)))));
+    const steps = await this.writes.submit(() =>
+      batch.map((m) =>
+        attempt(() => {
+          // A message's change events count only if its savepoint committed.
+          const own: ChangeEvent[] = [];
+          const step = this.sync(() => this.stepOf(m, own));
+          events.push(...own);
+          return step;
+        }),
+      ),
+    );
     this.watch.publish(events);
     const replies = await Promise.all(
       batch.map(async (m, i): Promise<Reply<ShardReply>> => {
@@ -269,12 +281,15 @@ export class ShardObject extends DurableObject<Env> {
         return attemptAsync(() => this.prepareBlocked(m, result.blocked));
       }),
     );
-    const prepared = replies.some((r, i) => batch[i]!.kind === "prepare" && "ok" in r && (r.ok as PrepareVote).vote === "yes");
-    const committed = replies.some((r, i) => batch[i]!.kind === "commit" && "ok" in r && r.ok !== null && "committed" in r.ok && r.ok.committed);
+    const answered = (kind: ShardMessage["kind"]) => replies.flatMap((r, i) => (batch[i]!.kind === kind && "ok" in r ? [r.ok] : []));
+    const prepared = answered("prepare").some((vote) => vote !== null && "vote" in vote && vote.vote === "yes");
+    const committed = answered("commit").some((outcome) => outcome !== null && "committed" in outcome && outcome.committed);
     if (prepared) await this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS);
     if (committed) await this.scheduleAlarm(this.nextDeadline());
     // The failpoints after each step: a fault fails that message's reply, after its work was done.
-    return replies.map((reply, i) => ("error" in reply ? reply : attempt(() => (this.failpoints.hit(`shard.${batch[i]!.kind}.after`), reply.ok))));
+    return replies.map((reply, i) =>
+      "error" in reply ? reply : attempt(() => (this.failpoints.hit(`shard.${batch[i]!.kind}.after`), reply.ok)),
+    );
   }
 
   /**
