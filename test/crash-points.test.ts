@@ -534,3 +534,30 @@ describe("every path that meets a committed, unapplied transaction's lock sees t
     expect(scanned.map((doc) => JSON.parse(doc.body).v)).toEqual(["new"]);
   });
 });
+
+/**
+ * A coordinator's messages reach a shard batched in one `deliver` call (src/objects/batcher.ts):
+ * one message failing inside its step must roll back only itself, while the others of the same
+ * call are applied and answered.
+ */
+describe("batched delivery", () => {
+  it("a prepare that fails inside its step leaves no lock, and the prepare beside it in the batch holds its own", async () => {
+    const db = freshDb("batch_savepoint");
+    const first = "batch/0";
+    let second = "batch/1";
+    for (let i = 2; shardOf(second, SHARDS) !== shardOf(first, SHARDS); i++) second = `batch/${i}`;
+    const n = shardOf(first, SHARDS);
+    const lead = { coordinator: 0, born: Date.now() };
+    await shard(db, n).armFailpoint("shard.prepare.inside", "throw", 1);
+    const replies = await shard(db, n).deliver([
+      { kind: "prepare", txnId: `t1-${db}`, mode: "ClusterWide", ops: ops(db, [cmpPut(first, 0, "one")]), lead },
+      { kind: "prepare", txnId: `t2-${db}`, mode: "ClusterWide", ops: ops(db, [cmpPut(second, 0, "two")]), lead },
+    ]);
+    expect(replies[0]).toEqual({ error: "failpoint shard.prepare.inside: throw" });
+    expect(replies[1]).toMatchObject({ ok: { vote: "yes" } });
+    // Only the second transaction's prepare stands: its lock and its prepared row.
+    expect(await raw(db, n, second)).toMatchObject({ locks: 1, prepared: 1 });
+    await shard(db, n).release(`t2-${db}`);
+    expect(await raw(db, n, second)).toMatchObject({ locks: 0, prepared: 0, index: null });
+  });
+});
