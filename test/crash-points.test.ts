@@ -380,7 +380,8 @@ describe("no global queue", () => {
     const slowId = `slow-${db}`;
     let fastId = `fast-${db}-0`;
     for (let i = 1; coordinatorFor(env, db, fastId).k !== coordinatorFor(env, db, slowId).k; i++) fastId = `fast-${db}-${i}`;
-    await shard(db, shardOf(a, SHARDS)).armFailpoint("shard.prepare.before", "delay", 1);
+    // Held long enough for the fast one to finish on a busy machine (the order is the assertion).
+    await shard(db, shardOf(a, SHARDS)).armFailpoint("shard.prepare.before", "delay", 1, 2_000);
     const order: string[] = [];
     const slow = run(db, { requestId: slowId, mode: "ClusterWide", ops: ops(db, [cmpPut(a, 0, "slow"), cmpPut(b, 0, "slow")]) }).then(
       (r) => {
@@ -531,5 +532,32 @@ describe("every path that meets a committed, unapplied transaction's lock sees t
     const s = await docsUnapplied("doc_scan_on_lock");
     const scanned = await shard(s.db, s.sb).scanDocs({ collection: "Users", limit: 100 });
     expect(scanned.map((doc) => JSON.parse(doc.body).v)).toEqual(["new"]);
+  });
+});
+
+/**
+ * A coordinator's messages reach a shard batched in one `deliver` call (src/objects/batcher.ts):
+ * one message failing inside its step must roll back only itself, while the others of the same
+ * call are applied and answered.
+ */
+describe("batched delivery", () => {
+  it("a prepare that fails inside its step leaves no lock, and the prepare beside it in the batch holds its own", async () => {
+    const db = freshDb("batch_savepoint");
+    const first = "batch/0";
+    let second = "batch/1";
+    for (let i = 2; shardOf(second, SHARDS) !== shardOf(first, SHARDS); i++) second = `batch/${i}`;
+    const n = shardOf(first, SHARDS);
+    const lead = { coordinator: 0, born: Date.now() };
+    await shard(db, n).armFailpoint("shard.prepare.inside", "throw", 1);
+    const replies = await shard(db, n).deliver([
+      { kind: "prepare", txnId: `t1-${db}`, mode: "ClusterWide", ops: ops(db, [cmpPut(first, 0, "one")]), lead },
+      { kind: "prepare", txnId: `t2-${db}`, mode: "ClusterWide", ops: ops(db, [cmpPut(second, 0, "two")]), lead },
+    ]);
+    expect(replies[0]).toEqual({ error: "failpoint shard.prepare.inside: throw" });
+    expect(replies[1]).toMatchObject({ ok: { vote: "yes" } });
+    // Only the second transaction's prepare stands: its lock and its prepared row.
+    expect(await raw(db, n, second)).toMatchObject({ locks: 1, prepared: 1 });
+    await shard(db, n).release(`t2-${db}`);
+    expect(await raw(db, n, second)).toMatchObject({ locks: 0, prepared: 0, index: null });
   });
 });

@@ -84,6 +84,7 @@ ${COMMON}`,
 Commits a cluster-wide transaction. The file is a JSON array of commands:
   {"type": "CompareExchangePUT", "key": "k", "value": …, "index": 0, "metadata": {…}}
   {"type": "CompareExchangeDELETE", "key": "k", "index": 7}
+  {"type": "CompareExchangeCHECK", "key": "k", "index": 7}   (only if k is at 7, 0: absent; not written)
   {"type": "PUT", "id": "users/1", "document": {…}, "collection": "Users", "changeVector": null}
   {"type": "DELETE", "id": "users/1", "changeVector": "…"}
 Prints the transaction index; exit 3 (conflict) with the violations when it was refused.

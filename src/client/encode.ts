@@ -34,6 +34,7 @@ export function encodeIndex(index: number): string {
 /** A cluster-wide batch: every compare-exchange value checked as a single put's would be. */
 export function encodeBatch(commands: TransactionCommand[]): string {
   const wire = commands.map((command) => {
+    if (command.type === "CompareExchangeCHECK") encodeIndex(command.index);
     if (command.type === "CompareExchangePUT") {
       encodeIndex(command.index);
       checked(() => checkValue(valueBody(command.value, command.metadata), `The value of '${command.key}'`));

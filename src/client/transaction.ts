@@ -43,6 +43,15 @@ export class ClusterTransaction {
     return this.add({ type: "CompareExchangeDELETE", key, index });
   }
 
+  /**
+   * Makes the transaction conditional on `key` being at `index` (0: absent) without writing it
+   * (our server's extension `CompareExchangeCHECK`, like etcd's compare without a put). The item
+   * keeps its index; a mismatch fails the whole transaction like a put's would.
+   */
+  check(key: string, index: number): this {
+    return this.add({ type: "CompareExchangeCHECK", key, index });
+  }
+
   /** Stores a document (new unless `options.changeVector` names the stored version). */
   putDocument(id: string, document: Record<string, unknown>, options: DocumentOptions = {}): this {
     return this.add({ type: "PUT", id, document, ...options });

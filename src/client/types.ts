@@ -136,6 +136,8 @@ export interface WatchOptions {
 export type TransactionCommand =
   | { type: "CompareExchangePUT"; key: string; value: unknown; index: number; metadata?: Metadata }
   | { type: "CompareExchangeDELETE"; key: string; index: number }
+  /** Our extension: the transaction commits only if `key` is at `index` (0: absent); nothing is written. */
+  | { type: "CompareExchangeCHECK"; key: string; index: number }
   | {
       type: "PUT";
       id: string;
@@ -152,7 +154,9 @@ export type TransactionResultEntry =
   | { type: "PUT"; id: string; changeVector: string; collection: string; lastModified: string }
   | { type: "DELETE"; id: string; deleted: boolean }
   | { type: "CompareExchangePUT"; key: string; index: number }
-  | { type: "CompareExchangeDELETE"; key: string; index: number };
+  | { type: "CompareExchangeDELETE"; key: string; index: number }
+  /** `index`: the index the checked item had, and still has (0: absent), not the transaction's. */
+  | { type: "CompareExchangeCHECK"; key: string; index: number };
 
 /** A committed cluster-wide transaction. */
 export interface TransactionResult {

@@ -75,6 +75,7 @@ export function wireCommand(command: TransactionCommand): Obj {
     case "CompareExchangePUT":
       return { Id: command.key, Document: valueBody(command.value, command.metadata), Index: command.index, Type: command.type };
     case "CompareExchangeDELETE":
+    case "CompareExchangeCHECK":
       return { Id: command.key, Index: command.index, Type: command.type };
     case "PUT": {
       const metadata: Obj = { ...command.metadata };
@@ -108,7 +109,8 @@ export function readTransactionResult(json: unknown): { index: number; results: 
       case "DELETE":
         return { type: "DELETE", id: String(entry.Id), deleted: entry.Deleted !== false };
       case "CompareExchangeDELETE":
-        return { type: "CompareExchangeDELETE", key: String(entry.Key), index: Number(entry.Index) };
+      case "CompareExchangeCHECK":
+        return { type: entry.Type, key: String(entry.Key), index: Number(entry.Index) };
       default:
         return { type: "CompareExchangePUT", key: String(entry.Key), index: Number(entry.Index) };
     }

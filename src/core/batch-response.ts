@@ -1,6 +1,7 @@
 /**
  * What a batch answers, in RavenDB's shapes: 201 `{Results, TransactionIndex}` with document
- * results first and compare-exchange results after, or a 409 conflict envelope.
+ * results first and compare-exchange results after (checks, our extension, among them in request
+ * order), or a 409 conflict envelope.
  */
 import { ErrorTypes, RavenError } from "./errors";
 import type { OpResult, TxMode, TxOp, Violation } from "./transaction";
@@ -28,6 +29,9 @@ export function batchResults(mode: TxMode, ops: TxOp[], userOps: number, index: 
         return { Type: "CompareExchangePUT", Key: op.name, Index: index };
       case "cmpxchg-delete":
         return { Type: "CompareExchangeDELETE", Key: op.name, Index: index };
+      case "cmpxchg-check":
+        // Our extension: the index the item was found at (and still has), not the commit's.
+        return { Type: "CompareExchangeCHECK", Key: op.name, Index: op.expectedIndex };
     }
   });
   return mode === "ClusterWide" ? { Results: entries, TransactionIndex: index } : { Results: entries };

@@ -127,22 +127,32 @@ export function parseBatch(body: JsonValue, options: BatchOptions): ParsedBatch 
         break;
       }
       case "CompareExchangePUT":
-      case "CompareExchangeDELETE": {
+      case "CompareExchangeDELETE":
+      case "CompareExchangeCHECK": {
         if (mode !== "ClusterWide") {
           throw badInput(
             ErrorTypes.invalidOperation,
             `${type} needs "TransactionMode": "ClusterWide"; a single-node batch would silently ignore it.`,
           );
         }
+        if (type === "CompareExchangeCHECK" && command.Id === undefined && command.Key !== undefined) {
+          throw badInput(ErrorTypes.argument, "CompareExchangeCHECK names its key in 'Id', as CompareExchangePUT and DELETE do.");
+        }
         const name = checkCmpxchgKey(command.Id, options.atomicGuards);
         const key = lowerKey(name);
+        // One command per key, a check included: a check beside a put or delete of its key would
+        // only repeat the write's own index condition (or contradict it).
         once("cmpxchg", key, name);
         const expectedIndex = checkIndex(command.Index, name);
         if (type === "CompareExchangePUT") {
           const { json, expiresAt } = checkValue(command.Document, `The Document of CompareExchangePUT '${echo(name)}'`);
           cmpxchg.push({ kind: "cmpxchg-put", shard: shard(key), key, name, expectedIndex, json, expiresAt });
-        } else {
+        } else if (type === "CompareExchangeDELETE") {
           cmpxchg.push({ kind: "cmpxchg-delete", shard: shard(key), key, name, expectedIndex });
+        } else {
+          // Our extension: a condition on the item's index that writes nothing (etcd's compare
+          // without a put, DynamoDB's ConditionCheck). The official client never sends it.
+          cmpxchg.push({ kind: "cmpxchg-check", shard: shard(key), key, name, expectedIndex });
         }
         break;
       }

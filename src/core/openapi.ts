@@ -146,7 +146,11 @@ const schemas: Json = {
     type: "object",
     required: ["Type"],
     properties: {
-      Type: { enum: ["PUT", "DELETE", "CompareExchangePUT", "CompareExchangeDELETE"] },
+      Type: {
+        enum: ["PUT", "DELETE", "CompareExchangePUT", "CompareExchangeDELETE", "CompareExchangeCHECK"],
+        description:
+          "CompareExchangeCHECK is our extension (cluster-wide only): the batch commits only if the item `Id` is at `Index` (0: absent); it writes nothing, and its result is `{Type, Key, Index}` with the item's unchanged index.",
+      },
       Id: { type: "string", description: "Document id, or compare-exchange key" },
       ChangeVector: { type: ["string", "null"] },
       OriginalChangeVector: { type: ["string", "null"] },
@@ -154,7 +158,7 @@ const schemas: Json = {
         type: "integer",
         minimum: 0,
         maximum: Number.MAX_SAFE_INTEGER,
-        description: "CompareExchangePUT/DELETE: the expected index",
+        description: "CompareExchangePUT/DELETE/CHECK: the expected index",
       },
       Document: {
         description: "PUT: the document; CompareExchangePUT: a value body",

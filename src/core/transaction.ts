@@ -1,7 +1,7 @@
 /**
  * The operations of a transaction as shards see them: compare-exchange puts and deletes (user
- * items and atomic guards) and document puts and deletes, every key already lower-cased and
- * routed. Plain data: it crosses RPC from the Worker to the coordinator and on to the shards.
+ * items and atomic guards), compare-exchange checks (our extension: a condition without a write)
+ * and document puts and deletes, every key already lower-cased and routed. Plain data: it crosses RPC from the Worker to the coordinator and on to the shards.
  */
 import { clusterChangeVector, singleNodeChangeVector } from "./change-vector";
 
@@ -32,6 +32,20 @@ export interface CmpxchgDeleteOp {
   guardOf?: string;
 }
 
+/**
+ * Our extension `CompareExchangeCHECK` (etcd's compare without a put, DynamoDB's ConditionCheck):
+ * the transaction commits only if the item's index is `expectedIndex` (0: it must not exist).
+ * Nothing is written and the item keeps its index; the key is locked during prepare like a
+ * written key, so no other commit can change it between the check and the decision.
+ */
+export interface CmpxchgCheckOp {
+  kind: "cmpxchg-check";
+  shard: number;
+  key: string;
+  name: string;
+  expectedIndex: number;
+}
+
 export interface DocPutOp {
   kind: "doc-put";
   shard: number;
@@ -53,7 +67,7 @@ export interface DocDeleteOp {
   expectedChangeVector: string | null;
 }
 
-export type TxOp = CmpxchgPutOp | CmpxchgDeleteOp | DocPutOp | DocDeleteOp;
+export type TxOp = CmpxchgPutOp | CmpxchgDeleteOp | CmpxchgCheckOp | DocPutOp | DocDeleteOp;
 
 /** RavenDB's `ConcurrencyViolations` entry; Actual is -1 for a missing item. */
 export interface Violation {
@@ -132,6 +146,7 @@ export function opResult(op: TxOp, previous: DocPreview, index: number, mode: Tx
   switch (op.kind) {
     case "cmpxchg-put":
     case "cmpxchg-delete":
+    case "cmpxchg-check":
       return { kind: "cmpxchg" };
     case "doc-put": {
       const changeVector =

@@ -35,6 +35,7 @@ import { COORDINATOR_MIGRATIONS } from "./coordinator-schema";
 import { Failpoints, type FailAction } from "./failpoints";
 import { GroupCommit } from "./group-commit";
 import { migrate } from "./migrations";
+import { ShardLink } from "./shard-link";
 
 /** How long after recording a transaction the alarm checks that it finished. */
 export const RECOVERY_AFTER_MS = 5_000;
@@ -97,6 +98,8 @@ export class CoordinatorObject extends DurableObject<Env> {
   private finished: string[] = [];
   /** Requests being run, by raft-request-id, so a concurrent retry joins the first attempt. */
   private readonly byRequest = new Map<string, Promise<ExecuteResult>>();
+  /** Lines to the shards, by number (shard-link.ts). */
+  private readonly links = new Map<number, ShardLink>();
   /** Log records and decisions of concurrent transactions share a storage commit. */
   private readonly writes = new GroupCommit({ outer: (fn) => this.sync(fn), inner: (fn) => this.sync(fn) });
 
@@ -223,8 +226,8 @@ export class CoordinatorObject extends DurableObject<Env> {
   }
 
   /** Test hook: arm a failpoint (refused unless FAILPOINTS is "on"). */
-  armFailpoint(name: string, action: FailAction, times = 1): void {
-    this.failpoints.arm(name, action, times);
+  armFailpoint(name: string, action: FailAction, times = 1, delayMs?: number): void {
+    this.failpoints.arm(name, action, times, delayMs);
   }
 
   /** Test hook: how many times each failpoint of this object fired, across crashes of the instance. */
@@ -457,8 +460,14 @@ export class CoordinatorObject extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(at);
   }
 
-  private shard(shard: number) {
-    return shardStub(this.env, this.database(), shard);
+  /** The line to a shard, made once per shard: many transactions' messages share its calls. */
+  private shard(shard: number): ShardLink {
+    let link = this.links.get(shard);
+    if (!link) {
+      link = new ShardLink(() => shardStub(this.env, this.database(), shard));
+      this.links.set(shard, link);
+    }
+    return link;
   }
 
   private database(): string {

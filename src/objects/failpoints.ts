@@ -2,7 +2,7 @@
  * Failpoints for the crash-point tests (etcd's gofail, FoundationDB's buggify): named places in
  * the transaction protocol where a test can make an object crash (`ctx.abort()`, which also
  * discards writes not yet flushed), throw, drop its reply after doing the work, or pause for
- * `DELAY_MS` (to hold a window open, e.g. a lock between the decision and its commit). Off unless
+ * `DELAY_MS` or as long as armed (to hold a window open, e.g. a lock between the decision and its commit). Off unless
  * the `FAILPOINTS` var is "on", which only the test configuration sets.
  */
 
@@ -29,7 +29,7 @@ export class FailpointError extends Error {
 const firedByObject = new Map<string, Map<string, number>>();
 
 export class Failpoints {
-  private readonly armed = new Map<string, { action: FailAction; times: number }>();
+  private readonly armed = new Map<string, { action: FailAction; times: number; delayMs: number }>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -45,10 +45,10 @@ export class Failpoints {
     return Object.fromEntries(firedByObject.get(this.ctx.id.toString()) ?? []);
   }
 
-  /** Arms a failpoint for the next `times` hits. */
-  arm(name: string, action: FailAction, times = 1): void {
+  /** Arms a failpoint for the next `times` hits; a "delay" lasts `delayMs`. */
+  arm(name: string, action: FailAction, times = 1, delayMs = DELAY_MS): void {
     if (!this.enabled) throw new Error("failpoints are off in this deployment");
-    this.armed.set(name, { action, times });
+    this.armed.set(name, { action, times, delayMs });
   }
 
   /**
@@ -64,7 +64,8 @@ export class Failpoints {
 
   /** Like `hit`, and also honours "delay" by waiting before going on. */
   async pause(name: string): Promise<void> {
-    if (this.take(name, true) === "delay") await scheduler.wait(DELAY_MS);
+    const delayMs = this.armed.get(name)?.delayMs ?? DELAY_MS;
+    if (this.take(name, true) === "delay") await scheduler.wait(delayMs);
     else this.hit(name);
   }
 

@@ -23,6 +23,7 @@ import { parseRetention, type Retention } from "../core/watch-history";
 import { olderThan, type Decision, type PrepareVote, type TxAge, type TxMode, type TxOp, type TxOutcome } from "../core/transaction";
 import { coordinatorStub } from "../stubs";
 import { Failpoints, type FailAction } from "./failpoints";
+import type { Reply } from "./batcher";
 import { GroupCommit } from "./group-commit";
 import { migrate } from "./migrations";
 import { IndexCounter } from "./shard/counter";
@@ -35,11 +36,35 @@ import { recentListed } from "./shard/store/outcomes";
 import { bornOf, coordinatorOf, preparedBefore } from "./shard/store/prepared";
 import { pruneHistory } from "./shard/store/history";
 import { oldestEntries, sweepExpiredItems, sweepOutcomes, sweepRequests } from "./shard/store/sweeps";
-import type { DeleteCommand, Lead, ListQuery, OnePhaseEntry, PutCommand, StoredDoc, StoredItem, WriteResult } from "./shard/types";
+import type {
+  DeleteCommand,
+  Lead,
+  ListQuery,
+  OnePhaseEntry,
+  PutCommand,
+  ShardMessage,
+  ShardReplies,
+  ShardReply,
+  StoredDoc,
+  StoredItem,
+  WriteResult,
+} from "./shard/types";
 import { SHARD_MIGRATIONS } from "./shard-schema";
 import { ShardWatch, type ChangeEvent, eventsOf } from "./shard-watch";
 
-export type { DeleteCommand, Lead, ListQuery, OnePhaseEntry, PutCommand, StoredDoc, StoredItem, WriteResult } from "./shard/types";
+export type {
+  DeleteCommand,
+  Lead,
+  ListQuery,
+  OnePhaseEntry,
+  PutCommand,
+  ShardMessage,
+  ShardReplies,
+  ShardReply,
+  StoredDoc,
+  StoredItem,
+  WriteResult,
+} from "./shard/types";
 
 /** Request ids of one-phase transactions, beside single-key ones in the request log. */
 const TXN_REQUEST_PREFIX = "txn:";
@@ -243,6 +268,53 @@ export class ShardObject extends DurableObject<Env> {
   }
 
   /**
+   * A coordinator's messages to this shard — prepares, commits, aborts, releases of many
+   * transactions — in one call (objects/batcher.ts). Their steps run in ONE storage transaction,
+   * each in its own savepoint, so they share one commit and one failing rolls back only itself;
+   * every message gets its own reply, an error as a value. A prepare that meets a lock is settled
+   * afterwards, on its own (`prepareBlocked`).
+   */
+  async deliver(batch: ShardMessage[]): Promise<Reply<ShardReply>[]> {
+    await Promise.all(
+      batch.map((m) => (m.kind === "prepare" || m.kind === "commit" ? this.failpoints.pause(`shard.${m.kind}.before`) : null)),
+    );
+    const events: ChangeEvent[] = [];
+    // One entry of the group commit: deliveries from other coordinators and single-key writes
+    // arriving meanwhile share its storage commit.
+    const steps = await this.writes.submit(() =>
+      batch.map((m) =>
+        attempt(() => {
+          // A message's change events count only if its savepoint committed.
+          const own: ChangeEvent[] = [];
+          const step = this.sync(() => this.stepOf(m, own));
+          events.push(...own);
+          return step;
+        }),
+      ),
+    );
+    this.watch.publish(events);
+    const replies = await Promise.all(
+      batch.map(async (m, i): Promise<Reply<ShardReply>> => {
+        const step = steps[i]!;
+        if ("error" in step) return step;
+        const result = step.ok;
+        if ("done" in result) return { ok: result.done };
+        if (m.kind !== "prepare") return { error: "only a prepare can be blocked" };
+        return attemptAsync(() => this.prepareBlocked(m, result.blocked));
+      }),
+    );
+    const answered = (kind: ShardMessage["kind"]) => replies.flatMap((r, i) => (batch[i]!.kind === kind && "ok" in r ? [r.ok] : []));
+    const prepared = answered("prepare").some((vote) => vote !== null && "vote" in vote && vote.vote === "yes");
+    const committed = answered("commit").some((outcome) => outcome !== null && "committed" in outcome && outcome.committed);
+    if (prepared) await this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS);
+    if (committed) await this.scheduleAlarm(this.nextDeadline());
+    // The failpoints after each step: a fault fails that message's reply, after its work was done.
+    return replies.map((reply, i) =>
+      "error" in reply ? reply : attempt(() => (this.failpoints.hit(`shard.${batch[i]!.kind}.after`), reply.ok)),
+    );
+  }
+
+  /**
    * Phase one: check the ops and lock their keys durably, or vote no with the violations. Never
    * waits for another transaction (no-wait): a key locked by one whose decision is taken is
    * settled first; a key locked by one still undecided makes the vote "busy", no lock taken, and
@@ -250,26 +322,7 @@ export class ShardObject extends DurableObject<Env> {
    * neither deadlock nor starve).
    */
   async prepare(txnId: string, mode: TxMode, ops: TxOp[], lead: Lead = { coordinator: 0, born: 0 }): Promise<PrepareVote> {
-    await this.failpoints.pause("shard.prepare.before");
-    let vote: PrepareVote | null = null;
-    for (let attempt = 0; vote === null; attempt++) {
-      const step = (): Step<PrepareVote> => prepareStep(this.ledger, txnId, mode, ops, lead, this.failpoints);
-      // The first try joins the next group commit; a retry after settling locks runs alone.
-      const result = attempt === 0 ? await this.writes.submit(step) : this.sync(step);
-      if ("done" in result) {
-        vote = result.done;
-        break;
-      }
-      const undecided = await this.settleDecided(result.blocked);
-      if (undecided.length === 0 && attempt < 3) continue;
-      // Wait-die: older than every holder still deciding → may wait (keep its other locks).
-      const me: TxAge = { born: lead.born, txnId };
-      const holders = this.agesOf(undecided.length ? undecided : result.blocked);
-      vote = { vote: "busy", wait: holders.every((holder) => olderThan(me, holder)) };
-    }
-    if (vote.vote === "yes") await this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS);
-    this.failpoints.hit("shard.prepare.after");
-    return vote;
+    return this.deliverOne({ kind: "prepare", txnId, mode, ops, lead });
   }
 
   /**
@@ -278,25 +331,17 @@ export class ShardObject extends DurableObject<Env> {
    * again. Never touches a decided one.
    */
   async release(txnId: string): Promise<void> {
-    this.sync(() => releaseStep(this.ledger, txnId));
-    this.failpoints.hit("shard.release.after");
+    await this.deliverOne({ kind: "release", txnId });
   }
 
   /** Phase two: apply a prepared transaction with its commit index. Idempotent by transaction id. */
   async commit(txnId: string, index: number, at?: number): Promise<TxOutcome | { unknown: true }> {
-    await this.failpoints.pause("shard.commit.before");
-    const events: ChangeEvent[] = [];
-    // Grouped: commits arriving together at this shard share one storage commit.
-    const outcome = await this.writes.submit(() => finishStep(this.ledger, txnId, { decision: "committed", index, at }, events));
-    this.watch.publish(events);
-    this.failpoints.hit("shard.commit.after");
-    if (outcome?.committed) await this.scheduleAlarm(this.nextDeadline());
-    return outcome ?? { unknown: true };
+    return this.deliverOne({ kind: "commit", txnId, index, at });
   }
 
   /** Phase two of an abort: drop the locks, remember the outcome. Idempotent. */
   async abort(txnId: string): Promise<TxOutcome> {
-    return this.finish(txnId, { decision: "aborted" })!;
+    return this.deliverOne({ kind: "abort", txnId });
   }
 
   /**
@@ -359,8 +404,8 @@ export class ShardObject extends DurableObject<Env> {
   }
 
   /** Test hook: arm a failpoint (refused unless FAILPOINTS is "on"). */
-  armFailpoint(name: string, action: FailAction, times = 1): void {
-    this.failpoints.arm(name, action, times);
+  armFailpoint(name: string, action: FailAction, times = 1, delayMs?: number): void {
+    this.failpoints.arm(name, action, times, delayMs);
   }
 
   /** Test hook: how many times each failpoint of this object fired, across crashes of the instance. */
@@ -412,6 +457,48 @@ export class ShardObject extends DurableObject<Env> {
       if (attempt >= 50) throw new Error(`keys stayed locked by ${result.blocked.join(", ")}`);
       await this.settle(result.blocked);
     }
+  }
+
+  /** A message's synchronous step, inside `deliver`'s storage transaction. */
+  private stepOf(m: ShardMessage, events: ChangeEvent[]): Step<ShardReply> {
+    switch (m.kind) {
+      case "prepare":
+        return prepareStep(this.ledger, m.txnId, m.mode, m.ops, m.lead, this.failpoints);
+      case "commit":
+        return { done: finishStep(this.ledger, m.txnId, { decision: "committed", index: m.index, at: m.at }, events) ?? { unknown: true } };
+      case "abort":
+        return { done: finishStep(this.ledger, m.txnId, { decision: "aborted" }, events)! };
+      case "release":
+        releaseStep(this.ledger, m.txnId);
+        return { done: null };
+    }
+  }
+
+  /**
+   * A prepare that met locks: settles those already decided and tries again, alone; while any is
+   * still undecided, votes "busy" — wait-die says whether the coordinator may keep its other locks.
+   */
+  private async prepareBlocked(m: Extract<ShardMessage, { kind: "prepare" }>, blocked: string[]): Promise<PrepareVote> {
+    for (let attempt = 1; ; attempt++) {
+      const undecided = await this.settleDecided(blocked);
+      if (undecided.length === 0 && attempt <= 3) {
+        const step = this.sync(() => prepareStep(this.ledger, m.txnId, m.mode, m.ops, m.lead, this.failpoints));
+        if ("done" in step) return step.done;
+        blocked = step.blocked;
+        continue;
+      }
+      // Wait-die: older than every holder still deciding → may wait (keep its other locks).
+      const me: TxAge = { born: m.lead.born, txnId: m.txnId };
+      const holders = this.agesOf(undecided.length ? undecided : blocked);
+      return { vote: "busy", wait: holders.every((holder) => olderThan(me, holder)) };
+    }
+  }
+
+  /** One message through `deliver`, its error thrown as a call's would be. */
+  private async deliverOne<K extends ShardMessage["kind"]>(m: Extract<ShardMessage, { kind: K }>): Promise<ShardReplies[K]> {
+    const [reply] = await this.deliver([m]);
+    if (!reply || "error" in reply) throw new Error(reply?.error ?? "no reply");
+    return reply.ok as ShardReplies[K];
   }
 
   /**
@@ -528,5 +615,22 @@ export class ShardObject extends DurableObject<Env> {
   /** The database this shard belongs to, from its name (parsed once). */
   private database(): string {
     return (this.databaseName ??= parseObjectName(this.ctx.id.name ?? "").database);
+  }
+}
+
+/** Runs `fn`, its error as a value (each message of a batch fails alone). */
+function attempt<T>(fn: () => T): Reply<T> {
+  try {
+    return { ok: fn() };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+async function attemptAsync<T>(fn: () => Promise<T>): Promise<Reply<T>> {
+  try {
+    return { ok: await fn() };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
   }
 }

@@ -4,6 +4,11 @@
  * route's own authorization, acting for the outer caller — exactly as if it had been sent alone.
  * Inner requests run one after another, and their answers together are bounded in bytes, so one
  * multi_get costs at most what its inner requests would cost sent in sequence.
+ *
+ * As RavenDB's server does, an inner request may be a POST of a query (the client's lazy queries:
+ * `POST /queries` with the query as `Content`), each result carries its response's `ETag` in
+ * `Headers`, and an inner `If-None-Match` that still matches answers `StatusCode` 304 with no
+ * result, so the client serves lazy loads and queries from its cache.
  */
 import type { Context } from "hono";
 import { badInput, echo, ErrorTypes, RavenError } from "../core/errors";
@@ -18,6 +23,8 @@ interface InnerRequest {
   Query?: string;
   Method?: string;
   Headers?: Record<string, string>;
+  /** The body of a POST: JSON text (the Node.js client sends a string) or a JSON object. */
+  Content?: unknown;
 }
 
 type Fetch = (request: Request, env: Env) => Response | Promise<Response>;
@@ -53,8 +60,10 @@ export function multiGet(fetch: Fetch) {
           `The answers of this multi_get exceed ${MAX_MULTI_GET_BYTES} bytes; split it into smaller ones.`,
         );
       }
+      const etag = response.headers.get("ETag");
+      const headers = etag === null ? "{}" : `{"ETag":${JSON.stringify(etag)}}`;
       // Answers are our own JSON: passed through as text, so big numbers keep their digits.
-      results.push(`{"Result":${text === "" ? "null" : text},"StatusCode":${response.status},"Headers":{}}`);
+      results.push(`{"Result":${text === "" ? "null" : text},"StatusCode":${response.status},"Headers":${headers}}`);
     }
     return rawJson(`{"Results":[${results.join(",")}]}`);
   };
@@ -62,9 +71,22 @@ export function multiGet(fetch: Fetch) {
 
 function innerRequest(origin: string, inner: InnerRequest, clientVersion: string | undefined): Request {
   try {
+    const method = (inner.Method ?? "GET").toUpperCase();
+    const content = inner.Content;
+    const body =
+      method !== "POST" || content === undefined || content === null
+        ? null
+        : typeof content === "string"
+          ? content
+          : JSON.stringify(content);
     return new Request(origin + inner.Url + (inner.Query ?? ""), {
-      method: "GET",
-      headers: { ...(inner.Headers ?? {}), ...(clientVersion ? { "Raven-Client-Version": clientVersion } : {}) },
+      method,
+      headers: {
+        ...(inner.Headers ?? {}),
+        ...(body !== null ? { "Content-Type": "application/json" } : {}),
+        ...(clientVersion ? { "Raven-Client-Version": clientVersion } : {}),
+      },
+      body,
     });
   } catch (err) {
     throw badInput(ErrorTypes.invalidData, `A multi_get inner request is malformed: ${echo((err as Error).message)}`);
@@ -86,8 +108,14 @@ function checkInner(raw: unknown, prefix: string): InnerRequest {
   if (query !== undefined && (typeof query !== "string" || (query !== "" && !query.startsWith("?")))) {
     throw badInput(ErrorTypes.invalidData, "multi_get inner Query must be a string starting with '?'.");
   }
-  const method = (inner?.Method ?? "GET").toUpperCase();
-  if (method !== "GET") throw badInput(ErrorTypes.invalidData, `multi_get inner requests must be GET, got ${echo(method)}.`);
+  const method = typeof inner?.Method === "string" ? inner.Method.toUpperCase() : inner?.Method === undefined ? "GET" : null;
+  // Reads only: GETs, and POSTs of queries (RQL queries here never write).
+  if (method !== "GET" && !(method === "POST" && url === `${prefix}queries`)) {
+    throw badInput(
+      ErrorTypes.invalidData,
+      `multi_get inner requests must be GET, or POST of ${prefix}queries; got ${echo(String(inner?.Method))} ${echo(url)}.`,
+    );
+  }
   const headers = inner?.Headers;
   if (
     headers !== undefined &&

@@ -191,6 +191,23 @@ export async function main(url: string, binding: CmpxchgBinding): Promise<string
     expect(JSON.parse(committed.out)).toMatchObject({ committed: true });
     const refused = cli(["txn", "txn.json"]);
     expect(refused.code).toBe(3);
+    // Our CompareExchangeCHECK in a transaction file: a condition that writes nothing.
+    const { index: txnIndex } = JSON.parse(committed.out) as { index: number };
+    const checkFile = (index: number, key: string) =>
+      writeFileSync(
+        join(project, "check.json"),
+        JSON.stringify([
+          { type: "CompareExchangeCHECK", key: "emails/a", index },
+          { type: "CompareExchangePUT", key, value: "claimed", index: 0 },
+        ]),
+      );
+    checkFile(txnIndex, "claims/1");
+    const checked = cli(["txn", "check.json", "--json"]);
+    expect(checked.code).toBe(0);
+    expect(JSON.parse(checked.out).results[0]).toEqual({ type: "CompareExchangeCHECK", key: "emails/a", index: txnIndex });
+    checkFile(0, "claims/2");
+    expect(cli(["txn", "check.json"]).code).toBe(3);
+    expect(cli(["get", "claims/2"]).code).toBe(4);
 
     expect(cli(["delete", "jobs/1", "--index", updated.out]).code).toBe(0);
     expect(cli(["databases", "list", "--json"]).code).toBe(0);

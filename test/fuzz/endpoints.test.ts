@@ -166,6 +166,8 @@ describe("fuzzed batches", () => {
       Type: fc.constant("CompareExchangePUT"),
     }),
     fc.record({ Id: anyText, Index: fc.oneof(fc.nat(5), anyJson), Type: fc.constant("CompareExchangeDELETE") }),
+    // Our extension: a condition that writes nothing.
+    fc.record({ Id: anyText, Index: fc.oneof(fc.nat(5), anyJson), Type: fc.constant("CompareExchangeCHECK") }),
     fc.record({
       Id: anyText,
       ChangeVector: fc.oneof(fc.constant(null), fc.string()),

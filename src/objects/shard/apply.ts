@@ -14,30 +14,35 @@ export function findViolations(sql: SqlStorage, ops: TxOp[], now: number): Viola
   for (const op of ops) {
     switch (op.kind) {
       case "cmpxchg-put":
-      case "cmpxchg-delete": {
+      case "cmpxchg-delete":
+      case "cmpxchg-check": {
         const current = readItem(sql, op.key, now);
         const actual = current ? current.idx : -1;
+        // A check (our extension) holds when the index is exactly the expected one (0: absent).
         const ok =
-          op.kind === "cmpxchg-put"
-            ? current
-              ? op.expectedIndex === current.idx
-              : op.expectedIndex === 0
-            : current
-              ? op.expectedIndex === null || op.expectedIndex === current.idx
-              : op.expectedIndex === null || op.expectedIndex === 0;
+          op.kind === "cmpxchg-check"
+            ? (current ? current.idx : 0) === op.expectedIndex
+            : op.kind === "cmpxchg-put"
+              ? current
+                ? op.expectedIndex === current.idx
+                : op.expectedIndex === 0
+              : current
+                ? op.expectedIndex === null || op.expectedIndex === current.idx
+                : op.expectedIndex === null || op.expectedIndex === 0;
         if (ok) break;
         const expected = op.expectedIndex ?? 0;
-        const verb = op.kind === "cmpxchg-put" ? "putting" : "deleting";
+        const verb = op.kind === "cmpxchg-put" ? "putting" : op.kind === "cmpxchg-delete" ? "deleting" : "checking";
         const check = `Concurrency check failed for ${verb} the key '${op.name}'. Requested index: ${expected}, actual index: ${actual}`;
+        const guardOf = op.kind === "cmpxchg-check" ? undefined : op.guardOf;
         violations.push({
-          Type: op.guardOf === undefined ? "CompareExchange" : "Document",
+          Type: guardOf === undefined ? "CompareExchange" : "Document",
           Id: op.name,
           Expected: expected,
           Actual: actual,
           message:
-            op.guardOf === undefined
+            guardOf === undefined
               ? check
-              : `Guard compare exchange value '${op.name}' index does not match the transaction index's ${expected} change vector on ${op.guardOf}\n${check}`,
+              : `Guard compare exchange value '${op.name}' index does not match the transaction index's ${expected} change vector on ${guardOf}\n${check}`,
         });
         break;
       }
@@ -90,6 +95,9 @@ export function applyOps(sql: SqlStorage, ops: TxOp[], index: number, mode: TxMo
         return opResult(op, null, index, mode, database, lastModified);
       case "cmpxchg-delete":
         deleteItem(sql, op.key, index);
+        return opResult(op, null, index, mode, database, lastModified);
+      case "cmpxchg-check":
+        // Checked at prepare (and locked since): nothing to write, the item keeps its index.
         return opResult(op, null, index, mode, database, lastModified);
       case "doc-put": {
         const previous = readDoc(sql, op.key);

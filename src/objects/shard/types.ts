@@ -1,5 +1,5 @@
 /** The values ShardObject's RPC methods take and return (plain data: they cross RPC). */
-import type { TxMode } from "../../core/transaction";
+import type { PrepareVote, TxMode, TxOp, TxOutcome } from "../../core/transaction";
 
 export interface StoredItem {
   /** Lower-cased key. */
@@ -65,3 +65,23 @@ export interface OnePhaseEntry {
   keys: string[];
   at: number;
 }
+
+/**
+ * A coordinator's message to a shard; many travel in one `deliver` call (objects/batcher.ts).
+ * prepare: phase one; commit / abort: phase two; release: give up an attempt's locks (wait-die).
+ */
+export type ShardMessage =
+  | { kind: "prepare"; txnId: string; mode: TxMode; ops: TxOp[]; lead: Lead }
+  | { kind: "commit"; txnId: string; index: number; at?: number | undefined }
+  | { kind: "abort"; txnId: string }
+  | { kind: "release"; txnId: string };
+
+/** What each kind of message is answered with (`unknown`: a commit for a transaction never prepared here). */
+export interface ShardReplies {
+  prepare: PrepareVote;
+  commit: TxOutcome | { unknown: true };
+  abort: TxOutcome;
+  release: null;
+}
+
+export type ShardReply = ShardReplies[ShardMessage["kind"]];
