@@ -2,7 +2,7 @@
 // itself with no gap and no duplicate; fromIndex replays the shards' history; a history pruned
 // past the stream's start says HistoryCompacted (or resyncs).
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type ChangeEvent, type CmpxchgClient, expiresIn, HistoryCompactedException } from "../../src/client";
 import { shardForKey } from "../../src/core/routing";
@@ -200,6 +200,26 @@ describe("a watch that resumes after a dropped connection", { timeout: 90_000 },
     expect(events.at(-1)!.index).toBeGreaterThan(lease.index);
     // Each connection forwards two changes and loses the third.
     expect(stats.drops).toBeGreaterThanOrEqual(Math.floor(expected.length / 3));
+    expect(await quiet(stream)).toBeNull();
+    await stream.return();
+  });
+});
+
+describe("a watch across a restart of the shard", { timeout: 60_000 }, () => {
+  it("goes on with no gap and no duplicate when the shard's object is evicted", async () => {
+    const db = freshDb("evict");
+    const client = clientFor(db);
+    const stream = client.watch<number>({ prefix: "e/" });
+    await stream.ready;
+    const a = await client.create("e/k", 1);
+    expect((await take(stream, 1)).map((e) => e.index)).toEqual([a.index]);
+    await evictDurableObject(env.SHARD.getByName(shardForKey(db, "e/k", 16)));
+    const b = await client.put("e/k", 2, a.index);
+    const c = await client.put("e/k", 3, b.index);
+    expect((await take(stream, 2)).map((e) => [e.index, e.value])).toEqual([
+      [b.index, 2],
+      [c.index, 3],
+    ]);
     expect(await quiet(stream)).toBeNull();
     await stream.return();
   });
