@@ -40,5 +40,7 @@ export const MAX_ECHO_CHARS = 200;
 
 /** Changes a shard keeps for resumable watches, at most (WATCH_HISTORY_RETENTION may ask for fewer). */
 export const MAX_WATCH_HISTORY = 100_000;
+/** Characters of keys and values a shard's watch history holds, at most (a Durable Object stores 10 GB). */
+export const MAX_WATCH_HISTORY_BYTES = 1024 * 1024 * 1024;
 /** History rows one change stream is sent per turn of the shard, so a long replay never holds it. */
 export const WATCH_REPLAY_BATCH = 256;

@@ -12,7 +12,7 @@
  * whose index is above it. It does not filter what comes after (indexes are per shard: a shard
  * whose counter is behind gives a new change an index below fromIndex, yet it is new).
  */
-import { MAX_WATCH_HISTORY } from "./limits.js";
+import { MAX_WATCH_HISTORY, MAX_WATCH_HISTORY_BYTES } from "./limits.js";
 
 /** Close code of a stream refused because the history no longer reaches back to its start. */
 export const COMPACTED_CLOSE = 4410;
@@ -22,29 +22,38 @@ export interface Retention {
   count: number;
   /** Changes older than this are dropped too; null: no age limit. */
   maxAgeMs: number | null;
+  /** Characters of keys and values kept per shard (a value can be 1 MiB: this bounds the storage). */
+  maxBytes: number;
 }
 
-export const DEFAULT_RETENTION_TEXT = "10000,24h";
+export const DEFAULT_RETENTION_TEXT = "10000,24h,64mb";
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const SIZES: Record<string, number> = { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 const MAX_AGE_MS = 365 * 86_400_000;
 
 /**
- * WATCH_HISTORY_RETENTION: a count of changes per shard, an age (`90s`, `30m`, `24h`, `7d`), or
- * both separated by a comma. An omitted count means MAX_WATCH_HISTORY; an omitted age, none.
- * Unset: DEFAULT_RETENTION_TEXT. Anything else is a configuration error.
+ * WATCH_HISTORY_RETENTION: any of a count of changes per shard, an age (`90s`, `30m`, `24h`,
+ * `7d`) and a size (`64mb`; kb, mb, gb), separated by commas. An omitted count or size means the
+ * most (MAX_WATCH_HISTORY, MAX_WATCH_HISTORY_BYTES); an omitted age, none. Unset:
+ * DEFAULT_RETENTION_TEXT. Anything else is a configuration error.
  */
 export function parseRetention(raw: string | undefined): Retention {
   const text = raw === undefined || raw.trim() === "" ? DEFAULT_RETENTION_TEXT : raw;
   let count: number | null = null;
   let maxAgeMs: number | null = null;
+  let maxBytes: number | null = null;
   const bad = () =>
     new Error(
-      `WATCH_HISTORY_RETENTION must be a count (1 to ${MAX_WATCH_HISTORY}), an age (e.g. 24h; units s, m, h, d), or both as "10000,24h"; got ${JSON.stringify(raw)}`,
+      `WATCH_HISTORY_RETENTION must be a count (1 to ${MAX_WATCH_HISTORY}), an age (e.g. 24h; units s, m, h, d) and/or a size (e.g. 64mb; kb, mb, gb; at most 1gb), comma-separated as "10000,24h,64mb"; got ${JSON.stringify(raw)}`,
     );
-  for (const part of text.split(",").map((p) => p.trim())) {
+  for (const part of text.split(",").map((p) => p.trim().toLowerCase())) {
     const age = /^(\d+)([smhd])$/.exec(part);
-    if (age && maxAgeMs === null) {
+    const size = /^(\d+)(kb|mb|gb)$/.exec(part);
+    if (size && maxBytes === null) {
+      maxBytes = Number(size[1]) * SIZES[size[2]!]!;
+      if (maxBytes < 1024 || maxBytes > MAX_WATCH_HISTORY_BYTES) throw bad();
+    } else if (age && maxAgeMs === null) {
       maxAgeMs = Number(age[1]) * UNITS[age[2]!]!;
       if (maxAgeMs < 1000 || maxAgeMs > MAX_AGE_MS) throw bad();
     } else if (/^\d+$/.test(part) && count === null) {
@@ -54,7 +63,7 @@ export function parseRetention(raw: string | undefined): Retention {
       throw bad();
     }
   }
-  return { count: count ?? MAX_WATCH_HISTORY, maxAgeMs };
+  return { count: count ?? MAX_WATCH_HISTORY, maxAgeMs, maxBytes: maxBytes ?? MAX_WATCH_HISTORY_BYTES };
 }
 
 /**

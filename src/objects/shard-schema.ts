@@ -105,6 +105,8 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
         key TEXT NOT NULL,             -- lower-cased key
         idx INTEGER NOT NULL,          -- the change's index (a delete or an expiry gets its own)
         kind TEXT NOT NULL,            -- Put | Delete | Expire
+        size INTEGER NOT NULL,         -- characters of key and value (the size bound; before value,
+                                       -- so that summing it never reads a value's pages)
         value TEXT,                    -- the stored body of a Put, NULL otherwise
         at INTEGER NOT NULL            -- ms since epoch, for the age limit
       );

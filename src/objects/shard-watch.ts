@@ -63,8 +63,9 @@ export interface WatchSettings {
 
 export class ShardWatch {
   private readonly waiters = new Map<string, Set<() => void>>();
-  /** Changes since the alarm last pruned by count, roughly (see `noteChanges`). */
+  /** Changes, and their characters, since the alarm last pruned, roughly (see `noteChanges`). */
   private sincePrune = 0;
+  private bytesSincePrune = 0;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -148,7 +149,10 @@ export class ShardWatch {
       if (waiters) for (const wake of [...waiters]) wake();
     }
     this.pump();
-    this.noteChanges(events.length);
+    this.noteChanges(
+      events.length,
+      events.reduce((n, event) => n + event.Key.length + (event.json?.length ?? 0), 0),
+    );
   }
 
   /** Sends every socket the history rows it has not been sent yet. */
@@ -164,9 +168,10 @@ export class ShardWatch {
     for (const waiters of this.waiters.values()) for (const wake of [...waiters]) wake();
   }
 
-  /** The history was pruned by count: start counting again. */
+  /** The history was pruned: start counting again. */
   pruned(): void {
     this.sincePrune = 0;
+    this.bytesSincePrune = 0;
   }
 
   /**
@@ -203,14 +208,15 @@ export class ShardWatch {
   }
 
   /**
-   * Asks for the alarm that prunes the history: at once every tenth of the count limit (so the
-   * history stays near it), else at the latest when the newest change grows too old.
+   * Asks for the alarm that prunes the history: at once every tenth of the count or size limit
+   * (so the history stays near it), else at the latest when the newest change grows too old.
    */
-  private noteChanges(count: number): void {
+  private noteChanges(count: number, bytes: number): void {
     const { retention } = this.settings;
     this.sincePrune += count;
-    if (this.sincePrune >= Math.max(1, Math.floor(retention.count / 10))) {
-      this.sincePrune = 0;
+    this.bytesSincePrune += bytes;
+    if (this.sincePrune >= Math.max(1, Math.floor(retention.count / 10)) || this.bytesSincePrune >= retention.maxBytes / 10) {
+      this.pruned();
       this.settings.remind(Date.now());
     } else if (retention.maxAgeMs !== null) {
       this.settings.remind(Date.now() + retention.maxAgeMs);

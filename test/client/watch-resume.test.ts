@@ -312,7 +312,9 @@ describe("history compacted", { timeout: 60_000 }, () => {
     for (let i = 0; i < 6; i++) index = (await client.put("jobs/y", i, index)).index;
     const shard = env.SHARD.getByName(shardForKey(db, "jobs/y", 16));
     // The prune the alarm runs, with a count of 2 (WATCH_HISTORY_RETENTION=2).
-    await runInDurableObject(shard, (_, state) => pruneHistory(state.storage.sql, { count: 2, maxAgeMs: null }, Date.now(), 500));
+    await runInDurableObject(shard, (_, state) =>
+      pruneHistory(state.storage.sql, { count: 2, maxAgeMs: null, maxBytes: 1 << 30 }, Date.now(), 500),
+    );
     const count = await runInDurableObject(
       shard,
       (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM history").one().n,
@@ -335,6 +337,26 @@ describe("history compacted", { timeout: 60_000 }, () => {
     expect((await take(stream, 1))[0]).toMatchObject({ type: "Put", key: "jobs/z", index: z.index });
     expect(await quiet(stream)).toBeNull();
     await stream.return();
+  });
+
+  it("by size (the bound on storage): the newest changes that fit are kept", async () => {
+    const db = freshDb("compact");
+    const client = clientFor(db);
+    const indexes: number[] = [];
+    let index = 0;
+    for (let i = 0; i < 6; i++) indexes.push((index = (await client.put("big", "x".repeat(1000), index)).index));
+    const shard = env.SHARD.getByName(shardForKey(db, "big", 16));
+    const kept = await runInDurableObject(shard, (_, state) => {
+      const sql = state.storage.sql;
+      // Each row counts its key and its stored body: 3 + {"Object":"x…x"} (1,013) characters.
+      const sizes = sql.exec<{ size: number }>("SELECT size FROM history ORDER BY seq").toArray();
+      expect(sizes.map((r) => r.size)).toEqual(Array(6).fill(3 + 1013));
+      pruneHistory(sql, { count: 100_000, maxAgeMs: null, maxBytes: 2_500 }, Date.now(), 500);
+      return sql.exec<{ idx: number }>("SELECT idx FROM history ORDER BY seq").toArray();
+    });
+    expect(kept.map((r) => r.idx)).toEqual(indexes.slice(-2));
+    const err = await thrown(() => client.watch("big", { fromIndex: indexes[0]! }).next());
+    expect((err as HistoryCompactedException).oldestIndex).toBe(indexes[3]);
   });
 
   it("a deleted database's history is gone: a stream from before says so", async () => {

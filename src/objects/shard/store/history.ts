@@ -30,7 +30,8 @@ export interface HistoryFilter {
 
 /** The one extra statement of a change. */
 export function recordChange(sql: SqlStorage, kind: ChangeKind, key: string, index: number, value: string | null): void {
-  sql.exec("INSERT INTO history (key, idx, kind, value, at) VALUES (?, ?, ?, ?, ?)", key, index, kind, value, Date.now());
+  const size = key.length + (value?.length ?? 0);
+  sql.exec("INSERT INTO history (key, idx, kind, size, value, at) VALUES (?, ?, ?, ?, ?, ?)", key, index, kind, size, value, Date.now());
 }
 
 /**
@@ -67,7 +68,7 @@ export function readHistory(sql: SqlStorage, after: number, filter: HistoryFilte
 }
 
 /**
- * Drops the oldest changes beyond the retention (count, then age), at most `batch` of them, and
+ * Drops the oldest changes beyond the retention (count, size, age), at most `batch` of them, and
  * raises the floors; true if more are due.
  */
 export function pruneHistory(sql: SqlStorage, retention: Retention, now: number, batch: number): boolean {
@@ -76,6 +77,15 @@ export function pruneHistory(sql: SqlStorage, retention: Retention, now: number,
   // The newest row beyond the count limit: it and every older one go.
   const overCount =
     sql.exec<{ seq: number }>("SELECT seq FROM history ORDER BY seq DESC LIMIT 1 OFFSET ?", retention.count).toArray()[0]?.seq ?? 0;
+  // The newest row whose change, with every newer one, passes the size bound.
+  const overSize =
+    sql
+      .exec<{ seq: number }>(
+        `SELECT seq FROM (SELECT seq, SUM(size) OVER (ORDER BY seq DESC) AS total FROM history)
+          WHERE total > ? ORDER BY seq DESC LIMIT 1`,
+        retention.maxBytes,
+      )
+      .toArray()[0]?.seq ?? 0;
   let tooOld = 0;
   if (retention.maxAgeMs !== null) {
     // The rows before the first one young enough, oldest first (times follow seq).
@@ -84,7 +94,7 @@ export function pruneHistory(sql: SqlStorage, retention: Retention, now: number,
       .toArray()[0]?.seq;
     tooOld = young === undefined ? Number.MAX_SAFE_INTEGER : young - 1;
   }
-  const due = Math.max(overCount, tooOld);
+  const due = Math.max(overCount, overSize, tooOld);
   if (due < oldest) return false;
   const upTo = Math.min(due, oldest + batch - 1);
   const { last, idx } = sql
