@@ -44,9 +44,11 @@ export function openapiRoutes(app: OpenAPIHono<AppEnv>): void {
     url: "/openapi.json",
     cdn: SCALAR_PATH,
     pageTitle: "edge-cmpxchg API",
-    // Nothing from elsewhere: no web fonts, no telemetry (the page's CSP forbids it anyway).
+    // Nothing from elsewhere: no web fonts, no telemetry, no "Ask AI" (Scalar's hosted agent,
+    // which would send the document to scalar.com); the page's CSP forbids them anyway.
     withDefaultFonts: false,
     telemetry: false,
+    agent: { disabled: true },
     showDeveloperTools: "never",
   });
   operation(
