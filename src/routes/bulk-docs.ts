@@ -10,7 +10,7 @@ import { parseBatch, readBatch } from "../core/bulk-docs";
 import { clientSupportsAtomicGuards } from "../core/documents";
 import { checkBody } from "../core/schemas/checked";
 import { errors, json } from "../core/schemas/common";
-import { Batch, BatchQuery, BatchResult } from "../core/schemas/documents";
+import { Batch, BatchHeaders, BatchQuery, BatchResult } from "../core/schemas/documents";
 import { executeBatch } from "../worker/execute";
 import { resolveServerIds } from "../worker/server-ids";
 import { shardCount } from "../worker/shards";
@@ -28,12 +28,13 @@ operation(
     tags: ["Documents"],
     summary: "A batch: documents (single-node) or documents and compare-exchange items (cluster-wide), all or nothing",
     query: BatchQuery,
+    headers: BatchHeaders,
     body: { schema: Batch },
     responses: { 201: json("Committed", BatchResult), ...errors(400, 401, 403, 409, 413, 429, 503) },
   },
-  async (c, { query }) => {
+  async (c, { query, headers }) => {
     const database = c.var.database;
-    const atomicGuards = query.disableAtomicDocumentWrites !== "true" && clientSupportsAtomicGuards(c.req.header("Raven-Client-Version"));
+    const atomicGuards = query.disableAtomicDocumentWrites !== "true" && clientSupportsAtomicGuards(headers["Raven-Client-Version"]);
     const text = await resolveServerIds(c.env, database, await c.req.text());
     const body = readBatch(text);
     const batch = checkBody(Batch, body, () => parseBatch(body, { shardCount: shardCount(c.env), atomicGuards }));

@@ -27,7 +27,7 @@ import { cmpxchgAsString, cmpxchgOperands, inListSize, matches, pinnedIds, value
 import { shardOf } from "../core/routing";
 import { checkBody } from "../core/schemas/checked";
 import { errors, json } from "../core/schemas/common";
-import { QueryBody, QueryResult } from "../core/schemas/documents";
+import { QueryBody, QueryHeaders, QueryResult } from "../core/schemas/documents";
 import { operation } from "./define";
 import type { StoredDoc } from "../objects/shard";
 import { rawJson } from "../worker/respond";
@@ -50,6 +50,7 @@ operation(
     operationId: "query",
     tags: ["Documents"],
     summary: "A query in the RQL subset the official client's sessions send",
+    headers: QueryHeaders,
     body: { schema: QueryBody },
     responses: {
       200: json("Query results", QueryResult),
@@ -57,10 +58,10 @@ operation(
       ...errors(400, 401, 403, 413, 503),
     },
   },
-  (c) => runQuery(c),
+  (c, { headers }) => runQuery(c, headers["If-None-Match"]),
 );
 
-async function runQuery(c: Context<AppEnv>): Promise<Response> {
+async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Promise<Response> {
   const database = c.var.database;
   let raw: unknown;
   try {
@@ -185,7 +186,7 @@ async function runQuery(c: Context<AppEnv>): Promise<Response> {
   if (included.CompareExchangeValueIncludes) response.CompareExchangeValueIncludes = included.CompareExchangeValueIncludes;
   const etag = await resultEtag(encodeJson([total, skip, take, results, included]));
   response.ResultEtag = etag;
-  if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, { ETag: `"${etag}"` });
+  if (matchesEtag(ifNoneMatch, etag)) return c.body(null, 304, { ETag: `"${etag}"` });
   return rawJson(encodeJson(response), 200, { ETag: `"${etag}"` });
 }
 

@@ -108,6 +108,18 @@ export const BatchQuery = z.object({
   disableAtomicDocumentWrites: text({ type: "boolean", description: "`true`: no atomic guards for documents in a cluster-wide batch" }),
 });
 
+export const BatchHeaders = z.object({
+  "Raven-Client-Version": text({
+    type: "string",
+    description: "The official client's version: from 5.2 on, a cluster-wide batch gets atomic guards for its documents",
+    example: "7.2.2",
+  }),
+});
+
+export const QueryHeaders = z.object({
+  "If-None-Match": text({ type: "string", description: "The `ETag` of an earlier answer: 304 with no body while it still holds" }),
+});
+
 export const BatchResult = z.looseObject({ Results: z.array(AnyObject), TransactionIndex: z.int().optional() }).openapi("BatchResult");
 
 export const QueryBody = z
