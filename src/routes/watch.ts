@@ -3,66 +3,88 @@
  * change streams for a key or a prefix. The waiting happens inside the shard that owns the key;
  * a prefix spans every shard, so the Worker relays the streams of all of them into one socket.
  */
-import { Hono } from "hono";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { optionalInt, requireKey } from "../core/cmpxchg";
-import { badInput, ErrorTypes } from "../core/errors";
 import { lowerKey } from "../core/keys";
+import { ChangeResult, ChangesHeaders, ChangesQuery, WaitQuery } from "../core/schemas/cmpxchg";
+import { errors, json } from "../core/schemas/common";
 import { rawJson } from "../worker/respond";
 import { allShards, stubForKey } from "../worker/shards";
+import { operation } from "./define";
 
-export const watch = new Hono<AppEnv>();
+export const watch = new OpenAPIHono<AppEnv>();
 
-export const DEFAULT_WAIT_MS = 30_000;
-export const MAX_WAIT_MS = 60_000;
+export { DEFAULT_WAIT_MS, MAX_WAIT_MS } from "../core/schemas/cmpxchg";
+const tags = ["Watching (beyond RavenDB)"];
 
-watch.get("/databases/:db/cmpxchg/wait", access.read, async (c) => {
-  const database = c.var.database;
-  const key = requireKey(c.req.query("key"));
-  const index = optionalInt("index", c.req.query("index"));
-  if (index === undefined || index < -1) {
-    throw badInput(ErrorTypes.argument, "Query string index is mandatory: the index you know, or -1 to wait until the item exists.");
-  }
-  const timeout = optionalInt("timeout", c.req.query("timeout")) ?? DEFAULT_WAIT_MS;
-  if (timeout < 0 || timeout > MAX_WAIT_MS) {
-    throw badInput(ErrorTypes.argument, `timeout is in milliseconds, from 0 to ${MAX_WAIT_MS}.`);
-  }
-  const { lowered, stub } = stubForKey(c.env, database, key);
-  const { item, changed } = await stub.wait(lowered, index, timeout);
-  return rawJson(`{"Key":${JSON.stringify(key)},"Value":${item?.json ?? "null"},"Index":${item?.index ?? -1},"Changed":${changed}}`);
+operation(
+  watch,
+  {
+    method: "get",
+    path: "/databases/{db}/cmpxchg/wait",
+    guard: access.read,
+    operationId: "waitForChange",
+    tags,
+    summary: "Long poll until an item's index differs from `index`",
+    query: WaitQuery,
+    responses: { 200: json("The item now, and whether it changed", ChangeResult), ...errors(400, 401, 403, 503) },
+  },
+  async (c, { query }) => {
+    const { key, index, timeout } = query;
+    const { lowered, stub } = stubForKey(c.env, c.var.database, key);
+    const { item, changed } = await stub.wait(lowered, index, timeout);
+    return rawJson(`{"Key":${JSON.stringify(key)},"Value":${item?.json ?? "null"},"Index":${item?.index ?? -1},"Changed":${changed}}`);
+  },
+);
+
+const ChangeMessage = z.object({
+  Type: z.enum(["Put", "Delete", "Expire"]),
+  Key: z.string(),
+  Index: z.int(),
+  Value: z.unknown(),
 });
 
-watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
-  const database = c.var.database;
-  if (c.req.header("Upgrade") !== "websocket") {
-    throw badInput(ErrorTypes.badRequest, "This endpoint streams changes over a WebSocket: send Upgrade: websocket.");
-  }
-  const key = c.req.query("key");
-  const prefix = c.req.query("prefix");
-  if ((key === undefined) === (prefix === undefined)) {
-    throw badInput(ErrorTypes.argument, "Give exactly one of key=<key> or prefix=<prefix>.");
-  }
-  const upgrade = (query: string) => new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
-  if (key !== undefined) {
-    const { lowered, stub } = stubForKey(c.env, database, requireKey(key));
-    return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`));
-  }
-  const query = `prefix=${encodeURIComponent(lowerKey(prefix!))}`;
-  const upstream = await Promise.all(allShards(c.env, database).map((stub) => stub.fetch(upgrade(query))));
-  const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-  server.accept();
-  const sockets = upstream.map((response) => response.webSocket!);
-  for (const socket of sockets) {
-    socket.accept();
-    socket.addEventListener("message", (event) => server.send(event.data as string));
-    socket.addEventListener("close", () => closeQuietly(server, 1011, "a shard closed its stream"));
-  }
-  server.addEventListener("close", () => {
-    for (const socket of sockets) closeQuietly(socket, 1000, "subscriber left");
-  });
-  return new Response(null, { status: 101, webSocket: client });
-});
+operation(
+  watch,
+  {
+    method: "get",
+    path: "/databases/{db}/cmpxchg/changes",
+    guard: access.read,
+    operationId: "watchChanges",
+    tags,
+    summary: "WebSocket stream of puts, deletes and expiries of a key or a prefix",
+    description: "Send `Upgrade: websocket`. Each message is one JSON change `{Type: Put|Delete|Expire, Key, Index, Value}`.",
+    headers: ChangesHeaders,
+    query: ChangesQuery,
+    responses: {
+      101: { description: "Switching to the WebSocket; messages are changes", content: { "application/json": { schema: ChangeMessage } } },
+      ...errors(400, 401, 403, 503),
+    },
+  },
+  async (c, { query }) => {
+    const database = c.var.database;
+    const upgrade = (query: string) => new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
+    if ("key" in query) {
+      const { lowered, stub } = stubForKey(c.env, database, query.key);
+      return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`));
+    }
+    const prefix = `prefix=${encodeURIComponent(lowerKey(query.prefix))}`;
+    const upstream = await Promise.all(allShards(c.env, database).map((stub) => stub.fetch(upgrade(prefix))));
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    server.accept();
+    const sockets = upstream.map((response) => response.webSocket!);
+    for (const socket of sockets) {
+      socket.accept();
+      socket.addEventListener("message", (event) => server.send(event.data as string));
+      socket.addEventListener("close", () => closeQuietly(server, 1011, "a shard closed its stream"));
+    }
+    server.addEventListener("close", () => {
+      for (const socket of sockets) closeQuietly(socket, 1000, "subscriber left");
+    });
+    return new Response(null, { status: 101, webSocket: client });
+  },
+);
 
 function closeQuietly(socket: WebSocket, code: number, reason: string): void {
   try {
