@@ -84,7 +84,8 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers-deployed", include: ["test/deployed/**/*.test.ts"] },
+        // Their files call the Worker without importing test/helpers.ts, which loads it first.
+        test: { name: "workers-deployed", include: ["test/deployed/**/*.test.ts"], setupFiles: ["./test/load-worker.ts"] },
       },
       {
         test: {

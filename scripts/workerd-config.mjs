@@ -118,16 +118,47 @@ export function readWranglerToml(appDir, env = LOCAL_ENV) {
     vars,
     durableObjects,
     sqliteClasses: new Set([...sqlite].filter(([, on]) => on).map(([c]) => c)),
+    rules: config.rules ?? [],
     warnings,
   };
+}
+
+/** wrangler's default module rules (after the config's own), as `wrangler deploy` applies them. */
+const DEFAULT_RULES = [
+  { type: "Text", globs: ["**/*.txt", "**/*.html", "**/*.sql"] },
+  { type: "Data", globs: ["**/*.bin"] },
+  { type: "CompiledWasm", globs: ["**/*.wasm", "**/*.wasm?module"] },
+];
+/** The workerd module field of each wrangler module type. */
+const MODULE_FIELD = { Text: "text", Data: "data", CompiledWasm: "wasm", ESModule: "esModule", CommonJS: "commonJsModule" };
+
+/**
+ * The modules of a build besides index.js (e.g. the Text module of the API reference's script,
+ * src/routes/scalar-script.js): wrangler writes each as `<sha1>-<file name>` next to index.js; its
+ * type is that of the first rule (wrangler.toml's, then wrangler's defaults) whose glob's last
+ * segment matches the file name.
+ */
+export function extraModules(dist, rules = []) {
+  const segment = (glob) => new RegExp(`^${glob.split("/").pop().replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`);
+  return fs
+    .readdirSync(dist)
+    .filter((file) => file !== "index.js" && !file.endsWith(".map") && file !== "README.md")
+    .map((file) => {
+      const name = file.replace(/^[0-9a-f]{40}-/, "");
+      const rule = [...rules, ...DEFAULT_RULES].find((r) => (r.globs ?? []).some((g) => segment(g).test(name)));
+      const field = MODULE_FIELD[rule?.type ?? "ESModule"];
+      if (!field) throw new Error(`dist/${file}: module type ${rule?.type} is not supported by the workerd config`);
+      return { name: file, field };
+    });
 }
 
 /**
  * Fills bench/workerd.capnp.template. `storage` = absolute dir for the SQLite Durable Objects;
  * `vars` overrides/extends wrangler.toml's [vars] (e.g. { SHARD_COUNT: "4" }). The config must be
- * written next to the `dist/` directory of the build (the template embeds "dist/index.js").
+ * written next to the `dist/` directory of the build (the template embeds "dist/index.js");
+ * `modules` are the build's other modules ({@link extraModules}).
  */
-export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", vars = {} }) {
+export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", vars = {}, modules = [] }) {
   const q = (v) => JSON.stringify(String(v)); // capnp text literals accept JSON-style escapes
   const allVars = { ...toml.vars, ...vars };
   const bindings = [
@@ -145,6 +176,7 @@ export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", v
     .replaceAll("{{STORAGE}}", storage)
     .replaceAll("{{COMPAT_DATE}}", toml.compatibilityDate)
     .replaceAll("{{COMPAT_FLAGS}}", toml.compatibilityFlags.map(q).join(", "))
+    .replaceAll("{{MODULES}}", modules.map((m) => `    (name = ${q(m.name)}, ${m.field} = embed ${q(`dist/${m.name}`)}),`).join("\n"))
     .replaceAll("{{BINDINGS}}", bindings.join("\n"))
     .replaceAll("{{DO_NAMESPACES}}", namespaces.join("\n"));
 }
@@ -171,7 +203,8 @@ export function prepareServer({
   const buildLog = build || !fs.existsSync(path.join(dist, "index.js")) ? buildWorker(appDir, dist, toml.env) : null;
   fs.mkdirSync(storage, { recursive: true });
   const config = path.join(dir, configName);
-  fs.writeFileSync(config, renderWorkerdConfig(toml, { port, storage: path.resolve(storage), host, vars }));
+  const modules = extraModules(dist, toml.rules);
+  fs.writeFileSync(config, renderWorkerdConfig(toml, { port, storage: path.resolve(storage), host, vars, modules }));
   return { config, dist, storage, toml, buildLog };
 }
 

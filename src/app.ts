@@ -6,7 +6,7 @@
  * Order matters: the URL's shape and the body's size are checked before anything reads them;
  * authorization happens inside each route (middleware/access.ts), on what the router matched.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { echo, ErrorTypes, RavenError } from "./core/errors";
 import { SERVER_VERSION } from "./core/server-info";
 import { admin } from "./routes/admin";
@@ -17,7 +17,10 @@ import { hilo } from "./routes/hilo";
 import { identities } from "./routes/identities";
 import { multiGet } from "./routes/multi-get";
 import { home } from "./routes/home";
-import { openapi } from "./routes/openapi";
+import { openapiRoutes } from "./routes/openapi";
+import { operation } from "./routes/define";
+import { errors, json } from "./core/schemas/common";
+import { MultiGetBody, MultiGetResult } from "./core/schemas/documents";
 import { queries } from "./routes/queries";
 import { studio } from "./routes/studio";
 import { access, isAnonymous, unauthenticated } from "./middleware/access";
@@ -28,7 +31,7 @@ import { JSON_TYPE } from "./worker/respond";
 import { topology } from "./routes/topology";
 import { watch } from "./routes/watch";
 
-const app = new Hono<AppEnv>();
+const app = new OpenAPIHono<AppEnv>();
 
 app.use(async (c, next) => {
   await next();
@@ -52,13 +55,22 @@ app.route("/", hilo);
 app.route("/", identities);
 app.route("/", queries);
 app.route("/", studio);
-app.route("/", openapi);
 app.route("/", home);
-app.post(
-  "/databases/:db/multi_get",
-  access.read,
+operation(
+  app,
+  {
+    method: "post",
+    path: "/databases/{db}/multi_get",
+    guard: access.read,
+    operationId: "multiGet",
+    tags: ["Documents"],
+    summary: "Several GET requests of this database in one (lazy operations); each is authorized as if sent alone",
+    body: { schema: MultiGetBody },
+    responses: { 200: json("One result per request, in order", MultiGetResult), ...errors(400, 401, 403, 413, 503) },
+  },
   multiGet((request, env) => app.fetch(request, env)),
 );
+openapiRoutes(app);
 
 const pathAndQuery = (url: string) => {
   const parsed = new URL(url);

@@ -1,5 +1,7 @@
 // Shared test helpers: unique database names, HTTP calls through the Worker, batch bodies.
 import { exports } from "cloudflare:workers";
+// The Worker's modules, loaded while the test file is collected (see load-worker.ts).
+import "./load-worker";
 
 export const BASE = "http://cmpxchg.test";
 let counter = 0;

@@ -37,6 +37,11 @@ type Json = Record<string, unknown>;
 
 /** The request body of `bulk_docs` as text, read with the one JSON reader (numbers kept exact). */
 export function parseBulkDocs(text: string, options: BatchOptions): ParsedBatch {
+  return parseBatch(readBatch(text), options);
+}
+
+/** A batch's text, bounded and read (not yet checked: see {@link parseBatch}). */
+export function readBatch(text: string): JsonValue {
   if (utf8Length(text) > MAX_BATCH_BYTES) {
     throw new RavenError(413, ErrorTypes.argument, `The batch is larger than ${MAX_BATCH_BYTES} bytes.`);
   }
@@ -49,7 +54,7 @@ export function parseBulkDocs(text: string, options: BatchOptions): ParsedBatch 
   } catch (err) {
     throw badInput(ErrorTypes.invalidData, `The batch is not valid JSON: ${(err as Error).message}`);
   }
-  return parseBatch(body, options);
+  return body;
 }
 
 /**

@@ -18,7 +18,7 @@ import { MAX_JSON_DEPTH } from "./limits.js";
 export const MAX_VALUE_BYTES = 1024 * 1024;
 
 /** Indexes are SQLite integers read back as JS numbers: keep them exact. */
-const MAX_INDEX = Number.MAX_SAFE_INTEGER;
+export const MAX_INDEX = Number.MAX_SAFE_INTEGER;
 
 export function requireKey(raw: string | null | undefined): string {
   if (isBlank(raw)) {
@@ -91,8 +91,11 @@ export interface CheckedValue {
   expiresAt: number | null;
 }
 
-/** `PUT /cmpxchg`: the request body as text, parsed with the one JSON reader, then checked. */
-export function checkValueBody(text: string): CheckedValue {
+/**
+ * `PUT /cmpxchg`: the request body as text, parsed with the one JSON reader, then checked by
+ * `check` (the route adds its documented schema to {@link checkValue}).
+ */
+export function checkValueBody(text: string, check: (body: JsonValue) => CheckedValue = (body) => checkValue(body)): CheckedValue {
   const size = utf8Length(text);
   // Whitespace only shrinks when encoded compactly: a body over twice the limit cannot fit.
   if (size > MAX_VALUE_BYTES * 2) throw valueTooBig(size);
@@ -109,7 +112,7 @@ export function checkValueBody(text: string): CheckedValue {
         : `The request body is not valid JSON: ${(err as Error).message}`,
     );
   }
-  return checkValue(parsed);
+  return check(parsed);
 }
 
 /**

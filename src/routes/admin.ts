@@ -4,84 +4,170 @@
  * (DeleteDatabasesOperation: removes every shard's and the coordinator's data), `GET /databases`
  * (GetDatabaseNamesOperation), and `GET /databases/<db>/stats[/detailed]`.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { optionalInt } from "../core/cmpxchg";
 import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
 import { databaseId } from "../core/change-vector";
 import { NODE_TAG } from "../core/server-info";
+import {
+  CreateDatabaseQuery,
+  CreatedDatabase,
+  DatabaseListQuery,
+  DatabaseNames,
+  DatabaseRecord,
+  DeleteDatabasesBody,
+  DeletedDatabases,
+  Statistics,
+  Transactions,
+  TransactionsQuery,
+} from "../core/schemas/admin";
+import { checkBody } from "../core/schemas/checked";
+import { errors, json } from "../core/schemas/common";
 import { catalog, forgetDatabase } from "../worker/databases";
 import { allCoordinators } from "../stubs";
 import { recentTransactions } from "../transactions";
 import { allShards } from "../worker/shards";
+import { operation } from "./define";
 
-export const admin = new Hono<AppEnv>();
+export const admin = new OpenAPIHono<AppEnv>();
+const tags = ["Databases"];
 
-admin.put("/admin/databases", access.serverAdmin, async (c) => {
-  let record: Record<string, unknown> = {};
-  const text = await c.req.text();
-  if (text.trim() !== "") {
-    try {
-      record = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw badInput(ErrorTypes.invalidData, "The database record is not valid JSON.");
+operation(
+  admin,
+  {
+    method: "put",
+    path: "/admin/databases",
+    guard: access.serverAdmin,
+    operationId: "createDatabase",
+    tags,
+    summary: "Create a database (admin; needed when databases are explicit)",
+    query: CreateDatabaseQuery,
+    body: { schema: DatabaseRecord, required: false },
+    responses: { 201: json("Created", CreatedDatabase), ...errors(400, 401, 403, 409) },
+  },
+  async (c, { query }) => {
+    let record: Record<string, unknown> = {};
+    const text = await c.req.text();
+    if (text.trim() !== "") {
+      try {
+        record = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        throw badInput(ErrorTypes.invalidData, "The database record is not valid JSON.");
+      }
     }
-  }
-  const name = checkDatabaseName(c.req.query("name") ?? (record.DatabaseName as string | undefined));
-  const { created, index } = await catalog(c.env).create(name, JSON.stringify(record));
-  if (!created) throw new RavenError(409, ErrorTypes.concurrency, `Database '${name}' already exists!`);
-  return c.json(
-    {
-      RaftCommandIndex: index,
-      Name: name,
-      Topology: { Members: [NODE_TAG], Promotables: [], Rehabs: [], ReplicationFactor: 1 },
-      NodesAddedTo: [new URL(c.req.url).origin],
-    },
-    201,
-  );
-});
+    const name = checkBody(DatabaseRecord, record, () => checkDatabaseName(query.name ?? (record.DatabaseName as string | undefined)));
+    const { created, index } = await catalog(c.env).create(name, JSON.stringify(record));
+    if (!created) throw new RavenError(409, ErrorTypes.concurrency, `Database '${name}' already exists!`);
+    return c.json(
+      {
+        RaftCommandIndex: index,
+        Name: name,
+        Topology: { Members: [NODE_TAG], Promotables: [], Rehabs: [], ReplicationFactor: 1 },
+        NodesAddedTo: [new URL(c.req.url).origin],
+      },
+      201,
+    );
+  },
+);
 
-admin.delete("/admin/databases", access.serverAdmin, async (c) => {
-  let body: { DatabaseNames?: unknown };
-  try {
-    body = (await c.req.json()) as typeof body;
-  } catch {
-    throw badInput(ErrorTypes.invalidData, 'The body must be {"DatabaseNames": [ … ]}.');
-  }
-  const names = body.DatabaseNames;
-  if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === "string")) {
-    throw badInput(ErrorTypes.argument, "Database names must be provided.");
-  }
-  let index = 0;
-  for (const name of names as string[]) {
-    const database = checkDatabaseName(name);
-    forgetDatabase(database);
-    index = (await catalog(c.env).remove(database)).index;
-    // Everything the database stored, on every shard and in its coordinator.
-    await Promise.all(allShards(c.env, database).map((stub) => stub.destroy()));
-    await Promise.all(allCoordinators(c.env, database).map((stub) => stub.destroy()));
-  }
-  return c.json({ RaftCommandIndex: index, PendingDeletes: [] });
-});
+operation(
+  admin,
+  {
+    method: "delete",
+    path: "/admin/databases",
+    guard: access.serverAdmin,
+    operationId: "deleteDatabases",
+    tags,
+    summary: "Delete databases and everything they stored (admin)",
+    body: { schema: DeleteDatabasesBody },
+    responses: { 200: json("Deleted", DeletedDatabases), ...errors(400, 401, 403) },
+  },
+  async (c) => {
+    let body: { DatabaseNames?: unknown } | null;
+    try {
+      body = (await c.req.json()) as typeof body;
+    } catch {
+      throw badInput(ErrorTypes.invalidData, 'The body must be {"DatabaseNames": [ … ]}.');
+    }
+    const names = checkBody(DeleteDatabasesBody, body, () => {
+      const names = body?.DatabaseNames;
+      if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === "string")) {
+        throw badInput(ErrorTypes.argument, "Database names must be provided.");
+      }
+      return names as string[];
+    });
+    let index = 0;
+    for (const name of names) {
+      const database = checkDatabaseName(name);
+      forgetDatabase(database);
+      index = (await catalog(c.env).remove(database)).index;
+      // Everything the database stored, on every shard and in its coordinator.
+      await Promise.all(allShards(c.env, database).map((stub) => stub.destroy()));
+      await Promise.all(allCoordinators(c.env, database).map((stub) => stub.destroy()));
+    }
+    return c.json({ RaftCommandIndex: index, PendingDeletes: [] });
+  },
+);
 
-admin.get("/databases", access.serverAdmin, async (c) => {
-  const start = Math.max(0, optionalInt("start", c.req.query("start")) ?? 0);
-  const pageSize = Math.min(Math.max(1, optionalInt("pageSize", c.req.query("pageSize")) ?? 1024), 1024);
-  const names = await catalog(c.env).list(start, pageSize);
-  return c.json({ Databases: names });
-});
+operation(
+  admin,
+  {
+    method: "get",
+    path: "/databases",
+    guard: access.serverAdmin,
+    operationId: "listDatabases",
+    tags,
+    summary: "Explicitly created databases (admin)",
+    query: DatabaseListQuery,
+    responses: { 200: json("Names", DatabaseNames), ...errors(400, 401, 403) },
+  },
+  async (c, { query }) => {
+    const start = Math.max(0, query.start ?? 0);
+    const pageSize = Math.min(Math.max(1, query.pageSize ?? 1024), 1024);
+    const names = await catalog(c.env).list(start, pageSize);
+    return c.json({ Databases: names });
+  },
+);
 
 /** Recent transactions, newest first (read-only; the Studio's panel), from every log that has them. */
-admin.get("/databases/:db/transactions", access.read, async (c) => {
-  const database = c.var.database;
-  const limit = Math.min(Math.max(1, optionalInt("limit", c.req.query("limit")) ?? 50), 500);
-  return c.json({ Results: await recentTransactions(c.env, database, limit) });
-});
+operation(
+  admin,
+  {
+    method: "get",
+    path: "/databases/{db}/transactions",
+    guard: access.read,
+    operationId: "recentTransactions",
+    tags,
+    summary: "Recent cluster-wide transactions, newest first (the Studio's panel)",
+    query: TransactionsQuery,
+    responses: { 200: json("Transactions", Transactions), ...errors(400, 401, 403, 503) },
+  },
+  async (c, { query }) => {
+    const limit = Math.min(Math.max(1, query.limit ?? 50), 500);
+    return c.json({ Results: await recentTransactions(c.env, c.var.database, limit) });
+  },
+);
 
-admin.get("/databases/:db/stats", access.read, async (c) => c.json(await statistics(c.env, c.var.database, false)));
-admin.get("/databases/:db/stats/detailed", access.read, async (c) => c.json(await statistics(c.env, c.var.database, true)));
+for (const [path, detailed] of [
+  ["/databases/{db}/stats", false],
+  ["/databases/{db}/stats/detailed", true],
+] as const) {
+  operation(
+    admin,
+    {
+      method: "get",
+      path,
+      guard: access.read,
+      operationId: detailed ? "databaseStatsDetailed" : "databaseStats",
+      tags,
+      summary: detailed ? "Detailed statistics: also counts of compare-exchange items and identities" : "Counts of documents",
+      responses: { 200: json("Statistics", Statistics), ...errors(401, 403, 503) },
+    },
+    async (c) => c.json(await statistics(c.env, c.var.database, detailed)),
+  );
+}
 
 async function statistics(env: Env, database: string, detailed: boolean) {
   const counts = await Promise.all(allShards(env, database).map((stub) => stub.stats()));

@@ -2,63 +2,109 @@
  * `/databases/<db>/cmpxchg`: RavenDB's compare-exchange endpoints. Parse, route to the owning
  * shard, answer in RavenDB's shapes. The shard decides.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { checkValueBody, MAX_VALUE_BYTES, optionalInt, requireIndex, requireWritableKey, valueTooBig } from "../core/cmpxchg";
-import { badInput, echo, ErrorTypes, RavenError } from "../core/errors";
-import { lowerKey, prefixUpperBound } from "../core/keys";
-import { MAX_LIST_OFFSET, MAX_PAGE_BYTES, MAX_PAGE_SIZE } from "../core/limits";
-import { decodeContinuation, encodeContinuation, pickPage, type KeyEntry } from "../core/paging";
+import { checkValue, checkValueBody, MAX_VALUE_BYTES, valueTooBig } from "../core/cmpxchg";
+import { ErrorTypes, RavenError } from "../core/errors";
+import { prefixUpperBound } from "../core/keys";
+import { MAX_PAGE_BYTES } from "../core/limits";
+import { encodeContinuation, pickPage, type KeyEntry } from "../core/paging";
+import { checkBody } from "../core/schemas/checked";
+import {
+  type CmpxchgGet,
+  CmpxchgDeleteQuery,
+  CmpxchgGetQuery,
+  CmpxchgPutQuery,
+  CompareExchangeValue,
+  ItemList,
+  WriteResult,
+} from "../core/schemas/cmpxchg";
+import { errors, json } from "../core/schemas/common";
 import { itemJson, rawJson, writeResultJson } from "../worker/respond";
 import { allShards, getItems, stubForKey } from "../worker/shards";
+import { operation } from "./define";
 
-export const cmpxchg = new Hono<AppEnv>();
+export const cmpxchg = new OpenAPIHono<AppEnv>();
 
 /** Name of our continuation-token query value and response header (not in RavenDB). */
 export const CONTINUATION = "continuationToken";
 export const CONTINUATION_HEADER = "Continuation-Token";
-const MAX_REQUEST_ID_LENGTH = 256;
+const tags = ["Compare exchange"];
 
-cmpxchg.get("/databases/:db/cmpxchg", access.read, async (c) => {
-  const database = c.var.database;
-  const params = new URL(c.req.url).searchParams;
-  const keys = params.getAll("key");
-  return keys.length > 0 ? getByKeys(c.env, database, keys) : list(c.env, database, params);
-});
+operation(
+  cmpxchg,
+  {
+    method: "get",
+    path: "/databases/{db}/cmpxchg",
+    guard: access.read,
+    operationId: "getCompareExchange",
+    tags,
+    summary: "Get items by key, or list by key prefix",
+    description:
+      "With `key` (repeatable): those items in request order; one missing key alone answers 404 with an empty body. Without: a listing of `startsWith`, in lower-cased key order, a page at a time.",
+    query: CmpxchgGetQuery,
+    responses: {
+      200: json("Items", ItemList),
+      404: { description: "A single requested key does not exist (empty body)" },
+      ...errors(400, 401, 403, 503),
+    },
+  },
+  (c, { query }) => (query.mode === "keys" ? getByKeys(c.env, c.var.database, query.keys) : list(c.env, c.var.database, query)),
+);
 
-cmpxchg.put("/databases/:db/cmpxchg", access.write, async (c) => {
-  const database = c.var.database;
-  const params = new URL(c.req.url).searchParams;
-  const key = requireWritableKey(params.get("key"));
-  const expectedIndex = requireIndex(params.get("index"));
-  const requestId = readRequestId(params);
-  const declared = Number(c.req.header("Content-Length") ?? "0");
-  // Refuse an oversized body before reading it (UTF-8 bytes are at most the declared length).
-  if (declared > MAX_VALUE_BYTES * 2) throw valueTooBig(declared);
-  const value = checkValueBody(await c.req.text());
-  const { lowered, stub } = stubForKey(c.env, database, key);
-  const result = await stub.put({
-    key: lowered,
-    json: value.json,
-    expectedIndex,
-    expiresAt: value.expiresAt,
-    requestId,
-  });
-  return rawJson(writeResultJson(result.index, result.json, result.successful));
-});
+operation(
+  cmpxchg,
+  {
+    method: "put",
+    path: "/databases/{db}/cmpxchg",
+    guard: access.write,
+    operationId: "putCompareExchange",
+    tags,
+    summary: "Create (index 0) or update at an index",
+    description:
+      "Writes only if the item's index is `index` (0: only if the key does not exist). A mismatch is not an error: `Successful` is false.",
+    query: CmpxchgPutQuery,
+    body: { schema: CompareExchangeValue },
+    responses: { 200: json("The outcome", WriteResult), ...errors(400, 401, 403, 413, 429, 503) },
+  },
+  async (c, { query }) => {
+    const declared = Number(c.req.header("Content-Length") ?? "0");
+    // Refuse an oversized body before reading it (UTF-8 bytes are at most the declared length).
+    if (declared > MAX_VALUE_BYTES * 2) throw valueTooBig(declared);
+    const value = checkValueBody(await c.req.text(), (body) => checkBody(CompareExchangeValue, body, () => checkValue(body)));
+    const { lowered, stub } = stubForKey(c.env, c.var.database, query.key);
+    const result = await stub.put({
+      key: lowered,
+      json: value.json,
+      expectedIndex: query.index,
+      expiresAt: value.expiresAt,
+      requestId: query["raft-request-id"],
+    });
+    return rawJson(writeResultJson(result.index, result.json, result.successful));
+  },
+);
 
-cmpxchg.delete("/databases/:db/cmpxchg", access.write, async (c) => {
-  const database = c.var.database;
-  const params = new URL(c.req.url).searchParams;
-  // A delete is a write: RavenDB's command base checks the key's size for both.
-  const key = requireWritableKey(params.get("key"));
-  const expectedIndex = requireIndex(params.get("index"));
-  const requestId = readRequestId(params);
-  const { lowered, stub } = stubForKey(c.env, database, key);
-  const result = await stub.remove({ key: lowered, expectedIndex, requestId });
-  return rawJson(writeResultJson(result.index, result.json, result.successful));
-});
+operation(
+  cmpxchg,
+  {
+    method: "delete",
+    path: "/databases/{db}/cmpxchg",
+    guard: access.write,
+    operationId: "deleteCompareExchange",
+    tags,
+    summary: "Delete at an index",
+    description:
+      "Deletes only if the item's index is `index`; deleting a missing key is a success. (A delete is a write: the key's size is checked as for a PUT, as RavenDB's command base does.)",
+    query: CmpxchgDeleteQuery,
+    responses: { 200: json("The outcome", WriteResult), ...errors(400, 401, 403, 429, 503) },
+  },
+  async (c, { query }) => {
+    const { lowered, stub } = stubForKey(c.env, c.var.database, query.key);
+    const result = await stub.remove({ key: lowered, expectedIndex: query.index, requestId: query["raft-request-id"] });
+    return rawJson(writeResultJson(result.index, result.json, result.successful));
+  },
+);
 
 /** Mode A: `?key=a&key=b`. One missing key alone is a 404 with an empty body, as in RavenDB. */
 async function getByKeys(env: Env, database: string, keys: string[]): Promise<Response> {
@@ -78,27 +124,13 @@ async function getByKeys(env: Env, database: string, keys: string[]): Promise<Re
  * pageSize of 0 or less, means one such page); a page that was cut says where to resume with a
  * continuation token, so no shard re-reads what was already returned.
  */
-async function list(env: Env, database: string, params: URLSearchParams): Promise<Response> {
-  const prefix = lowerKey(params.get("startsWith") ?? "");
-  const start = Math.max(0, optionalInt("start", params.get("start")) ?? 0);
-  if (start > MAX_LIST_OFFSET) {
-    throw badInput(ErrorTypes.argument, `start is at most ${MAX_LIST_OFFSET}; page further with the continuation token.`);
-  }
-  const requested = optionalInt("pageSize", params.get("pageSize"));
-  const pageSize = requested === undefined || requested <= 0 ? MAX_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
-  const tokenText = params.get(CONTINUATION);
-  const token = tokenText ? decodeContinuation(tokenText) : null;
-  if (token && token.prefix !== prefix) {
-    throw badInput(
-      ErrorTypes.argument,
-      `The continuation token belongs to a listing of prefix '${echo(token.prefix)}', not '${echo(prefix)}'.`,
-    );
-  }
+async function list(env: Env, database: string, query: Extract<CmpxchgGet, { mode: "list" }>): Promise<Response> {
+  const { prefix, start, pageSize, after } = query;
   const upper = prefixUpperBound(prefix);
   const shards = allShards(env, database);
   const { page, more } = await pickPage(
     shards.map((stub) => (after, limit) => stub.listKeys({ prefix, upper, after, limit })),
-    { after: token?.after, start, pageSize, maxBytes: MAX_PAGE_BYTES, chunk: LIST_CHUNK },
+    { after, start, pageSize, maxBytes: MAX_PAGE_BYTES, chunk: LIST_CHUNK },
   );
   const values = await valuesOf(shards, page);
   const results = page.flatMap((_entry, i) => {
@@ -136,13 +168,4 @@ async function valuesOf(shards: ReturnType<typeof allShards>, page: KeyEntry[]) 
     }),
   );
   return values;
-}
-
-function readRequestId(params: URLSearchParams): string | undefined {
-  const id = params.get("raft-request-id");
-  if (id === null || id === "") return undefined;
-  if (id.length > MAX_REQUEST_ID_LENGTH) {
-    throw badInput(ErrorTypes.argument, `raft-request-id is longer than ${MAX_REQUEST_ID_LENGTH} characters.`);
-  }
-  return id;
 }

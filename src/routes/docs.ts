@@ -3,10 +3,10 @@
  * A cluster-wide load (`txMode=ClusterWide`) also returns the atomic guards of the ids, which the
  * official client sends back with its next cluster-wide write.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { parseBatch, parseBulkDocs } from "../core/bulk-docs";
+import { parseBatch, readBatch } from "../core/bulk-docs";
 import { guardChangeVector } from "../core/change-vector";
 import { documentJson, unquoteEtag } from "../core/documents";
 import { tooDeep } from "../core/cmpxchg";
@@ -17,75 +17,142 @@ import { MAX_JSON_DEPTH, MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../cor
 import type { StoredDoc } from "../objects/shard";
 import { lowerKey } from "../core/keys";
 import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
-import { parseIncludePath } from "../core/includes";
+import { checkBody, parseWith } from "../core/schemas/checked";
+import { errors, json } from "../core/schemas/common";
+import {
+  Document,
+  DocumentIdQuery,
+  IfMatchHeaders,
+  LoadManyBody,
+  LoadManyQuery,
+  LoadQuery,
+  LoadResult,
+  PutResult,
+} from "../core/schemas/documents";
 import { executeBatch } from "../worker/execute";
 import { rawJson } from "../worker/respond";
 import { resolveServerIds } from "../worker/server-ids";
 import { gatherIncludes } from "../worker/includes";
 import { shardCount, shardStub } from "../worker/shards";
+import { operation } from "./define";
 
-export const docs = new Hono<AppEnv>();
+export const docs = new OpenAPIHono<AppEnv>();
+const tags = ["Documents"];
 
-docs.get("/databases/:db/docs", access.read, async (c) => {
-  const database = c.var.database;
-  const params = new URL(c.req.url).searchParams;
-  return load(c.env, database, params.getAll("id"), params.get("txMode") === "ClusterWide", includesOf(params));
-});
+operation(
+  docs,
+  {
+    method: "get",
+    path: "/databases/{db}/docs",
+    guard: access.read,
+    operationId: "getDocuments",
+    tags,
+    summary: "Load documents by id",
+    query: LoadQuery,
+    responses: {
+      200: json("The documents, null for missing ones", LoadResult),
+      404: { description: "A single requested id does not exist (empty body)" },
+      ...errors(400, 401, 403, 413, 503),
+    },
+  },
+  (c, { query }) => load(c.env, c.var.database, query.id, query.txMode === "ClusterWide", query),
+);
 
-docs.post("/databases/:db/docs", access.read, async (c) => {
-  const database = c.var.database;
-  let ids: unknown;
-  try {
-    ids = ((await c.req.json()) as { Ids?: unknown }).Ids;
-  } catch {
-    throw badInput(ErrorTypes.invalidData, 'The body must be {"Ids": [ … ]}.');
-  }
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
-    throw badInput(ErrorTypes.invalidData, 'The body must be {"Ids": [ … ]} with string ids.');
-  }
-  const params = new URL(c.req.url).searchParams;
-  return load(c.env, database, ids as string[], params.get("txMode") === "ClusterWide", includesOf(params));
-});
+operation(
+  docs,
+  {
+    method: "post",
+    path: "/databases/{db}/docs",
+    guard: access.read,
+    operationId: "getDocumentsPost",
+    tags,
+    summary: "Load many documents by id",
+    query: LoadManyQuery,
+    body: { schema: LoadManyBody },
+    responses: { 200: json("The documents, null for missing ones", LoadResult), ...errors(400, 401, 403, 413, 503) },
+  },
+  async (c, { query }) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw badInput(ErrorTypes.invalidData, 'The body must be {"Ids": [ … ]}.');
+    }
+    const ids = checkBody(LoadManyBody, body, () => {
+      const ids = (body as { Ids?: unknown } | null)?.Ids;
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
+        throw badInput(ErrorTypes.invalidData, 'The body must be {"Ids": [ … ]} with string ids.');
+      }
+      return ids as string[];
+    });
+    return load(c.env, c.var.database, ids, query.txMode === "ClusterWide", query);
+  },
+);
 
-docs.put("/databases/:db/docs", access.write, async (c) => {
-  const database = c.var.database;
-  const id = c.req.query("id");
-  const text = await c.req.text();
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw tooDeep("The document");
-  let document: JsonValue;
-  try {
-    document = parseJson(text);
-  } catch (err) {
-    throw badInput(ErrorTypes.invalidData, `The document is not valid JSON: ${(err as Error).message}`);
-  }
-  const command = { Type: "PUT", Id: id ?? null, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  // `people|` and `people/` get their server-side id first (routes/identities.ts).
-  const batchText = await resolveServerIds(c.env, database, encodeJson({ Commands: [command] }));
-  const batch = parseBulkDocs(batchText, { shardCount: shardCount(c.env), atomicGuards: false });
-  const { results } = await executeBatch(c.env, database, batch, undefined);
-  const put = results[0];
-  return c.json({ Id: put?.kind === "doc-put" ? put.id : id, ChangeVector: put?.kind === "doc-put" ? put.changeVector : null }, 201);
-});
+operation(
+  docs,
+  {
+    method: "put",
+    path: "/databases/{db}/docs",
+    guard: access.write,
+    operationId: "putDocument",
+    tags,
+    summary: "Store one document",
+    query: DocumentIdQuery("users/openapi"),
+    headers: IfMatchHeaders,
+    body: { schema: Document },
+    responses: { 201: json("Stored", PutResult), ...errors(400, 401, 403, 409, 413, 429, 503) },
+  },
+  async (c, { query, headers }) => {
+    const database = c.var.database;
+    const id = query.id;
+    const text = await c.req.text();
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw tooDeep("The document");
+    let document: JsonValue;
+    try {
+      document = parseJson(text);
+    } catch (err) {
+      throw badInput(ErrorTypes.invalidData, `The document is not valid JSON: ${(err as Error).message}`);
+    }
+    const command = { Type: "PUT", Id: id ?? null, Document: document, ChangeVector: unquoteEtag(headers["If-Match"]) };
+    // `people|` and `people/` get their server-side id first (routes/identities.ts).
+    const batchText = await resolveServerIds(c.env, database, encodeJson({ Commands: [command] }));
+    const body = readBatch(batchText);
+    const batch = parseBatch(body, { shardCount: shardCount(c.env), atomicGuards: false });
+    parseWith(Document, (body as { Commands: { Document: unknown }[] }).Commands[0]?.Document);
+    const { results } = await executeBatch(c.env, database, batch, undefined);
+    const put = results[0];
+    return c.json({ Id: put?.kind === "doc-put" ? put.id : id, ChangeVector: put?.kind === "doc-put" ? put.changeVector : null }, 201);
+  },
+);
 
-docs.delete("/databases/:db/docs", access.write, async (c) => {
-  const database = c.var.database;
-  const command = { Type: "DELETE", Id: c.req.query("id") ?? null, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
-  await executeBatch(c.env, database, batch, undefined);
-  return c.body(null, 204);
-});
-
-/** `include=<path>` (documents) and `cmpxchg=<path>` (compare-exchange values) of a load. */
-function includesOf(params: URLSearchParams) {
-  return { documents: params.getAll("include").map(parseIncludePath), cmpxchg: params.getAll("cmpxchg").map(parseIncludePath) };
-}
+operation(
+  docs,
+  {
+    method: "delete",
+    path: "/databases/{db}/docs",
+    guard: access.write,
+    operationId: "deleteDocument",
+    tags,
+    summary: "Delete one document",
+    query: DocumentIdQuery("users/none"),
+    headers: IfMatchHeaders,
+    responses: { 204: { description: "Deleted (or absent)" }, ...errors(400, 401, 403, 409, 429, 503) },
+  },
+  async (c, { query, headers }) => {
+    const command = { Type: "DELETE", Id: query.id ?? null, ChangeVector: unquoteEtag(headers["If-Match"]) };
+    const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
+    await executeBatch(c.env, c.var.database, batch, undefined);
+    return c.body(null, 204);
+  },
+);
 
 async function load(
   env: Env,
   database: string,
   ids: string[],
   clusterWide: boolean,
-  includes: { documents: string[][]; cmpxchg: string[][] },
+  includes: { include: string[][]; cmpxchg: string[][] },
 ): Promise<Response> {
   if (ids.length === 0) throw badInput(ErrorTypes.argument, "Query string id is mandatory, but wasn't specified.");
   if (ids.length > MAX_KEYS_PER_REQUEST) {
@@ -119,7 +186,7 @@ async function load(
   );
   if (ids.length === 1 && !found[0]?.doc) return new Response(null, { status: 404 });
   const results = found.map((row) => (row?.doc ? documentJson(row.doc) : null));
-  const included = await gatherIncludes(env, database, results, includes.documents, includes.cmpxchg);
+  const included = await gatherIncludes(env, database, results, includes.include, includes.cmpxchg);
   const body: Record<string, unknown> = { Results: results, Includes: included.Includes };
   if (included.CompareExchangeValueIncludes) body.CompareExchangeValueIncludes = included.CompareExchangeValueIncludes;
   if (clusterWide) {

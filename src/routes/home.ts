@@ -3,17 +3,32 @@
  * `GET /health`: a liveness answer for load balancers and uptime checks. Both public: they hold
  * no data. The page is static HTML with no script and nothing fetched from elsewhere.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { html } from "hono/html";
 import { SERVER_VERSION } from "../core/server-info";
+import { Health } from "../core/schemas/admin";
+import { html as htmlPage, json } from "../core/schemas/common";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
+import { operation } from "./define";
 
-export const home = new Hono<AppEnv>();
+export const home = new OpenAPIHono<AppEnv>();
+const tags = ["Pages"];
 
-home.get("/", access.public, (c) => {
-  c.header("Content-Security-Policy", "default-src 'none'");
-  return c.html(html`<!doctype html>
+operation(
+  home,
+  {
+    method: "get",
+    path: "/",
+    guard: access.public,
+    operationId: "home",
+    tags,
+    summary: "A landing page linking the Studio, the API reference and the health check (HTML)",
+    responses: { 200: htmlPage("HTML page") },
+  },
+  (c) => {
+    c.header("Content-Security-Policy", "default-src 'none'");
+    return c.html(html`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>edge-cmpxchg</title></head>
 <body>
@@ -26,6 +41,19 @@ home.get("/", access.public, (c) => {
 </ul>
 </body>
 </html>`);
-});
+  },
+);
 
-home.get("/health", access.public, (c) => c.json({ Status: "ok", ServerVersion: SERVER_VERSION }));
+operation(
+  home,
+  {
+    method: "get",
+    path: "/health",
+    guard: access.public,
+    operationId: "health",
+    tags,
+    summary: "Liveness: the Worker answers",
+    responses: { 200: json("Alive", Health) },
+  },
+  (c) => c.json({ Status: "ok", ServerVersion: SERVER_VERSION }),
+);

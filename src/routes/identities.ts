@@ -4,40 +4,70 @@
  * lives in the shard that owns its name (objects/shard/store/identities.ts), not in the
  * coordinator; src/worker/server-ids.ts resolves `people|` and `people/` ids in a batch.
  */
-import { Hono } from "hono";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { badInput, ErrorTypes } from "../core/errors";
-import { identityName } from "../core/identities";
 import { MAX_PAGE_SIZE } from "../core/limits";
+import { IdentityNextQuery, IdentitySeedQuery } from "../core/schemas/admin";
+import { errors, json } from "../core/schemas/common";
 import { allShards, stubForKey } from "../worker/shards";
+import { operation } from "./define";
 
-export const identities = new Hono<AppEnv>();
+export const identities = new OpenAPIHono<AppEnv>();
+const tags = ["Ids"];
 
-identities.post("/databases/:db/identity/next", access.write, async (c) => {
-  const database = c.var.database;
-  const name = identityName(c.req.query("name"));
-  const value = await stubForKey(c.env, database, name).stub.nextIdentities(name, 1);
-  return c.json({ NewIdentityValue: value });
-});
+operation(
+  identities,
+  {
+    method: "post",
+    path: "/databases/{db}/identity/next",
+    guard: access.write,
+    operationId: "nextIdentity",
+    tags,
+    summary: "Take the next identity of a name (NextIdentityForOperation); `people|` ids use the same counter",
+    query: IdentityNextQuery,
+    responses: { 200: json("The identity taken", z.object({ NewIdentityValue: z.int() })), ...errors(400, 401, 403, 429, 503) },
+  },
+  async (c, { query }) => {
+    const value = await stubForKey(c.env, c.var.database, query.name).stub.nextIdentities(query.name, 1);
+    return c.json({ NewIdentityValue: value });
+  },
+);
 
-identities.post("/databases/:db/identity/seed", access.write, async (c) => {
-  const database = c.var.database;
-  const name = identityName(c.req.query("name"));
-  const raw = c.req.query("value");
-  const value = Number(raw);
-  if (raw === undefined || !/^-?\d+$/.test(raw) || !Number.isSafeInteger(value)) {
-    throw badInput(ErrorTypes.argument, "Query string value is mandatory and must be a whole number.");
-  }
-  const force = c.req.query("force") === "true";
-  const result = await stubForKey(c.env, database, name).stub.seedIdentity(name, value, force);
-  return c.json({ NewSeedValue: result });
-});
+operation(
+  identities,
+  {
+    method: "post",
+    path: "/databases/{db}/identity/seed",
+    guard: access.write,
+    operationId: "seedIdentity",
+    tags,
+    summary: "Raise an identity to a value, or set it with force=true (SeedIdentityForOperation)",
+    query: IdentitySeedQuery,
+    responses: { 200: json("The identity's value now", z.object({ NewSeedValue: z.int() })), ...errors(400, 401, 403, 429, 503) },
+  },
+  async (c, { query }) => {
+    const { name, value } = query;
+    const result = await stubForKey(c.env, c.var.database, name).stub.seedIdentity(name, value, query.force === "true");
+    return c.json({ NewSeedValue: result });
+  },
+);
 
 /** `{"people|": 7, …}` over every shard, by name; at most MAX_PAGE_SIZE of them. */
-identities.get("/databases/:db/debug/identities", access.read, async (c) => {
-  const database = c.var.database;
-  const perShard = await Promise.all(allShards(c.env, database).map((stub) => stub.identities(MAX_PAGE_SIZE)));
-  const all = perShard.flat().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return c.json(Object.fromEntries(all.slice(0, MAX_PAGE_SIZE).map(({ name, value }) => [name, value])));
-});
+operation(
+  identities,
+  {
+    method: "get",
+    path: "/databases/{db}/debug/identities",
+    guard: access.read,
+    operationId: "listIdentities",
+    tags,
+    summary: `Every identity of the database and its value, by name (GetIdentitiesOperation; at most ${MAX_PAGE_SIZE})`,
+    responses: { 200: json("Identities by name", z.record(z.string(), z.int())), ...errors(401, 403, 503) },
+  },
+  async (c) => {
+    const perShard = await Promise.all(allShards(c.env, c.var.database).map((stub) => stub.identities(MAX_PAGE_SIZE)));
+    const all = perShard.flat().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return c.json(Object.fromEntries(all.slice(0, MAX_PAGE_SIZE).map(({ name, value }) => [name, value])));
+  },
+);

@@ -14,6 +14,8 @@ import type { Context } from "hono";
 import { badInput, echo, ErrorTypes, RavenError } from "../core/errors";
 import { MAX_MULTI_GET_BYTES, MAX_MULTI_GET_REQUESTS } from "../core/limits";
 import { nonCanonicalPath } from "../core/request-url";
+import { checkBody } from "../core/schemas/checked";
+import { MultiGetBody } from "../core/schemas/documents";
 import type { AppEnv } from "../middleware/env";
 import { actFor, principalOf } from "../middleware/principal";
 import { rawJson } from "../worker/respond";
@@ -32,20 +34,22 @@ type Fetch = (request: Request, env: Env) => Response | Promise<Response>;
 export function multiGet(fetch: Fetch) {
   return async (c: Context<AppEnv>) => {
     const database = c.var.database;
-    let body: { Requests?: unknown };
+    let body: { Requests?: unknown } | null;
     try {
-      body = (await c.req.json()) as { Requests?: unknown };
+      body = (await c.req.json()) as { Requests?: unknown } | null;
     } catch {
       throw badInput(ErrorTypes.invalidData, 'multi_get needs a JSON body {"Requests": [ … ]}.');
     }
-    const requests = body.Requests;
-    if (!Array.isArray(requests) || requests.length > MAX_MULTI_GET_REQUESTS) {
-      throw badInput(ErrorTypes.invalidData, `multi_get needs "Requests": an array of at most ${MAX_MULTI_GET_REQUESTS} requests.`);
-    }
-    const origin = new URL(c.req.url).origin;
     const prefix = `/databases/${database}/`;
+    const checked = checkBody(MultiGetBody, body, () => {
+      const requests = body?.Requests;
+      if (!Array.isArray(requests) || requests.length > MAX_MULTI_GET_REQUESTS) {
+        throw badInput(ErrorTypes.invalidData, `multi_get needs "Requests": an array of at most ${MAX_MULTI_GET_REQUESTS} requests.`);
+      }
+      return (requests as unknown[]).map((raw) => checkInner(raw, prefix));
+    });
+    const origin = new URL(c.req.url).origin;
     const principal = await principalOf(c);
-    const checked = (requests as unknown[]).map((raw) => checkInner(raw, prefix));
     const results: string[] = [];
     let bytes = 0;
     for (const inner of checked) {

@@ -4,7 +4,8 @@
  * null when missing), `order by` kept bounded while scanning (core/query-order.ts), `select`
  * projections with `load`, and `include <path>` / `include cmpxchg(<path>)` (routes/includes.ts).
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { documentJson } from "../core/documents";
@@ -24,31 +25,59 @@ import { sortKeyOf, TopWindow, type Ranked } from "../core/query-order";
 import { parseRql, unsupported, type Operand, type OrderBy, type Query } from "../core/rql";
 import { cmpxchgAsString, cmpxchgOperands, inListSize, matches, pinnedIds, valueAt, valuesAt } from "../core/rql-eval";
 import { shardOf } from "../core/routing";
+import { checkBody } from "../core/schemas/checked";
+import { errors, json } from "../core/schemas/common";
+import { QueryBody, QueryHeaders, QueryResult } from "../core/schemas/documents";
+import { operation } from "./define";
 import type { StoredDoc } from "../objects/shard";
 import { rawJson } from "../worker/respond";
 import { gatherIncludes, includedDocuments } from "../worker/includes";
 import { matchesEtag, resultEtag } from "../worker/query-etag";
 import { allShards, getItems, shardCount, shardStub } from "../worker/shards";
 
-export const queries = new Hono<AppEnv>();
+export const queries = new OpenAPIHono<AppEnv>();
 
 /** Documents, and characters of their bodies, one scan step reads from a shard. */
 const SCAN_PAGE = 500;
 const SCAN_PAGE_BYTES = 512 * 1024;
 
-queries.post("/databases/:db/queries", access.read, async (c) => {
+operation(
+  queries,
+  {
+    method: "post",
+    path: "/databases/{db}/queries",
+    guard: access.read,
+    operationId: "query",
+    tags: ["Documents"],
+    summary: "A query in the RQL subset the official client's sessions send",
+    headers: QueryHeaders,
+    body: { schema: QueryBody },
+    responses: {
+      200: json("Query results", QueryResult),
+      304: { description: "Unchanged since the `If-None-Match` ETag" },
+      ...errors(400, 401, 403, 413, 503),
+    },
+  },
+  (c, { headers }) => runQuery(c, headers["If-None-Match"]),
+);
+
+async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Promise<Response> {
   const database = c.var.database;
-  let body: { Query?: unknown; QueryParameters?: unknown; Start?: unknown; PageSize?: unknown };
+  let raw: unknown;
   try {
-    body = (await c.req.json()) as typeof body;
+    raw = await c.req.json();
   } catch {
     throw badInput(ErrorTypes.invalidData, 'The body must be {"Query": "...", "QueryParameters": {...}}.');
   }
-  if (typeof body.Query !== "string") throw badInput(ErrorTypes.invalidQuery, "The body has no 'Query' string.");
-  const params = (body.QueryParameters ?? {}) as Record<string, unknown>;
-  if (params === null || typeof params !== "object" || Array.isArray(params)) {
-    throw badInput(ErrorTypes.invalidQuery, "QueryParameters must be a JSON object.");
-  }
+  const { body, params } = checkBody(QueryBody, raw, () => {
+    const body = (raw ?? {}) as { Query?: unknown; QueryParameters?: unknown; Start?: unknown; PageSize?: unknown };
+    if (typeof body.Query !== "string") throw badInput(ErrorTypes.invalidQuery, "The body has no 'Query' string.");
+    const params = (body.QueryParameters ?? {}) as Record<string, unknown>;
+    if (params === null || typeof params !== "object" || Array.isArray(params)) {
+      throw badInput(ErrorTypes.invalidQuery, "QueryParameters must be a JSON object.");
+    }
+    return { body: body as typeof body & { Query: string }, params };
+  });
   const started = Date.now();
   const query = parseRql(body.Query);
 
@@ -157,9 +186,9 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
   if (included.CompareExchangeValueIncludes) response.CompareExchangeValueIncludes = included.CompareExchangeValueIncludes;
   const etag = await resultEtag(encodeJson([total, skip, take, results, included]));
   response.ResultEtag = etag;
-  if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, { ETag: `"${etag}"` });
+  if (matchesEtag(ifNoneMatch, etag)) return c.body(null, 304, { ETag: `"${etag}"` });
   return rawJson(encodeJson(response), 200, { ETag: `"${etag}"` });
-});
+}
 
 /**
  * `select` (with `load`): each result becomes an object of the projected fields, with the

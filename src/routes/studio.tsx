@@ -8,14 +8,17 @@
  * The inline script and style are allowed by their SHA-256 in a strict Content-Security-Policy,
  * so nothing else can run on the page even if a stored value tried to look like HTML.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { html } from "hono/html";
 import { STUDIO_SCRIPT } from "../studio/script";
 import { STUDIO_CSS } from "../studio/style";
+import { html as htmlPage } from "../core/schemas/common";
+import { operation } from "./define";
 
-export const studio = new Hono<AppEnv>();
+export const studio = new OpenAPIHono<AppEnv>();
+const tags = ["Pages"];
 
 async function sha256Base64(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -223,12 +226,36 @@ function Page() {
   );
 }
 
-studio.get("/studio", access.public, async (c) => {
-  c.header("Content-Security-Policy", await contentSecurityPolicy());
-  c.header("X-Content-Type-Options", "nosniff");
-  c.header("Referrer-Policy", "no-referrer");
-  c.header("Cache-Control", "no-cache");
-  return c.html(html`<!DOCTYPE html>${<Page />}`);
-});
+operation(
+  studio,
+  {
+    method: "get",
+    path: "/studio",
+    guard: access.public,
+    operationId: "studio",
+    tags,
+    summary: "The Studio: a management page for compare-exchange items (HTML; asks for a token when authentication is on)",
+    responses: { 200: htmlPage("HTML page") },
+  },
+  async (c) => {
+    c.header("Content-Security-Policy", await contentSecurityPolicy());
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Referrer-Policy", "no-referrer");
+    c.header("Cache-Control", "no-cache");
+    return c.html(html`<!DOCTYPE html>${<Page />}`);
+  },
+);
 
-studio.get("/studio/", access.public, (c) => c.redirect(`/studio${new URL(c.req.url).search}`, 301));
+operation(
+  studio,
+  {
+    method: "get",
+    path: "/studio/",
+    guard: access.public,
+    operationId: "studioSlash",
+    tags,
+    summary: "Redirects to /studio (keeping the query)",
+    responses: { 301: { description: "To /studio" } },
+  },
+  (c) => c.redirect(`/studio${new URL(c.req.url).search}`, 301),
+);

@@ -6,13 +6,17 @@
  * not come from the request's Host header (anyone can set that): it is the PUBLIC_URL var. Only
  * when authentication is off (local development) does it fall back to the request's origin.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { ErrorTypes, RavenError } from "../core/errors";
 import { NODE_TAG, SERVER_VERSION, TOPOLOGY_ID } from "../core/server-info";
+import { ClientConfiguration, ClusterTopology, NodeInfo, Topology, TopologyQuery } from "../core/schemas/admin";
+import { errors, json } from "../core/schemas/common";
+import { operation } from "./define";
 
-export const topology = new Hono<AppEnv>();
+export const topology = new OpenAPIHono<AppEnv>();
+const tags = ["Cluster"];
 
 function nodeUrl(env: Env, requestUrl: string): string {
   const vars = env;
@@ -37,60 +41,106 @@ function nodeUrl(env: Env, requestUrl: string): string {
   );
 }
 
-topology.get("/topology", access.readNamed, async (c) => {
-  const database = c.var.database;
-  return c.json({
-    Promotables: [],
-    Nodes: [{ Url: nodeUrl(c.env, c.req.url), ClusterTag: NODE_TAG, ServerRole: "Member", Database: database }],
-    Etag: 1,
-  });
-});
-
-topology.get("/cluster/topology", access.authenticated, (c) => {
-  const url = nodeUrl(c.env, c.req.url);
-  return c.json({
-    Topology: {
-      TopologyId: TOPOLOGY_ID,
-      AllNodes: { [NODE_TAG]: url },
-      Members: { [NODE_TAG]: url },
-      Promotables: {},
-      Watchers: {},
-      LastNodeId: NODE_TAG,
+operation(
+  topology,
+  {
+    method: "get",
+    path: "/topology",
+    guard: access.readNamed,
+    operationId: "topology",
+    tags,
+    summary: "Database topology (one node: this service)",
+    query: TopologyQuery,
+    responses: { 200: json("Topology", Topology), ...errors(400, 401, 403, 503) },
+  },
+  async (c) => {
+    const database = c.var.database;
+    return c.json({
+      Promotables: [],
+      Nodes: [{ Url: nodeUrl(c.env, c.req.url), ClusterTag: NODE_TAG, ServerRole: "Member", Database: database }],
       Etag: 1,
-    },
-    Etag: 1,
-    Leader: NODE_TAG,
-    LeaderShipDuration: 0,
-    CurrentState: "Leader",
-    NodeTag: NODE_TAG,
-    CurrentTerm: 1,
-    NodeLicenseDetails: {},
-    LastStateChangeReason: null,
-    Status: {},
-  });
-});
-
-topology.get("/cluster/node-info", access.authenticated, (c) =>
-  c.json({
-    NodeTag: NODE_TAG,
-    TopologyId: TOPOLOGY_ID,
-    Certificate: null,
-    ClusterStatus: "Joined",
-    NumberOfCores: 1,
-    InstalledMemoryInGb: 0.125,
-    UsableMemoryInGb: 0.125,
-    BuildInfo: {
-      ProductVersion: SERVER_VERSION.split(".").slice(0, 2).join("."),
-      BuildVersion: 71000,
-      CommitHash: "edge-cmpxchg",
-      FullVersion: SERVER_VERSION,
-    },
-    ServerRole: "Member",
-    HasFixedPort: true,
-    ServerSchemaVersion: 70000,
-  }),
+    });
+  },
 );
 
-topology.get("/databases/:db/configuration/client", access.read, (c) => {
-  return c.json({ Etag: 0, Configuration: null });
-});
+operation(
+  topology,
+  {
+    method: "get",
+    path: "/cluster/topology",
+    guard: access.authenticated,
+    operationId: "clusterTopology",
+    tags,
+    summary: "Cluster topology",
+    responses: { 200: json("Topology", ClusterTopology), ...errors(401, 403, 503) },
+  },
+  (c) => {
+    const url = nodeUrl(c.env, c.req.url);
+    return c.json({
+      Topology: {
+        TopologyId: TOPOLOGY_ID,
+        AllNodes: { [NODE_TAG]: url },
+        Members: { [NODE_TAG]: url },
+        Promotables: {},
+        Watchers: {},
+        LastNodeId: NODE_TAG,
+        Etag: 1,
+      },
+      Etag: 1,
+      Leader: NODE_TAG,
+      LeaderShipDuration: 0,
+      CurrentState: "Leader",
+      NodeTag: NODE_TAG,
+      CurrentTerm: 1,
+      NodeLicenseDetails: {},
+      LastStateChangeReason: null,
+      Status: {},
+    });
+  },
+);
+
+operation(
+  topology,
+  {
+    method: "get",
+    path: "/cluster/node-info",
+    guard: access.authenticated,
+    operationId: "nodeInfo",
+    tags,
+    summary: "Node information",
+    responses: { 200: json("Node", NodeInfo), ...errors(401, 403) },
+  },
+  (c) =>
+    c.json({
+      NodeTag: NODE_TAG,
+      TopologyId: TOPOLOGY_ID,
+      Certificate: null,
+      ClusterStatus: "Joined",
+      NumberOfCores: 1,
+      InstalledMemoryInGb: 0.125,
+      UsableMemoryInGb: 0.125,
+      BuildInfo: {
+        ProductVersion: SERVER_VERSION.split(".").slice(0, 2).join("."),
+        BuildVersion: 71000,
+        CommitHash: "edge-cmpxchg",
+        FullVersion: SERVER_VERSION,
+      },
+      ServerRole: "Member",
+      HasFixedPort: true,
+      ServerSchemaVersion: 70000,
+    }),
+);
+
+operation(
+  topology,
+  {
+    method: "get",
+    path: "/databases/{db}/configuration/client",
+    guard: access.read,
+    operationId: "clientConfiguration",
+    tags,
+    summary: "Client configuration (the official client asks for it)",
+    responses: { 200: json("Configuration", ClientConfiguration), ...errors(401, 403, 503) },
+  },
+  (c) => c.json({ Etag: 0, Configuration: null }),
+);

@@ -1,5 +1,7 @@
 // Shared pieces of the client tests: a client wired to the Worker in-process, unique databases.
 import { exports } from "cloudflare:workers";
+// The Worker's modules, loaded while the test file is collected (see ../load-worker.ts).
+import "../load-worker";
 import { CmpxchgClient, type CmpxchgClientOptions } from "../../src/client";
 
 export const BASE = "http://cmpxchg.test";

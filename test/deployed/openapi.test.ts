@@ -2,7 +2,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 
-describe("GET /openapi.json and /docs with AUTH on", () => {
+describe("GET /openapi.json, /docs and its script with AUTH on", () => {
   it("answers without a token; a data route still needs one", async () => {
     const doc = await exports.default.fetch(new Request("http://cmpxchg.test/openapi.json"));
     expect(doc.status).toBe(200);
@@ -10,6 +10,9 @@ describe("GET /openapi.json and /docs with AUTH on", () => {
     const page = await exports.default.fetch(new Request("http://cmpxchg.test/docs"));
     await page.arrayBuffer();
     expect(page.status).toBe(200);
+    const script = await exports.default.fetch(new Request("http://cmpxchg.test/docs/scalar.js"));
+    await script.arrayBuffer();
+    expect(script.status).toBe(200);
     const data = await exports.default.fetch(new Request("http://cmpxchg.test/databases/orders/cmpxchg?key=a"));
     await data.arrayBuffer();
     expect([401, 403]).toContain(data.status);

@@ -87,6 +87,10 @@ describe("npm run serve (scripts/serve.mjs)", () => {
       Results: [{ Key: "users/ada", Value: { Object: { email: "ada@example.com" } }, Index: created.Index }],
     });
     expect(existsSync(join(dir, "storage")), "storage under SERVE_DIR").toBe(true);
+    // The build's second module (the API reference's script, a Text module) is in the workerd config.
+    const script = await fetch(`${url}/docs/scalar.js`);
+    expect(script.status).toBe(200);
+    expect((await script.text()).length).toBeGreaterThan(1_000_000);
 
     const done = new Promise<void>((res) => child.once("exit", () => res()));
     child.kill("SIGTERM");
