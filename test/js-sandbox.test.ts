@@ -87,8 +87,23 @@ describe("js sandbox", () => {
     expect((await run(program("{ ok: true }"), [[doc({})]]))[0]).toMatchObject({ kind: "done", json: '{"ok":true}' });
   });
 
+  it("loops over expensive natives are metered: JSON.stringify, join and repeat spend the budget", async () => {
+    for (const body of [
+      "var o = []; for (var i = 0; i < 1e3; i++) o.push({ a: i, b: 'x' }); for (;;) JSON.stringify(o);",
+      "var o = []; for (var i = 0; i < 1e4; i++) o.push('abc'); for (;;) o.join(',');",
+      "for (;;) 'x'.repeat(1e6);",
+      "var o = []; for (var i = 0; i < 1e3; i++) o.push({ a: i }); for (;;) { try { JSON.stringify(o); } catch (e) {} }",
+    ]) {
+      const budget = new StepBudget(100, Number.POSITIVE_INFINITY); // steps only, as deployed (no clock)
+      const err = await failure(program("f()", [`function f() { ${body} }`]), [[doc({})]], budget);
+      expect(err.message).toContain("CPU budget");
+    }
+  });
+
   it("a memory bomb ends with a JavaScriptException: out of memory; the next script runs", async () => {
-    const err = await failure(program("f()", ["function f() { var a = []; for (;;) a.push('x'.repeat(1e6) + a.length); }"]), [[doc({})]]);
+    const err = await failure(program("f()", ["function f() { var a = []; for (;;) a.push(new Array(1e5).fill(a.length)); }"]), [
+      [doc({})],
+    ]);
     expect(err.type).toBe("Raven.Client.Exceptions.Documents.Patching.JavaScriptException");
     expect(err.message).toContain("out of memory");
     expect((await run(program("{ ok: 1 }"), [[doc({})]]))[0]).toMatchObject({ kind: "done", json: '{"ok":1}' });

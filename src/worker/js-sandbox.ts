@@ -12,9 +12,12 @@
  * iterations) shared by all rounds of the query. Steps, not only milliseconds: deployed Workers
  * do not advance `Date.now()` while code runs, so a deadline alone would never fire there.
  *
- * What steps do not bound: a single native call (JSON.stringify of a large value, say) runs
- * between two checks; memory bounds the work of one such call, and the Worker's CPU limit ends a
- * request that loops over them (see README: Queries).
+ * What checks do not see: native calls run between two of them, and QuickJS checks only every
+ * 10,000 calls, so a loop whose body is one expensive native call could run thousands of them per
+ * check. The scripts' JSON.stringify/parse, Array.prototype.join and String.prototype.repeat are
+ * therefore metered by the characters they handle (CHARS_PER_STEP); other natives (sorting or
+ * searching a huge array in a loop, say) are not, and there the Worker's own CPU limit is the
+ * backstop (see README: Queries).
  *
  * Values cross the boundary as JSON text only (parsed and written by core/json.ts on this side,
  * by the VM's own JSON on the other). `cmpxchg(key)` and `load(id)` answer from lookups fetched
@@ -68,6 +71,8 @@ export type RowOutcome =
  */
 export class StepBudget {
   used = 0;
+  /** Set once the budget is spent: every later check stops the script too. */
+  stopped = false;
   private ms = 0;
   private roundStart = 0;
   constructor(
@@ -80,9 +85,10 @@ export class StepBudget {
   endRound(): void {
     this.ms += Date.now() - this.roundStart;
   }
-  /** Called at each interrupt check: true stops the script. */
-  spend(): boolean {
-    return ++this.used > this.limit || this.ms + (Date.now() - this.roundStart) > this.msLimit;
+  /** Called at each interrupt check (and by charge()): true stops the script. */
+  spend(steps = 1): boolean {
+    this.used += steps;
+    return (this.stopped ||= this.used > this.limit || this.ms + (Date.now() - this.roundStart) > this.msLimit);
   }
 }
 
@@ -109,21 +115,30 @@ export function quickJs(): Promise<QuickJSWASMModule> {
  * `getMetadata()` read `@metadata`; `includes.cmpxchg()` and `include()` add to the response.
  */
 const PRELUDE = `
-var __h = { c: __host_cmpxchg, l: __host_load, ic: __host_include_cmpxchg, id: __host_include };
-delete globalThis.__host_cmpxchg; delete globalThis.__host_load;
-delete globalThis.__host_include_cmpxchg; delete globalThis.__host_include;
+var __h = { c: __host_cmpxchg, l: __host_load, ic: __host_include_cmpxchg, id: __host_include, charge: __host_charge };
+delete globalThis.__host_cmpxchg; delete globalThis.__host_load; delete globalThis.__host_include_cmpxchg;
+delete globalThis.__host_include; delete globalThis.__host_charge;
+// The runner's own JSON, before the scripts' copies are metered below.
+var __json = { parse: JSON.parse, stringify: JSON.stringify };
+(function (charge) {
+  var stringify = JSON.stringify, parse = JSON.parse, repeat = String.prototype.repeat, join = Array.prototype.join;
+  JSON.stringify = function (v, r, s) { charge(0); var t = stringify(v, r, s); if (typeof t === "string") charge(t.length); return t; };
+  JSON.parse = function (t, r) { t = String(t); charge(t.length); return parse(t, r); };
+  String.prototype.repeat = function (n) { charge(String(this).length * Number(n) / 25); return repeat.call(this, n); };
+  Array.prototype.join = function (s) { charge(0); var t = join.call(this, s); charge(t.length); return t; };
+})(__h.charge);
 function cmpxchg(key) {
   if (key === null || key === undefined) return null;
   var t = __h.c(String(key));
   if (t === null) return null;
-  var v = JSON.parse(t);
+  var v = __json.parse(t);
   return v !== null && typeof v === "object" && "Object" in v ? v.Object : null;
 }
 function load(id) {
   if (Array.isArray(id)) return id.map(load);
   if (id === null || id === undefined) return null;
   var t = __h.l(String(id));
-  return t === null ? null : JSON.parse(t);
+  return t === null ? null : __json.parse(t);
 }
 function id(doc) {
   var m = doc && doc["@metadata"];
@@ -143,6 +158,13 @@ var includes = {
 };
 `;
 
+/**
+ * Characters of JSON a step stands for when a script calls JSON.stringify/parse, join or repeat:
+ * natives run between two interrupt checks, so a loop over them would otherwise cost up to 10,000
+ * calls per check. One check of a plain loop is ~0.1–0.3 ms here; so is writing ~4,000 characters.
+ */
+const CHARS_PER_STEP = 4000;
+
 /** A marker the host throws into the VM for a lookup it has not fetched yet. */
 const MISSING = "__edge_cmpxchg_missing__";
 
@@ -152,12 +174,11 @@ const MISSING = "__edge_cmpxchg_missing__";
  */
 export function runRound(engine: QuickJSWASMModule, program: JsProgram, rows: Row[], lookups: Lookups, budget: StepBudget): RowOutcome[] {
   const runtime = engine.newRuntime({ memoryLimitBytes: MAX_QUERY_JS_HEAP, maxStackSizeBytes: MAX_QUERY_JS_STACK });
-  let interrupted = false;
-  runtime.setInterruptHandler(() => (interrupted ||= budget.spend()));
+  runtime.setInterruptHandler(() => budget.spend());
   const vm = runtime.newContext();
   budget.startRound();
   try {
-    return runIn(vm, program, rows, lookups, () => interrupted, budget);
+    return runIn(vm, program, rows, lookups, () => budget.stopped, budget);
   } catch (err) {
     if (err instanceof RavenError) throw err;
     // The host's own limits hit inside QuickJS (its stack, say): the instance may be left
@@ -206,15 +227,20 @@ function runIn(
   host("__host_load", (id) => lookup(lookups.docs, missing.docs, id));
   host("__host_include_cmpxchg", (key) => void includeCmpxchg.push(key));
   host("__host_include", (id) => void includeDocs.push(id));
+  const charge = vm.newFunction("__host_charge", (chars) => {
+    if (budget.spend(vm.getNumber(chars) / CHARS_PER_STEP)) throw vm.newError({ name: "InternalError", message: "interrupted" });
+  });
+  vm.setProp(vm.global, "__host_charge", charge);
+  charge.dispose();
 
   const params = Object.entries(program.queryParameters)
     .filter(([name]) => /^[A-Za-z_][\w]*$/.test(name))
     .map(([name, json]) => `var $${name} = ${json};`)
     .join("\n");
   const run = `(function (__texts) {
-    var __a = __texts.map(function (t) { return t === null ? null : JSON.parse(t); });
+    var __a = __texts.map(function (t) { return t === null ? null : __json.parse(t); });
     var __r = (function (${program.parameters.join(", ")}) { return (${program.expression}); }).apply(__a[0], __a);
-    return __r === undefined || __r === null ? null : JSON.stringify(__r);
+    return __r === undefined || __r === null ? null : __json.stringify(__r);
   })`;
   evaluate(vm, PRELUDE, "prelude", interrupted, budget);
   evaluate(vm, params, "parameters", interrupted, budget);
@@ -276,7 +302,8 @@ function failed(vm: QuickJSContext, error: QuickJSHandle, where: string, interru
   }
   const { name, message } = (dumped !== null && typeof dumped === "object" ? dumped : {}) as { name?: unknown; message?: unknown };
   const text = typeof message === "string" ? `${typeof name === "string" ? name : "Error"}: ${message}` : String(dumped);
-  if (/out of memory/i.test(text) || dumped === null) {
+  // With the heap full, the engine may not even manage to describe the error (it dumps as "").
+  if (/out of memory/i.test(text) || dumped === null || dumped === "") {
     return jsError(`The query's JavaScript ran out of memory (its limit is ${MAX_QUERY_JS_HEAP / (1024 * 1024)} MiB) and was stopped.`);
   }
   if (name === "SyntaxError" && where !== "select") return new RavenError(400, JS_PARSE_ERROR, `In ${where}: ${echo(text, 500)}`);
