@@ -28,7 +28,9 @@ function once(code) {
   handle.dispose();
   vm.dispose();
   runtime.dispose();
-  const outcome = result.error ? `${dumped.name}: ${dumped.message}` : "ok";
+  // With the heap full the engine may not manage to describe the error (it dumps as "").
+  const described = dumped && typeof dumped === "object" ? `${dumped.name}: ${dumped.message}` : "(undescribed: heap full)";
+  const outcome = result.error ? described : "ok";
   return { outcome, ms, checks };
 }
 
