@@ -123,11 +123,32 @@ export function readWranglerToml(appDir, env = LOCAL_ENV) {
 }
 
 /**
+ * The modules of a build in `dist`: index.js, then each module wrangler wrote beside it (the
+ * QuickJS WebAssembly that queries' JavaScript runs in, named `<hash>-wasm`), as workerd config
+ * lines. Only WebAssembly is expected there: any other file is an error, not a silent omission.
+ */
+export function distModules(dist) {
+  const q = (v) => JSON.stringify(String(v));
+  const lines = ['    (name = "index.js", esModule = embed "dist/index.js"),'];
+  for (const file of fs.readdirSync(dist).sort()) {
+    if (file === "index.js" || file === "README.md" || file.endsWith(".map")) continue;
+    const head = fs.readFileSync(path.join(dist, file)).subarray(0, 4);
+    if (!head.equals(Buffer.from([0, 0x61, 0x73, 0x6d])))
+      throw new Error(`${dist}/${file}: a module of the build that is not WebAssembly; the workerd config does not know its type`);
+    lines.push(`    (name = ${q(file)}, wasm = embed ${q(`dist/${file}`)}),`);
+  }
+  return lines;
+}
+
+/**
  * Fills bench/workerd.capnp.template. `storage` = absolute dir for the SQLite Durable Objects;
  * `vars` overrides/extends wrangler.toml's [vars] (e.g. { SHARD_COUNT: "4" }). The config must be
  * written next to the `dist/` directory of the build (the template embeds "dist/index.js").
  */
-export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", vars = {} }) {
+export function renderWorkerdConfig(
+  toml,
+  { port, storage, host = "127.0.0.1", vars = {}, modules = ['    (name = "index.js", esModule = embed "dist/index.js"),'] },
+) {
   const q = (v) => JSON.stringify(String(v)); // capnp text literals accept JSON-style escapes
   const allVars = { ...toml.vars, ...vars };
   const bindings = [
@@ -146,7 +167,8 @@ export function renderWorkerdConfig(toml, { port, storage, host = "127.0.0.1", v
     .replaceAll("{{COMPAT_DATE}}", toml.compatibilityDate)
     .replaceAll("{{COMPAT_FLAGS}}", toml.compatibilityFlags.map(q).join(", "))
     .replaceAll("{{BINDINGS}}", bindings.join("\n"))
-    .replaceAll("{{DO_NAMESPACES}}", namespaces.join("\n"));
+    .replaceAll("{{DO_NAMESPACES}}", namespaces.join("\n"))
+    .replaceAll("{{MODULES}}", modules.join("\n"));
 }
 
 /**
@@ -171,7 +193,7 @@ export function prepareServer({
   const buildLog = build || !fs.existsSync(path.join(dist, "index.js")) ? buildWorker(appDir, dist, toml.env) : null;
   fs.mkdirSync(storage, { recursive: true });
   const config = path.join(dir, configName);
-  fs.writeFileSync(config, renderWorkerdConfig(toml, { port, storage: path.resolve(storage), host, vars }));
+  fs.writeFileSync(config, renderWorkerdConfig(toml, { port, storage: path.resolve(storage), host, vars, modules: distModules(dist) }));
   return { config, dist, storage, toml, buildLog };
 }
 
