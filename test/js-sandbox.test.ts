@@ -93,6 +93,8 @@ describe("js sandbox", () => {
       "var o = []; for (var i = 0; i < 1e4; i++) o.push('abc'); for (;;) o.join(',');",
       "for (;;) 'x'.repeat(1e6);",
       "var o = []; for (var i = 0; i < 1e3; i++) o.push({ a: i }); for (;;) { try { JSON.stringify(o); } catch (e) {} }",
+      // A NaN charge must not disable the count for what follows.
+      "'x'.repeat(NaN); 'x'.repeat(-1 / 0 + 1 / 0); while (true) {}",
     ]) {
       const budget = new StepBudget(100, Number.POSITIVE_INFINITY); // steps only, as deployed (no clock)
       const err = await failure(program("f()", [`function f() { ${body} }`]), [[doc({})]], budget);

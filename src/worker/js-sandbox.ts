@@ -228,7 +228,9 @@ function runIn(
   host("__host_include_cmpxchg", (key) => void includeCmpxchg.push(key));
   host("__host_include", (id) => void includeDocs.push(id));
   const charge = vm.newFunction("__host_charge", (chars) => {
-    if (budget.spend(vm.getNumber(chars) / CHARS_PER_STEP)) throw vm.newError({ name: "InternalError", message: "interrupted" });
+    // NaN (`'x'.repeat(NaN)`) must not poison the count: `used` would never compare above the limit again.
+    const n = vm.getNumber(chars);
+    if (budget.spend(n > 0 ? n / CHARS_PER_STEP : 0)) throw vm.newError({ name: "InternalError", message: "interrupted" });
   });
   vm.setProp(vm.global, "__host_charge", charge);
   charge.dispose();
