@@ -38,7 +38,7 @@ export const MAX_SCANNED_DOCS = 100_000;
 /**
  * A query's JavaScript (worker/js-sandbox.ts).
  * - Steps are checks of QuickJS's interrupt handler, which it makes every 10,000 calls and loop
- *   iterations: 100 checks are about a million operations, 7–200 ms of CPU as measured here
+ *   iterations: 100 checks are about a million operations, 10–100 ms of CPU as measured here
  *   (BENCHMARKS.md). Wherever the clock advances during code (local workerd, Node), a script is
  *   also stopped after MAX_QUERY_JS_MS; deployed Workers freeze the clock while code runs, so
  *   there the steps are the bound.
