@@ -246,7 +246,7 @@ function runIn(
   })`;
   evaluate(vm, PRELUDE, "prelude", interrupted, budget);
   evaluate(vm, params, "parameters", interrupted, budget);
-  for (const source of program.functions) evaluate(vm, source, "declare function", interrupted, budget, true);
+  for (const source of program.functions) evaluate(vm, source, "declare function", interrupted, budget);
   const runner = evaluate(vm, run, "select", interrupted, budget, true);
   try {
     return rows.map((row): RowOutcome => {
