@@ -337,6 +337,13 @@ describe("JavaScript in queries (declare function, select { … })", { timeout: 
     expect(bomb.json.Message).toContain("out of memory");
     const parse = await query(db, "declare function f(c) { return c..x; } from Companies as c select f(c)");
     expect([parse.status, parse.json.Type]).toEqual([400, "Raven.Client.Exceptions.Documents.Patching.JavaScriptParseException"]);
+    // While a runaway query runs, the database's shards keep answering other requests.
+    const [spinning, item] = await Promise.all([
+      query(db, "declare function spin(c) { for (;;) {} } from Companies as c select spin(c)"),
+      putItem(db, "during/runaway", 0, "written"),
+    ]);
+    expect(spinning.json.Type).toBe("Raven.Client.Exceptions.Documents.Patching.JavaScriptException");
+    expect(item.Successful).toBe(true);
     const next = await query(db, "from Companies as c where c.name = 'Acme' select { N: c.name }");
     expect(next.status).toBe(200);
     expect(next.json.Results).toEqual([expect.objectContaining({ N: "Acme" })]);
