@@ -2,7 +2,8 @@
  * `POST /databases/<db>/queries`: the RQL subset of core/rql.ts over the documents of a database,
  * with `cmpxchg()` evaluated once per query (RavenDB's semantics: the item's Object as a string,
  * null when missing), `order by` kept bounded while scanning (core/query-order.ts), `select`
- * projections with `load`, and `include <path>` / `include cmpxchg(<path>)` (routes/includes.ts).
+ * projections with `load`, JavaScript projections (worker/js-projection.ts), and `include <path>` /
+ * `include cmpxchg(<path>)` (worker/includes.ts).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -32,6 +33,7 @@ import { operation } from "./define";
 import type { StoredDoc } from "../objects/shard";
 import { rawJson } from "../worker/respond";
 import { gatherIncludes, includedDocuments } from "../worker/includes";
+import { projectJs } from "../worker/js-projection";
 import { matchesEtag, resultEtag } from "../worker/query-etag";
 import { allShards, getItems, shardCount, shardStub } from "../worker/shards";
 
@@ -154,7 +156,9 @@ async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Pr
   const page = (await loadPage(c.env, database, pageKeys)).filter((doc) => parsedIfMatch(doc) !== null);
   const documents = page.map(documentJson);
 
-  const results = query.select ? await project(c.env, database, query, page, documents) : documents;
+  // JavaScript (declare function, select { … }) runs here in the Worker's sandbox, never in a shard.
+  const js = query.jsProjection ? await projectJs(c.env, database, query, page, documents, params) : null;
+  const results = js ? js.results : query.select ? await project(c.env, database, query, page, documents) : documents;
   const includePath = (operand: Operand): string[] => {
     if (operand.kind === "field") return operand.path;
     const v = value(operand);
@@ -167,6 +171,8 @@ async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Pr
     documents,
     query.includeDocs.map(includePath),
     query.includeCmpxchg.map(includePath),
+    js?.includeCmpxchg,
+    js?.includeDocs,
   );
 
   const response: Record<string, unknown> = {

@@ -63,9 +63,11 @@ export async function gatherIncludes(
   documentPaths: string[][],
   cmpxchgPaths: string[][],
   extraCmpxchgKeys: string[] = [],
+  extraDocIds: string[] = [],
 ): Promise<{ Includes: Record<string, unknown>; CompareExchangeValueIncludes: Record<string, unknown> | null }> {
+  const docIds = [...new Map([...includedKeys(results, documentPaths), ...extraDocIds].map((id) => [id.toLowerCase(), id])).values()];
   const [Includes, cmpxchg] = await Promise.all([
-    documentPaths.length ? includedDocuments(env, database, includedKeys(results, documentPaths)) : Promise.resolve({}),
+    docIds.length ? includedDocuments(env, database, docIds) : Promise.resolve({}),
     cmpxchgPaths.length || extraCmpxchgKeys.length
       ? includedCmpxchg(env, database, [...new Set([...includedKeys(results, cmpxchgPaths), ...extraCmpxchgKeys])])
       : Promise.resolve(null),
