@@ -12,7 +12,7 @@ import { checkDatabaseName } from "../core/database";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
 import { databaseId } from "../core/change-vector";
 import { NODE_TAG } from "../core/server-info";
-import { catalog, forgetDatabase } from "../worker/databases";
+import { catalog, createDatabase, forgetDatabase } from "../worker/databases";
 import { allCoordinators } from "../stubs";
 import { recentTransactions } from "../transactions";
 import { allShards } from "../worker/shards";
@@ -30,7 +30,16 @@ admin.put("/admin/databases", access.serverAdmin, async (c) => {
     }
   }
   const name = checkDatabaseName(c.req.query("name") ?? (record.DatabaseName as string | undefined));
-  const { created, index } = await catalog(c.env).create(name, JSON.stringify(record));
+  const keyHashTags = keyHashTagsOf(record);
+  const outcome = await createDatabase(c.env, name, JSON.stringify(record), keyHashTags);
+  if ("occupied" in outcome) {
+    throw new RavenError(
+      409,
+      ErrorTypes.concurrency,
+      `Database '${name}' already holds data stored with whole-key routing; key hash tags can only be chosen for an empty database.`,
+    );
+  }
+  const { created, index } = outcome;
   if (!created) throw new RavenError(409, ErrorTypes.concurrency, `Database '${name}' already exists!`);
   return c.json(
     {
@@ -42,6 +51,29 @@ admin.put("/admin/databases", access.serverAdmin, async (c) => {
     201,
   );
 });
+
+/**
+ * Our extension of the database record: `"KeyHashTags": true`, or the setting
+ * `"Settings": {"KeyHashTags": "true"}` (what the official client's DatabaseRecord can carry), routes
+ * keys by their `{tag}` (core/routing.ts). Off unless asked for; fixed at creation.
+ */
+function keyHashTagsOf(record: Record<string, unknown>): boolean {
+  const field = record.KeyHashTags;
+  if (field !== undefined && field !== null && typeof field !== "boolean") {
+    throw badInput(ErrorTypes.argument, "KeyHashTags must be true or false.");
+  }
+  const settings = record.Settings;
+  const setting = settings !== null && typeof settings === "object" ? (settings as Record<string, unknown>).KeyHashTags : undefined;
+  if (setting !== undefined && setting !== null && setting !== "true" && setting !== "false") {
+    throw badInput(ErrorTypes.argument, 'Settings.KeyHashTags must be "true" or "false".');
+  }
+  const fromSetting = setting === "true" ? true : setting === "false" ? false : undefined;
+  const fromField = typeof field === "boolean" ? field : undefined;
+  if (fromField !== undefined && fromSetting !== undefined && fromField !== fromSetting) {
+    throw badInput(ErrorTypes.argument, "KeyHashTags and Settings.KeyHashTags disagree.");
+  }
+  return fromField ?? fromSetting ?? false;
+}
 
 admin.delete("/admin/databases", access.serverAdmin, async (c) => {
   let body: { DatabaseNames?: unknown };

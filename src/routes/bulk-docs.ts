@@ -10,7 +10,6 @@ import { parseBulkDocs } from "../core/bulk-docs";
 import { clientSupportsAtomicGuards } from "../core/documents";
 import { executeBatch } from "../worker/execute";
 import { resolveServerIds } from "../worker/server-ids";
-import { shardCount } from "../worker/shards";
 
 export const bulkDocs = new Hono<AppEnv>();
 
@@ -18,8 +17,8 @@ bulkDocs.post("/databases/:db/bulk_docs", access.write, async (c) => {
   const database = c.var.database;
   const atomicGuards =
     c.req.query("disableAtomicDocumentWrites") !== "true" && clientSupportsAtomicGuards(c.req.header("Raven-Client-Version"));
-  const text = await resolveServerIds(c.env, database, await c.req.text());
-  const batch = parseBulkDocs(text, { shardCount: shardCount(c.env), atomicGuards });
+  const text = await resolveServerIds(c.env, database, c.var.routing, await c.req.text());
+  const batch = parseBulkDocs(text, { routing: c.var.routing, atomicGuards });
   const { body } = await executeBatch(c.env, database, batch, c.req.query("raft-request-id") || undefined);
   return c.json(body, 201);
 });

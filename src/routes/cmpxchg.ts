@@ -11,7 +11,8 @@ import { lowerKey, prefixUpperBound } from "../core/keys";
 import { MAX_LIST_OFFSET, MAX_PAGE_BYTES, MAX_PAGE_SIZE } from "../core/limits";
 import { decodeContinuation, encodeContinuation, pickPage, type KeyEntry } from "../core/paging";
 import { itemJson, rawJson, writeResultJson } from "../worker/respond";
-import { allShards, getItems, stubForKey } from "../worker/shards";
+import type { Routing } from "../core/routing";
+import { getItems, shardsForPrefix, stubForKey } from "../worker/shards";
 
 export const cmpxchg = new Hono<AppEnv>();
 
@@ -24,7 +25,7 @@ cmpxchg.get("/databases/:db/cmpxchg", access.read, async (c) => {
   const database = c.var.database;
   const params = new URL(c.req.url).searchParams;
   const keys = params.getAll("key");
-  return keys.length > 0 ? getByKeys(c.env, database, keys) : list(c.env, database, params);
+  return keys.length > 0 ? getByKeys(c.env, database, c.var.routing, keys) : list(c.env, database, c.var.routing, params);
 });
 
 cmpxchg.put("/databases/:db/cmpxchg", access.write, async (c) => {
@@ -37,7 +38,7 @@ cmpxchg.put("/databases/:db/cmpxchg", access.write, async (c) => {
   // Refuse an oversized body before reading it (UTF-8 bytes are at most the declared length).
   if (declared > MAX_VALUE_BYTES * 2) throw valueTooBig(declared);
   const value = checkValueBody(await c.req.text());
-  const { lowered, stub } = stubForKey(c.env, database, key);
+  const { lowered, stub } = stubForKey(c.env, database, c.var.routing, key);
   const result = await stub.put({
     key: lowered,
     json: value.json,
@@ -55,14 +56,14 @@ cmpxchg.delete("/databases/:db/cmpxchg", access.write, async (c) => {
   const key = requireWritableKey(params.get("key"));
   const expectedIndex = requireIndex(params.get("index"));
   const requestId = readRequestId(params);
-  const { lowered, stub } = stubForKey(c.env, database, key);
+  const { lowered, stub } = stubForKey(c.env, database, c.var.routing, key);
   const result = await stub.remove({ key: lowered, expectedIndex, requestId });
   return rawJson(writeResultJson(result.index, result.json, result.successful));
 });
 
 /** Mode A: `?key=a&key=b`. One missing key alone is a 404 with an empty body, as in RavenDB. */
-async function getByKeys(env: Env, database: string, keys: string[]): Promise<Response> {
-  const found = await getItems(env, database, keys);
+async function getByKeys(env: Env, database: string, routing: Routing, keys: string[]): Promise<Response> {
+  const found = await getItems(env, database, routing, keys);
   if (keys.length === 1 && found[0] === null) return new Response(null, { status: 404 });
   const results = keys.map((key, i) => {
     const item = found[i];
@@ -78,7 +79,7 @@ async function getByKeys(env: Env, database: string, keys: string[]): Promise<Re
  * pageSize of 0 or less, means one such page); a page that was cut says where to resume with a
  * continuation token, so no shard re-reads what was already returned.
  */
-async function list(env: Env, database: string, params: URLSearchParams): Promise<Response> {
+async function list(env: Env, database: string, routing: Routing, params: URLSearchParams): Promise<Response> {
   const prefix = lowerKey(params.get("startsWith") ?? "");
   const start = Math.max(0, optionalInt("start", params.get("start")) ?? 0);
   if (start > MAX_LIST_OFFSET) {
@@ -95,7 +96,8 @@ async function list(env: Env, database: string, params: URLSearchParams): Promis
     );
   }
   const upper = prefixUpperBound(prefix);
-  const shards = allShards(env, database);
+  // A prefix holding a whole hash tag lies on one shard (see core/routing shardOfPrefix).
+  const shards = shardsForPrefix(env, database, routing, prefix).map(({ stub }) => stub);
   const { page, more } = await pickPage(
     shards.map((stub) => (after, limit) => stub.listKeys({ prefix, upper, after, limit })),
     { after: token?.after, start, pageSize, maxBytes: MAX_PAGE_BYTES, chunk: LIST_CHUNK },
@@ -116,7 +118,7 @@ async function list(env: Env, database: string, params: URLSearchParams): Promis
 const LIST_CHUNK = 256;
 
 /** The page's values, in page order, asking each shard once and within the page's byte budget. */
-async function valuesOf(shards: ReturnType<typeof allShards>, page: KeyEntry[]) {
+async function valuesOf(shards: ReturnType<typeof shardsForPrefix>[number]["stub"][], page: KeyEntry[]) {
   const values = new Array<{ key: string; index: number; json: string } | null>(page.length).fill(null);
   const bySource = Map.groupBy(
     page.map((entry, at) => ({ entry, at })),

@@ -16,20 +16,20 @@ import { nestsDeeperThan } from "../core/json-depth";
 import { MAX_JSON_DEPTH, MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../core/limits";
 import type { StoredDoc } from "../objects/shard";
 import { lowerKey } from "../core/keys";
-import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
+import { ATOMIC_GUARD_PREFIX, type Routing, shardOfKey } from "../core/routing";
 import { parseIncludePath } from "../core/includes";
 import { executeBatch } from "../worker/execute";
 import { rawJson } from "../worker/respond";
 import { resolveServerIds } from "../worker/server-ids";
 import { gatherIncludes } from "../worker/includes";
-import { shardCount, shardStub } from "../worker/shards";
+import { shardStub } from "../worker/shards";
 
 export const docs = new Hono<AppEnv>();
 
 docs.get("/databases/:db/docs", access.read, async (c) => {
   const database = c.var.database;
   const params = new URL(c.req.url).searchParams;
-  return load(c.env, database, params.getAll("id"), params.get("txMode") === "ClusterWide", includesOf(params));
+  return load(c.env, database, c.var.routing, params.getAll("id"), params.get("txMode") === "ClusterWide", includesOf(params));
 });
 
 docs.post("/databases/:db/docs", access.read, async (c) => {
@@ -44,7 +44,7 @@ docs.post("/databases/:db/docs", access.read, async (c) => {
     throw badInput(ErrorTypes.invalidData, 'The body must be {"Ids": [ … ]} with string ids.');
   }
   const params = new URL(c.req.url).searchParams;
-  return load(c.env, database, ids as string[], params.get("txMode") === "ClusterWide", includesOf(params));
+  return load(c.env, database, c.var.routing, ids as string[], params.get("txMode") === "ClusterWide", includesOf(params));
 });
 
 docs.put("/databases/:db/docs", access.write, async (c) => {
@@ -60,8 +60,8 @@ docs.put("/databases/:db/docs", access.write, async (c) => {
   }
   const command = { Type: "PUT", Id: id ?? null, Document: document, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
   // `people|` and `people/` get their server-side id first (routes/identities.ts).
-  const batchText = await resolveServerIds(c.env, database, encodeJson({ Commands: [command] }));
-  const batch = parseBulkDocs(batchText, { shardCount: shardCount(c.env), atomicGuards: false });
+  const batchText = await resolveServerIds(c.env, database, c.var.routing, encodeJson({ Commands: [command] }));
+  const batch = parseBulkDocs(batchText, { routing: c.var.routing, atomicGuards: false });
   const { results } = await executeBatch(c.env, database, batch, undefined);
   const put = results[0];
   return c.json({ Id: put?.kind === "doc-put" ? put.id : id, ChangeVector: put?.kind === "doc-put" ? put.changeVector : null }, 201);
@@ -70,7 +70,7 @@ docs.put("/databases/:db/docs", access.write, async (c) => {
 docs.delete("/databases/:db/docs", access.write, async (c) => {
   const database = c.var.database;
   const command = { Type: "DELETE", Id: c.req.query("id") ?? null, ChangeVector: unquoteEtag(c.req.header("If-Match")) };
-  const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
+  const batch = parseBatch({ Commands: [command] }, { routing: c.var.routing, atomicGuards: false });
   await executeBatch(c.env, database, batch, undefined);
   return c.body(null, 204);
 });
@@ -83,6 +83,7 @@ function includesOf(params: URLSearchParams) {
 async function load(
   env: Env,
   database: string,
+  routing: Routing,
   ids: string[],
   clusterWide: boolean,
   includes: { documents: string[][]; cmpxchg: string[][] },
@@ -95,11 +96,10 @@ async function load(
       `At most ${MAX_KEYS_PER_REQUEST} documents can be loaded in one request, got ${ids.length}.`,
     );
   }
-  const count = shardCount(env);
   const groups = new Map<number, { at: number[]; keys: string[] }>();
   ids.forEach((id, at) => {
     const key = lowerKey(id);
-    const shard = shardOf(key, count);
+    const shard = shardOfKey(key, routing);
     const group = groups.get(shard) ?? { at: [], keys: [] };
     group.at.push(at);
     group.keys.push(key);
@@ -119,7 +119,7 @@ async function load(
   );
   if (ids.length === 1 && !found[0]?.doc) return new Response(null, { status: 404 });
   const results = found.map((row) => (row?.doc ? documentJson(row.doc) : null));
-  const included = await gatherIncludes(env, database, results, includes.documents, includes.cmpxchg);
+  const included = await gatherIncludes(env, database, routing, results, includes.documents, includes.cmpxchg);
   const body: Record<string, unknown> = { Results: results, Includes: included.Includes };
   if (included.CompareExchangeValueIncludes) body.CompareExchangeValueIncludes = included.CompareExchangeValueIncludes;
   if (clusterWide) {

@@ -17,7 +17,7 @@ export const identities = new Hono<AppEnv>();
 identities.post("/databases/:db/identity/next", access.write, async (c) => {
   const database = c.var.database;
   const name = identityName(c.req.query("name"));
-  const value = await stubForKey(c.env, database, name).stub.nextIdentities(name, 1);
+  const value = await stubForKey(c.env, database, c.var.routing, name).stub.nextIdentities(name, 1);
   return c.json({ NewIdentityValue: value });
 });
 
@@ -30,7 +30,7 @@ identities.post("/databases/:db/identity/seed", access.write, async (c) => {
     throw badInput(ErrorTypes.argument, "Query string value is mandatory and must be a whole number.");
   }
   const force = c.req.query("force") === "true";
-  const result = await stubForKey(c.env, database, name).stub.seedIdentity(name, value, force);
+  const result = await stubForKey(c.env, database, c.var.routing, name).stub.seedIdentity(name, value, force);
   return c.json({ NewSeedValue: result });
 });
 

@@ -10,7 +10,7 @@ import { optionalInt, requireKey } from "../core/cmpxchg";
 import { badInput, ErrorTypes } from "../core/errors";
 import { lowerKey } from "../core/keys";
 import { rawJson } from "../worker/respond";
-import { allShards, stubForKey } from "../worker/shards";
+import { shardsForPrefix, stubForKey } from "../worker/shards";
 
 export const watch = new Hono<AppEnv>();
 
@@ -28,7 +28,7 @@ watch.get("/databases/:db/cmpxchg/wait", access.read, async (c) => {
   if (timeout < 0 || timeout > MAX_WAIT_MS) {
     throw badInput(ErrorTypes.argument, `timeout is in milliseconds, from 0 to ${MAX_WAIT_MS}.`);
   }
-  const { lowered, stub } = stubForKey(c.env, database, key);
+  const { lowered, stub } = stubForKey(c.env, database, c.var.routing, key);
   const { item, changed } = await stub.wait(lowered, index, timeout);
   return rawJson(`{"Key":${JSON.stringify(key)},"Value":${item?.json ?? "null"},"Index":${item?.index ?? -1},"Changed":${changed}}`);
 });
@@ -45,11 +45,14 @@ watch.get("/databases/:db/cmpxchg/changes", access.read, async (c) => {
   }
   const upgrade = (query: string) => new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
   if (key !== undefined) {
-    const { lowered, stub } = stubForKey(c.env, database, requireKey(key));
+    const { lowered, stub } = stubForKey(c.env, database, c.var.routing, requireKey(key));
     return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`));
   }
-  const query = `prefix=${encodeURIComponent(lowerKey(prefix!))}`;
-  const upstream = await Promise.all(allShards(c.env, database).map((stub) => stub.fetch(upgrade(query))));
+  const lowered = lowerKey(prefix!);
+  const query = `prefix=${encodeURIComponent(lowered)}`;
+  // Every shard, or the one a prefix holding a whole hash tag lies on.
+  const shards = shardsForPrefix(c.env, database, c.var.routing, lowered);
+  const upstream = await Promise.all(shards.map(({ stub }) => stub.fetch(upgrade(query))));
   const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
   server.accept();
   const sockets = upstream.map((response) => response.webSocket!);
