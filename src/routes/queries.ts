@@ -167,7 +167,14 @@ queries.post("/databases/:db/queries", access.read, async (c) => {
  * metadata RavenDB gives projections (`@projection`, `@id`, …). Loaded documents are read in one
  * bounded batch per query page.
  */
-async function project(env: Env, database: string, routing: Routing, query: Query, page: StoredDoc[], documents: Record<string, unknown>[]) {
+async function project(
+  env: Env,
+  database: string,
+  routing: Routing,
+  query: Query,
+  page: StoredDoc[],
+  documents: Record<string, unknown>[],
+) {
   const loadIds = query.loads.map((load) =>
     documents.map((doc) => valuesAt(doc, load.path).find((v): v is string => typeof v === "string") ?? null),
   );
