@@ -43,7 +43,10 @@ async function setup(label: string) {
 }
 
 function ops(_db: string, commands: unknown[], atomicGuards = true): TxOp[] {
-  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), { routing: plainRouting(SHARDS), atomicGuards }).ops;
+  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), {
+    routing: plainRouting(SHARDS),
+    atomicGuards,
+  }).ops;
 }
 
 /** How often a failpoint fired in an object (counted across crashes of its instance). */
