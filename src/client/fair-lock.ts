@@ -2,12 +2,19 @@
  * Fair locks: waiters queue in arrival order and each waits only for its predecessor, as etcd's
  * Mutex does by revision, so a release wakes exactly one waiter.
  *
- * Layout under `<prefix><name>/`:
+ * Layout under `<prefix>{<name>}/` (the name is the keys' hash tag):
  * - `seq`: the lock's ticket counter (a number, never expires).
  * - `queue/<ticket, 16 digits>`: one item per waiter or holder, with an `@expires` lease.
  *
- * Why a ticket counter instead of the items' indexes: indexes are per shard, and the queue's keys
- * hash to different shards, so two items' indexes say nothing about which came first. Taking a
+ * In a database created with key hash tags (README, "Co-located keys") every key of one lock
+ * lies on one shard: the enqueue below is a one-phase transaction, the queue's listing asks one
+ * shard, and a release wakes the successor's long-poll from that same shard. In a database
+ * without tags the braces are plain characters and the keys spread over shards as before; the
+ * protocol is the same, only slower.
+ *
+ * Why a ticket counter instead of the items' indexes: indexes are per shard, and without tags
+ * the queue's keys hash to different shards, so two items' indexes say nothing about which came
+ * first (the client does not know how the database routes). Taking a
  * ticket and creating the queue item happen in ONE cluster-wide transaction (seq CAS n-1 → n,
  * create queue/n): when a waiter's transaction commits, every smaller ticket's item already
  * exists or is gone for good, so one listing names all of its predecessors and none can appear
@@ -31,7 +38,7 @@ export interface FairLockOptions {
   waitMs: number;
   /** Stored in the item for operators and observers (default: a random id). */
   owner?: string;
-  /** Key prefix (default `locks/`; the keys are `<prefix><name>/seq` and `<prefix><name>/queue/…`). */
+  /** Key prefix (default `locks/`; the keys are `<prefix>{<name>}/seq` and `<prefix>{<name>}/queue/…`). */
   prefix?: string;
   /** Renew the lease at a third of its TTL while waiting and holding (default true). */
   keepAlive?: boolean;
@@ -68,8 +75,14 @@ export interface LockKeys {
   queue: string;
 }
 
+/**
+ * The keys of the lock `name`: the name in braces is their hash tag, so that a database routing by
+ * tags keeps them on one shard. (Every key of the lock has the same first `{` and next `}`, both
+ * inside `<prefix>{<name>}`, also when the prefix or the name holds braces of its own: so they
+ * share the tag, whatever it is. Only an empty name gives `{}`, which is no tag.)
+ */
 export function lockKeys(name: string, prefix = "locks/"): LockKeys {
-  const base = `${prefix}${name}/`;
+  const base = `${prefix}{${name}}/`;
   return { seq: `${base}seq`, queue: `${base}queue/` };
 }
 

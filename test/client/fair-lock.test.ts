@@ -17,7 +17,8 @@ import {
   type FairLock,
 } from "../../src/client";
 import { enqueue, lockKeys, queueOf } from "../../src/client/fair-lock";
-import { clientFor, delay, freshDb, thrown } from "./support";
+import { shardOf } from "../../src/core/routing";
+import { BASE, clientFor, delay, freshDb, thrown, workerFetch } from "./support";
 
 /** Waits (polling, test-side only) until the lock's queue holds `n` items. */
 async function queueLength(db: string, name: string, n: number): Promise<void> {
@@ -53,6 +54,31 @@ describe("acquireFairLock", { timeout: 60_000 }, () => {
     expect(order).toEqual(["w1", "w2", "w3", "w4", "w5", "w6"]);
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
     expect(await queueOf(clientFor(db), lockKeys("job"))).toEqual([]);
+  });
+
+  it("in a database with key hash tags, queues on one shard: every enqueue is one-phase", async () => {
+    const db = freshDb("fairtags");
+    const created = await workerFetch(
+      new Request(`${BASE}/admin/databases?name=${db}`, { method: "PUT", body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }) }),
+    );
+    expect(created.status).toBe(201);
+    const tokens: number[] = [];
+    await Promise.all(
+      ["a", "b", "c", "d"].map(async (owner) => {
+        for (let round = 0; round < 2; round++) {
+          await withFairLock(clientFor(db), "job", { ttlMs: 10_000, waitMs: 30_000, owner }, async (lock) => {
+            tokens.push(lock.token);
+          });
+        }
+      }),
+    );
+    expect(tokens).toHaveLength(8);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+    // Every transaction (the enqueues) ran in the tag's shard alone, none through a coordinator.
+    const panel = await workerFetch(new Request(`${BASE}/databases/${db}/transactions?limit=100`));
+    const logs = ((await panel.json()) as { Results: { Log: string; State: string }[] }).Results;
+    expect(logs.filter((t) => t.State === "committed")).toHaveLength(8);
+    expect(new Set(logs.map((t) => t.Log))).toEqual(new Set([`shard-${shardOf("job", 16)}`]));
   });
 
   it("6 workers × 3 sections racing: never overlapping, tokens strictly increasing", async () => {
