@@ -14,11 +14,11 @@
  *
  * Why a ticket counter instead of the items' indexes: indexes are per shard, and without tags
  * the queue's keys hash to different shards, so two items' indexes say nothing about which came
- * first (the client does not know how the database routes). Taking a
- * ticket and creating the queue item happen in ONE cluster-wide transaction (seq CAS n-1 → n,
- * create queue/n): when a waiter's transaction commits, every smaller ticket's item already
- * exists or is gone for good, so one listing names all of its predecessors and none can appear
- * later. The holder is the live item with the smallest ticket; the ticket is the fencing token
+ * first (the client does not know how the database routes). Taking a ticket and creating the
+ * queue item happen in ONE cluster-wide transaction (write `seq` if its index is still i, create
+ * queue/(i+1)): `seq`'s index only grows, so when a waiter's transaction commits, every smaller
+ * ticket's item already exists or is gone for good, so one listing names all of its predecessors
+ * and none can appear later. The holder is the live item with the smallest ticket; the ticket is the fencing token
  * (strictly increasing per lock, since holders take the lock in ticket order).
  *
  * A waiter that dies stops renewing; its item expires and its successor (whose wait is capped at
@@ -105,9 +105,18 @@ export interface Ticket {
   record: QueueRecord;
 }
 
+/** Per client and lock: the index `seq` had after this client's last enqueue (the next one's first guess). */
+const seqIndexSeen = new WeakMap<CmpxchgApi, Map<string, number>>();
+
 /**
  * Takes the next ticket and creates its queue item, in one transaction; retried on a lost race.
  * Exported for tests that simulate a waiter dying right after it queued.
+ *
+ * The ticket is one more than the index of `seq` the transaction compares against: `seq`'s index
+ * grows with every write of it and never repeats (indexes grow strictly per key), and every
+ * enqueue writes it, so tickets are unique and grow in commit order. A lost race reports `seq`'s
+ * actual index (the conflict's violation), which is the next attempt's guess: no read of `seq`
+ * before a retry (only before a client's first enqueue for the lock), one round trip per attempt.
  */
 export async function enqueue(
   client: CmpxchgApi,
@@ -116,24 +125,28 @@ export async function enqueue(
   ttlMs: number,
   signal?: AbortSignal,
 ): Promise<Ticket> {
-  let seq = await client.get<number>(keys.seq, { signal });
+  let seen = seqIndexSeen.get(client);
+  if (!seen) seqIndexSeen.set(client, (seen = new Map()));
+  // A client that never queued for this lock reads `seq` once (its guess would be wrong);
+  // afterwards the index from its last enqueue is the first guess.
+  let expected = seen.get(keys.seq) ?? (await client.get<number>(keys.seq, { signal }))?.index ?? 0;
   for (let attempt = 0; ; attempt++) {
-    const ticket = (typeof seq?.value === "number" ? seq.value : 0) + 1;
+    const ticket = expected + 1;
     const key = ticketKey(keys, ticket);
     const metadata = expiresIn(ttlMs);
     try {
-      const committed = await client
-        .transaction()
-        .put(keys.seq, ticket, seq?.index ?? 0)
-        .create(key, record, metadata)
-        .commit({ signal });
+      const committed = await client.transaction().put(keys.seq, ticket, expected).create(key, record, metadata).commit({ signal });
+      seen.set(keys.seq, committed.index);
       return { ticket, key, index: committed.index, expiresAt: expiryOf(metadata)!, record };
     } catch (err) {
       if (!(err instanceof ClusterTransactionConcurrencyException)) throw err;
-      // Another waiter took that ticket: read the counter again, after a short jittered pause
-      // so that a crowd arriving together spreads out.
-      await sleep(backoffDelay(Math.min(attempt, 6), ENQUEUE_BACKOFF), signal);
-      seq = await client.get<number>(keys.seq, { signal });
+      const onSeq = err.violations.find((v) => v.id.toLowerCase() === keys.seq.toLowerCase());
+      // Only `seq` can conflict (a ticket's key is never used twice); should anything else, read it.
+      expected = onSeq ? Math.max(0, onSeq.actual) : ((await client.get<number>(keys.seq, { signal }))?.index ?? 0);
+      seen.set(keys.seq, expected);
+      // A first loss is retried at once with the index just learned; a crowd arriving together
+      // then spreads out with short jittered pauses.
+      if (attempt > 0) await sleep(backoffDelay(Math.min(attempt - 1, 6), ENQUEUE_BACKOFF), signal);
     }
   }
 }
