@@ -2,24 +2,27 @@
  * Fair locks: waiters queue in arrival order and each waits only for its predecessor, as etcd's
  * Mutex does by revision, so a release wakes exactly one waiter.
  *
- * Layout under `<prefix>{<name>}/` (the name is the keys' hash tag):
- * - `seq`: the lock's ticket counter (a number, never expires).
- * - `queue/<ticket, 16 digits>`: one item per waiter or holder, with an `@expires` lease.
+ * Layout under `<prefix>{<name>}/` (the name is the keys' hash tag), one item per waiter or
+ * holder under `queue/`, with an `@expires` lease. Every item has a ticket; the holder is the live
+ * item with the smallest ticket, and the ticket is the fencing token (strictly increasing per
+ * lock, since holders take the lock in ticket order). Two ways to hand out tickets, chosen by how
+ * the database routes keys (asked once per client, `CmpxchgApi.routing`; fixed for the
+ * database's life, so every client of one database uses the same):
  *
- * In a database created with key hash tags (README, "Co-located keys") every key of one lock
- * lies on one shard: the enqueue below is a one-phase transaction, the queue's listing asks one
- * shard, and a release wakes the successor's long-poll from that same shard. In a database
- * without tags the braces are plain characters and the keys spread over shards as before; the
- * protocol is the same, only slower.
+ * - **Key hash tags** (README, "Co-located keys"): every key of the lock lies on one shard, whose
+ *   indexes are one total order of its writes. A waiter creates `queue/<random id>` with one
+ *   plain create, which never conflicts, and its ticket is the index that create returned (as
+ *   etcd's Mutex orders waiters by create revision). The item's index changes when it is renewed,
+ *   so every later write of the item stores the ticket in its value (`ticket`); an item without
+ *   one was never rewritten and its index is still its ticket.
+ * - **Whole-key routing**: the queue's keys lie on different shards, and two items' indexes say
+ *   nothing about which came first. `seq` is a ticket counter: taking a ticket and creating
+ *   `queue/<ticket, 16 digits>` happen in ONE cluster-wide transaction (write `seq` if its index
+ *   is still i, create the item of ticket i+1; the ticket is also stored in the value).
  *
- * Why a ticket counter instead of the items' indexes: indexes are per shard, and without tags
- * the queue's keys hash to different shards, so two items' indexes say nothing about which came
- * first (the client does not know how the database routes). Taking a ticket and creating the
- * queue item happen in ONE cluster-wide transaction (write `seq` if its index is still i, create
- * queue/(i+1)): `seq`'s index only grows, so when a waiter's transaction commits, every smaller
- * ticket's item already exists or is gone for good, so one listing names all of its predecessors
- * and none can appear later. The holder is the live item with the smallest ticket; the ticket is the fencing token
- * (strictly increasing per lock, since holders take the lock in ticket order).
+ * Either way, when a waiter's item is created every smaller ticket's item already exists or is
+ * gone for good, so one listing names all of its predecessors and none can appear later. A
+ * release is one delete, which wakes the successor's long-poll on it (the shard's watch).
  *
  * A waiter that dies stops renewing; its item expires and its successor (whose wait is capped at
  * that expiry) moves on. A waiter that gives up deletes its item.
@@ -53,6 +56,8 @@ export interface QueueRecord {
   owner: string;
   value?: unknown;
   enqueuedAt: string;
+  /** The item's ticket (absent only from an item that was never rewritten: its index is the ticket). */
+  ticket?: number;
 }
 
 /**
@@ -90,9 +95,24 @@ export function ticketKey(keys: LockKeys, ticket: number): string {
   return keys.queue + String(ticket).padStart(TICKET_DIGITS, "0");
 }
 
-/** The ticket of a queue item key (listings return keys lower-cased; the digits are unchanged). */
-export function ticketOf(key: string): number {
-  return Number(key.slice(-TICKET_DIGITS));
+/** The ticket of a queue item: the one its value records, else its index (see the header). */
+export function ticketOf(item: { index: number; value: unknown }): number {
+  const stored = (item.value as Partial<QueueRecord> | null)?.ticket;
+  return typeof stored === "number" ? stored : item.index;
+}
+
+/** Per client: whether its database routes by key hash tags (the queue's indexes are then one order). */
+const taggedRouting = new WeakMap<CmpxchgApi, Promise<boolean>>();
+
+export function routesByTags(client: CmpxchgApi, signal?: AbortSignal): Promise<boolean> {
+  let known = taggedRouting.get(client);
+  if (!known) {
+    known = client.routing({ signal }).then((routing) => routing.keyHashTags);
+    taggedRouting.set(client, known);
+    // A failed question is asked again next time, not remembered.
+    known.catch(() => taggedRouting.delete(client));
+  }
+  return known;
 }
 
 /** A place in the queue. */
@@ -109,8 +129,28 @@ export interface Ticket {
 const seqIndexSeen = new WeakMap<CmpxchgApi, Map<string, number>>();
 
 /**
- * Takes the next ticket and creates its queue item, in one transaction; retried on a lost race.
- * Exported for tests that simulate a waiter dying right after it queued.
+ * Takes a ticket and creates the queue item: in a database with key hash tags one create whose
+ * index is the ticket, else the `seq` transaction. Exported for tests that simulate a waiter
+ * dying right after it queued.
+ */
+export async function enqueue(
+  client: CmpxchgApi,
+  keys: LockKeys,
+  record: QueueRecord,
+  ttlMs: number,
+  signal?: AbortSignal,
+): Promise<Ticket> {
+  if (!(await routesByTags(client, signal))) return enqueueWithCounter(client, keys, record, ttlMs, signal);
+  const key = keys.queue + crypto.randomUUID();
+  const metadata = expiresIn(ttlMs);
+  const created = await client.create(key, record, metadata, { signal });
+  // A random key that exists already: not this waiter's, never overwritten.
+  if (!created.successful) throw new Error(`The queue item '${key}' of a new waiter already existed.`);
+  return { ticket: created.index, key, index: created.index, expiresAt: expiryOf(metadata)!, record: { ...record, ticket: created.index } };
+}
+
+/**
+ * The ticket counter's enqueue (whole-key routing), one transaction, retried on a lost race.
  *
  * The ticket is one more than the index of `seq` the transaction compares against: `seq`'s index
  * grows with every write of it and never repeats (indexes grow strictly per key), and every
@@ -118,7 +158,7 @@ const seqIndexSeen = new WeakMap<CmpxchgApi, Map<string, number>>();
  * actual index (the conflict's violation), which is the next attempt's guess: no read of `seq`
  * before a retry (only before a client's first enqueue for the lock), one round trip per attempt.
  */
-export async function enqueue(
+async function enqueueWithCounter(
   client: CmpxchgApi,
   keys: LockKeys,
   record: QueueRecord,
@@ -134,10 +174,11 @@ export async function enqueue(
     const ticket = expected + 1;
     const key = ticketKey(keys, ticket);
     const metadata = expiresIn(ttlMs);
+    const stored: QueueRecord = { ...record, ticket };
     try {
-      const committed = await client.transaction().put(keys.seq, ticket, expected).create(key, record, metadata).commit({ signal });
+      const committed = await client.transaction().put(keys.seq, ticket, expected).create(key, stored, metadata).commit({ signal });
       seen.set(keys.seq, committed.index);
-      return { ticket, key, index: committed.index, expiresAt: expiryOf(metadata)!, record };
+      return { ticket, key, index: committed.index, expiresAt: expiryOf(metadata)!, record: stored };
     } catch (err) {
       if (!(err instanceof ClusterTransactionConcurrencyException)) throw err;
       const onSeq = err.violations.find((v) => v.id.toLowerCase() === keys.seq.toLowerCase());
@@ -152,6 +193,7 @@ export async function enqueue(
 }
 
 interface Predecessor {
+  key: string;
   index: number;
   expiresAt: number | null;
 }
@@ -205,8 +247,8 @@ async function waitForTurn(
 ): Promise<void> {
   const ahead = new Map<number, Predecessor>();
   for await (const item of client.listAll<QueueRecord>(keys.queue, { pageSize: 0, signal: callerSignal })) {
-    const n = ticketOf(item.key);
-    if (n < ticket.ticket) ahead.set(n, { index: item.index, expiresAt: expiryOf(item.metadata) });
+    const n = ticketOf(item);
+    if (n < ticket.ticket) ahead.set(n, { key: item.key, index: item.index, expiresAt: expiryOf(item.metadata) });
   }
   while (ahead.size > 0) {
     if (leaseSignal.aborted) throw leaseSignal.reason;
@@ -222,7 +264,7 @@ async function waitForTurn(
     const signal = anySignal(leaseSignal, callerSignal);
     let change: ChangeResult<QueueRecord>;
     try {
-      change = await client.waitForChange<QueueRecord>(ticketKey(keys, nearest), pred.index, { timeoutMs, signal });
+      change = await client.waitForChange<QueueRecord>(pred.key, pred.index, { timeoutMs, signal });
     } catch (err) {
       // An abort of the wait because our own lease was lost reports that, not a bare abort.
       if (leaseSignal.aborted) throw leaseSignal.reason;
@@ -230,7 +272,7 @@ async function waitForTurn(
     }
     if (change.item) {
       // Renewed (or not yet changed): wait again with what it is now.
-      ahead.set(nearest, { index: change.item.index, expiresAt: expiryOf(change.item.metadata) });
+      ahead.set(nearest, { key: pred.key, index: change.item.index, expiresAt: expiryOf(change.item.metadata) });
       continue;
     }
     ahead.delete(nearest);
@@ -239,12 +281,12 @@ async function waitForTurn(
     // find out which of them are still there.
     const tickets = [...ahead.keys()];
     const items = await client.getMany<QueueRecord>(
-      tickets.map((n) => ticketKey(keys, n)),
+      tickets.map((n) => ahead.get(n)!.key),
       { signal: callerSignal },
     );
     tickets.forEach((n, i) => {
       const item = items[i];
-      if (item) ahead.set(n, { index: item.index, expiresAt: expiryOf(item.metadata) });
+      if (item) ahead.set(n, { key: item.key, index: item.index, expiresAt: expiryOf(item.metadata) });
       else ahead.delete(n);
     });
   }
@@ -348,5 +390,5 @@ export async function queueOf<T = QueueRecord>(
 ): Promise<CompareExchangeValue<T>[]> {
   const items: CompareExchangeValue<T>[] = [];
   for await (const item of client.listAll<T>(keys.queue, { pageSize: 0, signal })) items.push(item);
-  return items.sort((a, b) => ticketOf(a.key) - ticketOf(b.key));
+  return items.sort((a, b) => ticketOf(a) - ticketOf(b));
 }

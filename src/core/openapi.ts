@@ -473,6 +473,21 @@ const paths: Json = {
       responses: { "200": okJson("Transactions", { type: "object" }), ...errors(400, 401, 403, 503) },
     },
   },
+  "/databases/{db}/routing": {
+    parameters: [db],
+    get: {
+      operationId: "databaseRouting",
+      summary: "How the database routes keys: created with key hash tags or not (beyond RavenDB)",
+      responses: {
+        "200": okJson("The routing", {
+          type: "object",
+          required: ["KeyHashTags", "ShardCount"],
+          properties: { KeyHashTags: { type: "boolean" }, ShardCount: { type: "integer" } },
+        }),
+        ...errors(400, 401, 403, 503),
+      },
+    },
+  },
   "/databases/{db}/stats": {
     parameters: [db],
     get: {

@@ -112,6 +112,14 @@ admin.get("/databases/:db/transactions", access.read, async (c) => {
   return c.json({ Results: await recentTransactions(c.env, database, limit) });
 });
 
+/**
+ * How the database routes keys (beyond RavenDB): whether it was created with key hash tags. The
+ * fair lock asks once per client, to know whether its queue's indexes are one shard's order.
+ */
+admin.get("/databases/:db/routing", access.read, (c) =>
+  c.json({ KeyHashTags: c.var.routing.hashTags, ShardCount: c.var.routing.shardCount }),
+);
+
 admin.get("/databases/:db/stats", access.read, async (c) => c.json(await statistics(c.env, c.var.database, false)));
 admin.get("/databases/:db/stats/detailed", access.read, async (c) => c.json(await statistics(c.env, c.var.database, true)));
 

@@ -17,7 +17,9 @@ import {
   type FairLock,
 } from "../../src/client";
 import { enqueue, lockKeys, queueOf } from "../../src/client/fair-lock";
+import { env } from "cloudflare:workers";
 import { shardOf } from "../../src/core/routing";
+import { shardStub } from "../../src/stubs";
 import { BASE, clientFor, delay, freshDb, thrown, workerFetch } from "./support";
 
 /** Waits (polling, test-side only) until the lock's queue holds `n` items. */
@@ -56,29 +58,44 @@ describe("acquireFairLock", { timeout: 60_000 }, () => {
     expect(await queueOf(clientFor(db), lockKeys("job"))).toEqual([]);
   });
 
-  it("in a database with key hash tags, queues on one shard: every enqueue is one-phase", async () => {
+  it("in a database with key hash tags, waiters queue by one create each on the tag's shard, in order", async () => {
     const db = freshDb("fairtags");
     const created = await workerFetch(
       new Request(`${BASE}/admin/databases?name=${db}`, { method: "PUT", body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }) }),
     );
     expect(created.status).toBe(201);
-    const tokens: number[] = [];
-    await Promise.all(
-      ["a", "b", "c", "d"].map(async (owner) => {
-        for (let round = 0; round < 2; round++) {
-          await withFairLock(clientFor(db), "job", { ttlMs: 10_000, waitMs: 30_000, owner }, async (lock) => {
-            tokens.push(lock.token);
-          });
-        }
-      }),
-    );
-    expect(tokens).toHaveLength(8);
+    expect(await clientFor(db).routing()).toEqual({ keyHashTags: true, shardCount: 16 });
+    const holder = await acquireFairLock(clientFor(db), "job", { ttlMs: 10_000, waitMs: 0, owner: "h" });
+    const order: string[] = [];
+    const tokens: number[] = [holder.token];
+    const waiters: Promise<void>[] = [];
+    for (const id of ["w1", "w2", "w3"]) {
+      waiters.push(
+        withFairLock(clientFor(db), "job", { ttlMs: 10_000, waitMs: 30_000, owner: id }, async (lock) => {
+          order.push(id);
+          tokens.push(lock.token);
+          // A renew stores the ticket in the value: the order must not change with the index.
+          await lock.renew();
+        }),
+      );
+      await queueLength(db, "job", order.length + waiters.length + 1);
+    }
+    // Every item of the queue lives on the tag's shard (asked of that shard alone).
+    const onShard = await shardStub(env, db, shardOf("job", 16)).listKeys({
+      prefix: "locks/{job}/queue/",
+      upper: "locks/{job}/queue0",
+      after: undefined,
+      limit: 100,
+    });
+    expect(onShard).toHaveLength(4);
+    await holder.renew();
+    await holder.release();
+    await Promise.all(waiters);
+    expect(order).toEqual(["w1", "w2", "w3"]);
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
-    // Every transaction (the enqueues) ran in the tag's shard alone, none through a coordinator.
+    // No transaction at all: each enqueue was one create, not a ticket transaction.
     const panel = await workerFetch(new Request(`${BASE}/databases/${db}/transactions?limit=100`));
-    const logs = ((await panel.json()) as { Results: { Log: string; State: string }[] }).Results;
-    expect(logs.filter((t) => t.State === "committed")).toHaveLength(8);
-    expect(new Set(logs.map((t) => t.Log))).toEqual(new Set([`shard-${shardOf("job", 16)}`]));
+    expect(((await panel.json()) as { Results: unknown[] }).Results).toEqual([]);
   });
 
   it("6 workers × 3 sections racing: never overlapping, tokens strictly increasing", async () => {
