@@ -21,8 +21,15 @@
  *   is still i, create the item of ticket i+1; the ticket is also stored in the value).
  *
  * Either way, when a waiter's item is created every smaller ticket's item already exists or is
- * gone for good, so one listing names all of its predecessors and none can appear later. A
- * release is one delete, which wakes the successor's long-poll on it (the shard's watch).
+ * gone for good, so one listing names all of its predecessors and none can appear later.
+ *
+ * A holder releases with one write that marks its item released (`released: true`, a lease of
+ * half a second), not a delete: the successor's long-poll on it answers with that value, and it
+ * tells the successor more than a delete would — its predecessor held the lock, so every earlier
+ * item is gone too, and the successor holds the lock without asking about them. An item that
+ * disappears (a waiter that gave up deletes its item; a dead one's lease lapses) says nothing
+ * about the earlier ones, which the successor then reads again. Released items are not waiters:
+ * listings skip them.
  *
  * A waiter that dies stops renewing; its item expires and its successor (whose wait is capped at
  * that expiry) moves on. A waiter that gives up deletes its item.
@@ -58,6 +65,15 @@ export interface QueueRecord {
   enqueuedAt: string;
   /** The item's ticket (absent only from an item that was never rewritten: its index is the ticket). */
   ticket?: number;
+  /** Written by the holder's release: the lock was held and given up (the item lapses soon after). */
+  released?: true;
+}
+
+/** How long a released item stays visible: its successor's long-poll reads it at once. */
+const RELEASED_LINGER_MS = 500;
+
+function isReleased(item: { value: unknown } | null): boolean {
+  return (item?.value as Partial<QueueRecord> | null)?.released === true;
 }
 
 /**
@@ -216,7 +232,7 @@ export async function acquireFairLock(client: CmpxchgApi, name: string, options:
     return lock;
   } catch (err) {
     // Leave the queue, so the successor does not wait for our lease to run out.
-    await lock.release().catch(() => false);
+    await lock.leave().catch(() => false);
     throw err;
   }
 }
@@ -248,7 +264,7 @@ async function waitForTurn(
   const ahead = new Map<number, Predecessor>();
   for await (const item of client.listAll<QueueRecord>(keys.queue, { pageSize: 0, signal: callerSignal })) {
     const n = ticketOf(item);
-    if (n < ticket.ticket) ahead.set(n, { key: item.key, index: item.index, expiresAt: expiryOf(item.metadata) });
+    if (n < ticket.ticket && !isReleased(item)) ahead.set(n, { key: item.key, index: item.index, expiresAt: expiryOf(item.metadata) });
   }
   while (ahead.size > 0) {
     if (leaseSignal.aborted) throw leaseSignal.reason;
@@ -270,6 +286,8 @@ async function waitForTurn(
       if (leaseSignal.aborted) throw leaseSignal.reason;
       throw err;
     }
+    // Released by a holder: every earlier item was gone when it took the lock. Ours now.
+    if (isReleased(change.item)) return;
     if (change.item) {
       // Renewed (or not yet changed): wait again with what it is now.
       ahead.set(nearest, { key: pred.key, index: change.item.index, expiresAt: expiryOf(change.item.metadata) });
@@ -286,7 +304,7 @@ async function waitForTurn(
     );
     tickets.forEach((n, i) => {
       const item = items[i];
-      if (item) ahead.set(n, { key: item.key, index: item.index, expiresAt: expiryOf(item.metadata) });
+      if (item && !isReleased(item)) ahead.set(n, { key: item.key, index: item.index, expiresAt: expiryOf(item.metadata) });
       else ahead.delete(n);
     });
   }
@@ -348,12 +366,21 @@ class HeldFairLock implements FairLock {
     this.keepAlive.extended(expiry!);
   }
 
+  /** Marks the item released (see the header): conditional on our index, so a lapsed lease fails. */
   async release(): Promise<boolean> {
     await this.keepAlive.stop();
-    // The item's key is ours alone (one ticket, one waiter), so a delete of an expired item
-    // "succeeds" on nothing: whether the lease held is what the signal says.
-    const result = await this.serial(() => this.client.delete(this.key, this.index));
+    const released: QueueRecord = { ...this.record, released: true };
+    const result = await this.serial(() => this.client.put(this.key, released, this.index, expiresIn(RELEASED_LINGER_MS)));
     return result.successful && !this.signal.aborted && Date.now() < this.expiresAt;
+  }
+
+  /**
+   * Leaves the queue without having held the lock (gave up, or its lease was lost while waiting):
+   * a delete, which tells the successor nothing about the items before ours.
+   */
+  async leave(): Promise<void> {
+    await this.keepAlive.stop();
+    await this.serial(() => this.client.delete(this.key, this.index));
   }
 
   private lost(): never {
@@ -389,6 +416,6 @@ export async function queueOf<T = QueueRecord>(
   signal?: AbortSignal,
 ): Promise<CompareExchangeValue<T>[]> {
   const items: CompareExchangeValue<T>[] = [];
-  for await (const item of client.listAll<T>(keys.queue, { pageSize: 0, signal })) items.push(item);
+  for await (const item of client.listAll<T>(keys.queue, { pageSize: 0, signal })) if (!isReleased(item)) items.push(item);
   return items.sort((a, b) => ticketOf(a) - ticketOf(b));
 }
