@@ -98,6 +98,37 @@ describe("acquireFairLock", { timeout: 60_000 }, () => {
     expect(((await panel.json()) as { Results: unknown[] }).Results).toEqual([]);
   });
 
+  it("with key hash tags, a waiter whose predecessor gave up still waits for the holder before it", async () => {
+    const db = freshDb("fairtags");
+    await workerFetch(
+      new Request(`${BASE}/admin/databases?name=${db}`, { method: "PUT", body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }) }),
+    );
+    const holder = await acquireFairLock(clientFor(db), "q", { ttlMs: 10_000, waitMs: 0, owner: "h" });
+    const quit = new AbortController();
+    const quitter = thrown(() =>
+      acquireFairLock(clientFor(db), "q", { ttlMs: 10_000, waitMs: 30_000, owner: "quitter", signal: quit.signal }),
+    );
+    await queueLength(db, "q", 2);
+    let patientHolds = false;
+    const patient = acquireFairLock(clientFor(db), "q", { ttlMs: 10_000, waitMs: 30_000, owner: "patient" }).then((lock) => {
+      patientHolds = true;
+      return lock;
+    });
+    await queueLength(db, "q", 3);
+    // The quitter, the patient one's nearest predecessor, deletes its item: that says nothing of
+    // the holder before it, which the patient one must find still there.
+    quit.abort();
+    await quitter;
+    await queueLength(db, "q", 2);
+    await delay(200);
+    expect(patientHolds).toBe(false);
+    expect(await holder.release()).toBe(true);
+    const lock = await patient;
+    expect(lock.token).toBeGreaterThan(holder.token);
+    await lock.release();
+    expect(await queueOf(clientFor(db), lockKeys("q"))).toEqual([]);
+  });
+
   it("6 workers × 3 sections racing: never overlapping, tokens strictly increasing", async () => {
     const db = freshDb("fair");
     let inside: string | null = null;
