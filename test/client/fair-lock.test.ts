@@ -129,6 +129,33 @@ describe("acquireFairLock", { timeout: 60_000 }, () => {
     expect(await queueOf(clientFor(db), lockKeys("q"))).toEqual([]);
   });
 
+  it("with key hash tags, a holder's renewal (a new index) does not move it behind later waiters", async () => {
+    const db = freshDb("fairtags");
+    await workerFetch(
+      new Request(`${BASE}/admin/databases?name=${db}`, { method: "PUT", body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }) }),
+    );
+    const holder = await acquireFairLock(clientFor(db), "r", { ttlMs: 10_000, waitMs: 0, owner: "h", keepAlive: false });
+    const held: string[] = [];
+    const take = (owner: string) =>
+      acquireFairLock(clientFor(db), "r", { ttlMs: 10_000, waitMs: 30_000, owner, keepAlive: false }).then((lock) => {
+        held.push(owner);
+        return lock;
+      });
+    const w = take("w");
+    await queueLength(db, "r", 2);
+    // The holder's item now has an index above w's: its ticket is what its value records.
+    await holder.renew();
+    const x = take("x");
+    await queueLength(db, "r", 3);
+    await holder.release();
+    const wLock = await w;
+    await delay(200);
+    expect(held).toEqual(["w"]);
+    await wLock.release();
+    await (await x).release();
+    expect(held).toEqual(["w", "x"]);
+  });
+
   it("6 workers × 3 sections racing: never overlapping, tokens strictly increasing", async () => {
     const db = freshDb("fair");
     let inside: string | null = null;
