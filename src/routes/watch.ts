@@ -10,7 +10,7 @@ import { lowerKey } from "../core/keys";
 import { ChangeResult, ChangesHeaders, ChangesQuery, WaitQuery } from "../core/schemas/cmpxchg";
 import { errors, json } from "../core/schemas/common";
 import { rawJson } from "../worker/respond";
-import { allShards, stubForKey } from "../worker/shards";
+import { shardsForPrefix, stubForKey } from "../worker/shards";
 import { operation } from "./define";
 
 export const watch = new OpenAPIHono<AppEnv>();
@@ -32,7 +32,7 @@ operation(
   },
   async (c, { query }) => {
     const { key, index, timeout } = query;
-    const { lowered, stub } = stubForKey(c.env, c.var.database, key);
+    const { lowered, stub } = stubForKey(c.env, c.var.database, c.var.routing, key);
     const { item, changed } = await stub.wait(lowered, index, timeout);
     return rawJson(`{"Key":${JSON.stringify(key)},"Value":${item?.json ?? "null"},"Index":${item?.index ?? -1},"Changed":${changed}}`);
   },
@@ -66,11 +66,14 @@ operation(
     const database = c.var.database;
     const upgrade = (query: string) => new Request(`http://shard/changes?${query}`, { headers: { Upgrade: "websocket" } });
     if ("key" in query) {
-      const { lowered, stub } = stubForKey(c.env, database, query.key);
+      const { lowered, stub } = stubForKey(c.env, database, c.var.routing, query.key);
       return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`));
     }
-    const prefix = `prefix=${encodeURIComponent(lowerKey(query.prefix))}`;
-    const upstream = await Promise.all(allShards(c.env, database).map((stub) => stub.fetch(upgrade(prefix))));
+    const lowered = lowerKey(query.prefix);
+    const prefix = `prefix=${encodeURIComponent(lowered)}`;
+    // Every shard, or the one a prefix holding a whole hash tag lies on.
+    const shards = shardsForPrefix(c.env, database, c.var.routing, lowered);
+    const upstream = await Promise.all(shards.map(({ stub }) => stub.fetch(upgrade(prefix))));
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     server.accept();
     const sockets = upstream.map((response) => response.webSocket!);

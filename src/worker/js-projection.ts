@@ -9,6 +9,7 @@
  * another one round more; MAX_QUERY_JS_ROUNDS bounds the chain.
  */
 import { ErrorTypes, RavenError } from "../core/errors";
+import type { Routing } from "../core/routing";
 import { encodeJson, isJsonObject, type JsonObject, parseJson } from "../core/json";
 import { lowerKey } from "../core/keys";
 import { MAX_QUERY_JS_ROUNDS, MAX_RESPONSE_BYTES } from "../core/limits";
@@ -29,6 +30,7 @@ export interface JsProjected {
 export async function projectJs(
   env: Env,
   database: string,
+  routing: Routing,
   query: Query,
   page: StoredDoc[],
   documents: JsonObject[],
@@ -42,7 +44,7 @@ export async function projectJs(
     parameters: [js.alias ?? "__document", ...js.loadAliases],
     queryParameters: Object.fromEntries(Object.entries(params).map(([name, value]) => [name, encodeJson(value)])),
   };
-  const rows = await rowsOf(env, database, query, documents);
+  const rows = await rowsOf(env, database, routing, query, documents);
 
   const lookups: Lookups = { cmpxchg: new Map(), docs: new Map() };
   const budget = new StepBudget();
@@ -78,7 +80,7 @@ export async function projectJs(
       }
     });
     pending = next;
-    fetchedBytes += await fetchLookups(env, database, [...wantedItems], [...wantedDocs], lookups);
+    fetchedBytes += await fetchLookups(env, database, routing, [...wantedItems], [...wantedDocs], lookups);
     if (fetchedBytes > MAX_RESPONSE_BYTES) {
       throw new RavenError(
         413,
@@ -111,21 +113,31 @@ export async function projectJs(
 }
 
 /** Each result's arguments: the document, then each `load … as` document (null when missing). */
-async function rowsOf(env: Env, database: string, query: Query, documents: JsonObject[]): Promise<Row[]> {
+async function rowsOf(env: Env, database: string, routing: Routing, query: Query, documents: JsonObject[]): Promise<Row[]> {
   const loadIds = query.loads.map((load) =>
     documents.map((doc) => valuesAt(doc, load.path).find((v): v is string => typeof v === "string") ?? null),
   );
   const wanted = [...new Set(loadIds.flat().filter((id): id is string => id !== null))];
   const loaded = new Map(
-    Object.entries(await includedDocuments(env, database, wanted)).map(([id, doc]) => [lowerKey(id), encodeJson(doc)]),
+    Object.entries(await includedDocuments(env, database, routing, wanted)).map(([id, doc]) => [lowerKey(id), encodeJson(doc)]),
   );
   return documents.map((doc, at) => [encodeJson(doc), ...loadIds.map((ids) => loaded.get(lowerKey(ids[at] ?? "")) ?? null)]);
 }
 
 /** Reads what a round asked for into `lookups` (missing ones as null); answers the bytes read. */
-async function fetchLookups(env: Env, database: string, keys: string[], ids: string[], lookups: Lookups): Promise<number> {
+async function fetchLookups(
+  env: Env,
+  database: string,
+  routing: Routing,
+  keys: string[],
+  ids: string[],
+  lookups: Lookups,
+): Promise<number> {
   if (keys.length === 0 && ids.length === 0) return 0;
-  const [items, docs] = await Promise.all([keys.length ? getItems(env, database, keys) : [], includedDocuments(env, database, ids)]);
+  const [items, docs] = await Promise.all([
+    keys.length ? getItems(env, database, routing, keys) : [],
+    includedDocuments(env, database, routing, ids),
+  ]);
   let bytes = 0;
   keys.forEach((key, i) => {
     const item = items[i];
