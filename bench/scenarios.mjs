@@ -214,7 +214,10 @@ if (ONLY !== "tx") {
     const etcdUrl = `http://127.0.0.1:${etcd.port}`;
     const systems = [
       { name: "simple lock (baseline)", run: (n) => simpleLockHandoff(url, n, SECONDS) },
-      { name: "fair lock", run: (n) => fairLockHandoff(client, url, n, SECONDS) },
+      // In a database created with KeyHashTags (the lock's keys on one shard: one-phase enqueues).
+      { name: "fair lock", run: (n) => fairLockHandoff(client, url, n, SECONDS, { tags: true }) },
+      // The same lock in a database without tags: its keys spread over shards (two-phase enqueues).
+      { name: "fair lock, no tags", run: (n) => fairLockHandoff(client, url, n, SECONDS, { tags: false }) },
       { name: "etcd lock", run: (n) => etcdLockHandoff(etcdUrl, n, SECONDS) },
     ];
     for (const waiters of [2, 8, 32]) {

@@ -139,7 +139,14 @@ const MODULE_FIELD = { Text: "text", Data: "data", CompiledWasm: "wasm", ESModul
  * segment matches the file name.
  */
 export function extraModules(dist, rules = []) {
-  const segment = (glob) => new RegExp(`^${glob.split("/").pop().replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`);
+  const segment = (glob) =>
+    new RegExp(
+      `^${glob
+        .split("/")
+        .pop()
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replaceAll("*", ".*")}$`,
+    );
   return fs
     .readdirSync(dist)
     .filter((file) => file !== "index.js" && !file.endsWith(".map") && file !== "README.md")

@@ -86,6 +86,10 @@ export class CmpxchgService extends WorkerEntrypoint<Env> implements CmpxchgRpc 
     return this.client(database).waitForChange(key, index, options);
   }
 
+  routing(database: string): Promise<{ keyHashTags: boolean; shardCount: number }> {
+    return this.client(database).routing();
+  }
+
   /**
    * A client whose "network" is the app itself. Its retries still matter: a 503 from an
    * overloaded shard is retried with the same request id, exactly as over HTTP.

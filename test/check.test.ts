@@ -7,7 +7,7 @@ import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseBulkDocs } from "../src/core/bulk-docs";
-import { shardOf } from "../src/core/routing";
+import { shardOf, plainRouting } from "../src/core/routing";
 import type { TxOp } from "../src/core/transaction";
 import { coordinatorFor, shardStub } from "../src/stubs";
 import { runTransaction } from "../src/transactions";
@@ -156,8 +156,10 @@ describe("CompareExchangeCHECK batches", () => {
 
 /** Parsed ops of a cluster-wide batch, as the Worker builds them. */
 function ops(commands: unknown[]): TxOp[] {
-  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), { shardCount: SHARDS, atomicGuards: true })
-    .ops;
+  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), {
+    routing: plainRouting(SHARDS),
+    atomicGuards: true,
+  }).ops;
 }
 
 const lockCount = (db: string, shard: number) =>

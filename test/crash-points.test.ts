@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseBulkDocs } from "../src/core/bulk-docs";
-import { shardOf } from "../src/core/routing";
+import { plainRouting, shardOf } from "../src/core/routing";
 import type { ExecuteResult, TransactionRequest, TxOp } from "../src/core/transaction";
 import type { FailAction } from "../src/objects/failpoints";
 import { LOCK_RESOLVE_AFTER_MS } from "../src/objects/shard";
@@ -43,7 +43,10 @@ async function setup(label: string) {
 }
 
 function ops(_db: string, commands: unknown[], atomicGuards = true): TxOp[] {
-  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), { shardCount: SHARDS, atomicGuards }).ops;
+  return parseBulkDocs(JSON.stringify({ Commands: commands, TransactionMode: "ClusterWide" }), {
+    routing: plainRouting(SHARDS),
+    atomicGuards,
+  }).ops;
 }
 
 /** How often a failpoint fired in an object (counted across crashes of its instance). */

@@ -76,8 +76,9 @@ describe("queries", () => {
       expect([answer.status, answer.json.Type]).toEqual([400, "Raven.Client.Exceptions.InvalidQueryException"]);
       expect(answer.json.Message).toContain(construct);
     };
-    await refused("declare function f(u) { return u; } from Users as u select f(u)", "declare function");
-    await refused("from Users as u select { n: u.name }", "JavaScript projections");
+    await refused("declare value x", "'declare value'");
+    await refused("from Users where { a: 1 }", "JavaScript object literals");
+    await refused("from Users as u select { n: u.name }, name", "A JavaScript projection beside other fields");
     await refused("from Users where search(name, 'jo*')", "search()");
     await refused("from Users order by random()", "random()");
     await refused("from Users select distinct name", "select distinct");
@@ -268,5 +269,83 @@ describe("queries", () => {
     expect(etag2).not.toBe(etag);
     await bulk(db, [docPut("orders/2", { owner: "owners/bob" }, "Orders")]);
     expect((await ask(etag2)).status).toBe(200);
+  });
+});
+
+// The first query of the file instantiates QuickJS (a slow step on a busy machine): a longer timeout.
+describe("JavaScript in queries (declare function, select { … })", { timeout: 30_000 }, () => {
+  async function seedCompanies(db: string) {
+    await bulk(db, [
+      cmpPut("ext/acme", 0, { country: "NO" }),
+      docPut("companies/acme", { name: "Acme", externalId: "ext/acme", parentId: "companies/globex", n: 2 }, "Companies"),
+      docPut("companies/globex", { name: "Globex", externalId: "ext/none", n: 3 }, "Companies"),
+    ]);
+  }
+
+  it("declare function with includes.cmpxchg(): the value comes back in CompareExchangeValueIncludes", async () => {
+    const db = freshDb();
+    await seedCompanies(db);
+    const { status, json } = await query(
+      db,
+      "declare function incl(c) { includes.cmpxchg(c.externalId); return c; } from Companies as c where c.name = 'Acme' select incl(c)",
+    );
+    expect(status).toBe(200);
+    expect(json.Results).toHaveLength(1);
+    expect(json.Results[0]).toMatchObject({ name: "Acme", "@metadata": { "@id": "companies/acme", "@projection": true } });
+    expect(json.CompareExchangeValueIncludes["ext/acme"]).toMatchObject({ Key: "ext/acme", Value: { Object: { country: "NO" } } });
+    expect(json.CompareExchangeValueIncludes["ext/acme"].Index).toBeGreaterThan(0);
+  });
+
+  it("select { … } with cmpxchg(), load(), id(), a load clause and $parameters", async () => {
+    const db = freshDb();
+    await seedCompanies(db);
+    const { status, json } = await query(
+      db,
+      "from Companies as c order by c.name load c.parentId as p select { Name: c.name, Ext: cmpxchg(c.externalId), Parent: load(c.parentId), P: p ? p.name : null, Id: id(c), Twice: c.n * $k }",
+      { k: 2 },
+    );
+    expect(json.Message).toBeUndefined();
+    expect(status).toBe(200);
+    const [acme, globex] = json.Results;
+    expect(acme).toMatchObject({ Name: "Acme", Ext: { country: "NO" }, P: "Globex", Id: "companies/acme", Twice: 4 });
+    expect(acme.Parent).toMatchObject({ name: "Globex", "@metadata": { "@id": "companies/globex" } });
+    expect(globex).toMatchObject({ Name: "Globex", Ext: null, Parent: null, P: null, Twice: 6 });
+    expect(acme["@metadata"]).toMatchObject({ "@projection": true, "@id": "companies/acme" });
+  });
+
+  it("a lookup that depends on another one (a cmpxchg() key read from a loaded document)", async () => {
+    const db = freshDb();
+    await seedCompanies(db);
+    const { json } = await query(
+      db,
+      "from Companies as c where c.name = 'Globex' select { Child: cmpxchg(load('companies/acme').externalId) }",
+    );
+    expect(json.Results).toEqual([expect.objectContaining({ Child: { country: "NO" } })]);
+  });
+
+  it("a runaway function answers 400 JavaScriptException and the next query works", async () => {
+    const db = freshDb();
+    await seedCompanies(db);
+    const runaway = await query(db, "declare function spin(c) { while (true) {} } from Companies as c select spin(c)");
+    expect([runaway.status, runaway.json.Type]).toEqual([400, "Raven.Client.Exceptions.Documents.Patching.JavaScriptException"]);
+    expect(runaway.json.Message).toContain("CPU budget");
+    const bomb = await query(
+      db,
+      "from Companies as c select { x: (function () { var a = []; for (;;) a.push(new Array(1e5).fill(a.length)); })() }",
+    );
+    expect([bomb.status, bomb.json.Type]).toEqual([400, "Raven.Client.Exceptions.Documents.Patching.JavaScriptException"]);
+    expect(bomb.json.Message).toContain("out of memory");
+    const parse = await query(db, "declare function f(c) { return c..x; } from Companies as c select f(c)");
+    expect([parse.status, parse.json.Type]).toEqual([400, "Raven.Client.Exceptions.Documents.Patching.JavaScriptParseException"]);
+    // While a runaway query runs, the database's shards keep answering other requests.
+    const [spinning, item] = await Promise.all([
+      query(db, "declare function spin(c) { for (;;) {} } from Companies as c select spin(c)"),
+      putItem(db, "during/runaway", 0, "written"),
+    ]);
+    expect(spinning.json.Type).toBe("Raven.Client.Exceptions.Documents.Patching.JavaScriptException");
+    expect(item.Successful).toBe(true);
+    const next = await query(db, "from Companies as c where c.name = 'Acme' select { N: c.name }");
+    expect(next.status).toBe(200);
+    expect(next.json.Results).toEqual([expect.objectContaining({ N: "Acme" })]);
   });
 });

@@ -157,4 +157,21 @@ describe("WebSocket change streams", () => {
       expect(res.status, bad).toBe(400);
     }
   });
+
+  it("stream a prefix holding a whole hash tag from the tag's shard, in a database created with KeyHashTags", async () => {
+    const db = freshDb("watchtags");
+    const created = await call(`/admin/databases?name=${db}`, {
+      method: "PUT",
+      body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }),
+    });
+    expect(created.status).toBe(201);
+    const { socket, until } = await stream(db, `prefix=${encodeURIComponent("cart/{u1}/")}`);
+    const keys = Array.from({ length: 4 }, (_, i) => `cart/{u1}/${i}`);
+    for (const key of keys) await putItem(db, key, 0, key);
+    await putItem(db, "cart/{u2}/0", 0, "another tag");
+    const puts = await until(4);
+    await scheduler.wait(50);
+    expect(puts.map((m) => m.Key)).toEqual(keys);
+    socket.close(1000, "done");
+  });
 });

@@ -68,9 +68,27 @@ export async function simpleLockHandoff(url, waiters, seconds) {
   return summarize(handoffs, acquisitions, seconds);
 }
 
-/** The fair lock of src/client: each waiter its own client, as separate processes would have. */
-export async function fairLockHandoff(client, url, waiters, seconds) {
-  const db = `bench_flock_${Date.now()}_${waiters}`;
+/**
+ * Creates a database with key hash tags (`PUT /admin/databases`, our `KeyHashTags` extension), so
+ * that a fair lock's keys (`locks/{name}/…`) all live on one shard.
+ */
+export async function createTaggedDatabase(url, db) {
+  const res = await fetch(`${url}/admin/databases?name=${db}`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }),
+  });
+  if (res.status !== 201) throw new Error(`creating ${db} with KeyHashTags: ${res.status} ${await res.text()}`);
+}
+
+/**
+ * The fair lock of src/client: each waiter its own client, as separate processes would have.
+ * `tags`: in a database created with key hash tags (the lock's queue on one shard); otherwise in
+ * one used implicitly, whole-key routing (its keys spread over the shards).
+ */
+export async function fairLockHandoff(client, url, waiters, seconds, { tags = true } = {}) {
+  const db = `bench_flock_${tags ? "tags" : "plain"}_${Date.now()}_${waiters}`;
+  if (tags) await createTaggedDatabase(url, db);
   const handoffs = [];
   let released = null;
   let acquisitions = 0;

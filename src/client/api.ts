@@ -8,6 +8,7 @@ import type {
   ChangeResult,
   CompareExchangeResult,
   CompareExchangeValue,
+  DatabaseRouting,
   ListOptions,
   ListPage,
   Metadata,
@@ -41,6 +42,8 @@ export interface CmpxchgApi {
   commit(commands: TransactionCommand[], options?: WriteOptions): Promise<TransactionResult>;
   /** Answers once the item's index differs from `index` (-1: once it exists), or at the timeout. */
   waitForChange<T = unknown>(key: string, index: number, options?: WaitOptions): Promise<ChangeResult<T>>;
+  /** How the database routes keys (whether it was created with key hash tags). */
+  routing(options?: ReadOptions): Promise<DatabaseRouting>;
 }
 
 /** Follows continuation tokens from the first page to the last. */

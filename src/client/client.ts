@@ -8,6 +8,7 @@ import type {
   ChangeResult,
   CompareExchangeResult,
   CompareExchangeValue,
+  DatabaseRouting,
   ListOptions,
   ListPage,
   Metadata,
@@ -162,6 +163,12 @@ export class CmpxchgClient implements CmpxchgApi {
       signal: options.signal,
     });
     return readChangeResult<T>(this.parse(answer.text));
+  }
+
+  async routing(options: ReadOptions = {}): Promise<DatabaseRouting> {
+    const answer = await this.transport.send({ method: "GET", path: `${this.root}/routing`, signal: options.signal });
+    const body = this.parse(answer.text) as { KeyHashTags?: unknown; ShardCount?: unknown };
+    return { keyHashTags: body.KeyHashTags === true, shardCount: Number(body.ShardCount) };
   }
 
   /**

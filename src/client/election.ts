@@ -8,7 +8,7 @@
  * capped at that expiry) leads, and observers see the new leader.
  */
 import { expiryOf, type CmpxchgApi } from "./api.js";
-import { acquireFairLock, lockKeys, queueOf, ticketOf, type FairLock, type LockKeys, type QueueRecord } from "./fair-lock.js";
+import { acquireFairLock, lockKeys, queueOf, routesByTags, ticketOf, type FairLock, type LockKeys, type QueueRecord } from "./fair-lock.js";
 
 export interface ElectionOptions {
   /** Lease length of each candidate's item (renewed at a third of it). */
@@ -49,6 +49,8 @@ export interface Leadership<T = unknown> {
 
 const EXPIRY_SLACK_MS = 25;
 const MAX_WAIT_MS = 60_000;
+/** How often an observer looks for a first candidate while nobody leads, in a database with key hash tags. */
+const IDLE_LOOK_MS = 1_000;
 
 export class Election<T = unknown> {
   private readonly keys: LockKeys;
@@ -103,6 +105,11 @@ export class Election<T = unknown> {
           const expiry = expiryOf(first.metadata);
           const timeoutMs = Math.max(1, Math.min(MAX_WAIT_MS, expiry === null ? MAX_WAIT_MS : expiry - Date.now() + EXPIRY_SLACK_MS));
           await this.client.waitForChange(first.key, first.index, { timeoutMs, signal });
+        } else if (await routesByTags(this.client, signal)) {
+          // Nobody leads, in a database with key hash tags: a candidate's enqueue is a create of
+          // a key no one can name in advance, so look again after a while (`seq` is never
+          // written there: waiting on its absence is an abortable pause).
+          await this.client.waitForChange(this.keys.seq, -1, { timeoutMs: IDLE_LOOK_MS, signal });
         } else {
           // Nobody leads: the next candidate's enqueue moves the ticket counter.
           const seq = await this.client.get<number>(this.keys.seq, { signal });
@@ -117,8 +124,8 @@ export class Election<T = unknown> {
   }
 }
 
-function toLeader<T>(item: { key: string; value: QueueRecord }): Leader<T> {
-  return { owner: item.value.owner, value: item.value.value as T, token: ticketOf(item.key), key: item.key };
+function toLeader<T>(item: { key: string; index: number; value: QueueRecord }): Leader<T> {
+  return { owner: item.value.owner, value: item.value.value as T, token: ticketOf(item), key: item.key };
 }
 
 class HeldLeadership<T> implements Leadership<T> {

@@ -2,17 +2,34 @@
  * Fair locks: waiters queue in arrival order and each waits only for its predecessor, as etcd's
  * Mutex does by revision, so a release wakes exactly one waiter.
  *
- * Layout under `<prefix><name>/`:
- * - `seq`: the lock's ticket counter (a number, never expires).
- * - `queue/<ticket, 16 digits>`: one item per waiter or holder, with an `@expires` lease.
+ * Layout under `<prefix>{<name>}/` (the name is the keys' hash tag), one item per waiter or
+ * holder under `queue/`, with an `@expires` lease. Every item has a ticket; the holder is the live
+ * item with the smallest ticket, and the ticket is the fencing token (strictly increasing per
+ * lock, since holders take the lock in ticket order). Two ways to hand out tickets, chosen by how
+ * the database routes keys (asked once per client, `CmpxchgApi.routing`; fixed for the
+ * database's life, so every client of one database uses the same):
  *
- * Why a ticket counter instead of the items' indexes: indexes are per shard, and the queue's keys
- * hash to different shards, so two items' indexes say nothing about which came first. Taking a
- * ticket and creating the queue item happen in ONE cluster-wide transaction (seq CAS n-1 → n,
- * create queue/n): when a waiter's transaction commits, every smaller ticket's item already
- * exists or is gone for good, so one listing names all of its predecessors and none can appear
- * later. The holder is the live item with the smallest ticket; the ticket is the fencing token
- * (strictly increasing per lock, since holders take the lock in ticket order).
+ * - **Key hash tags** (README, "Co-located keys"): every key of the lock lies on one shard, whose
+ *   indexes are one total order of its writes. A waiter creates `queue/<random id>` with one
+ *   plain create, which never conflicts, and its ticket is the index that create returned (as
+ *   etcd's Mutex orders waiters by create revision). The item's index changes when it is renewed,
+ *   so every later write of the item stores the ticket in its value (`ticket`); an item without
+ *   one was never rewritten and its index is still its ticket.
+ * - **Whole-key routing**: the queue's keys lie on different shards, and two items' indexes say
+ *   nothing about which came first. `seq` is a ticket counter: taking a ticket and creating
+ *   `queue/<ticket, 16 digits>` happen in ONE cluster-wide transaction (write `seq` if its index
+ *   is still i, create the item of ticket i+1; the ticket is also stored in the value).
+ *
+ * Either way, when a waiter's item is created every smaller ticket's item already exists or is
+ * gone for good, so one listing names all of its predecessors and none can appear later.
+ *
+ * A holder releases with one write that marks its item released (`released: true`, a lease of
+ * half a second), not a delete: the successor's long-poll on it answers with that value, and it
+ * tells the successor more than a delete would — its predecessor held the lock, so every earlier
+ * item is gone too, and the successor holds the lock without asking about them. An item that
+ * disappears (a waiter that gave up deletes its item; a dead one's lease lapses) says nothing
+ * about the earlier ones, which the successor then reads again. Released items are not waiters:
+ * listings skip them.
  *
  * A waiter that dies stops renewing; its item expires and its successor (whose wait is capped at
  * that expiry) moves on. A waiter that gives up deletes its item.
@@ -31,7 +48,7 @@ export interface FairLockOptions {
   waitMs: number;
   /** Stored in the item for operators and observers (default: a random id). */
   owner?: string;
-  /** Key prefix (default `locks/`; the keys are `<prefix><name>/seq` and `<prefix><name>/queue/…`). */
+  /** Key prefix (default `locks/`; the keys are `<prefix>{<name>}/seq` and `<prefix>{<name>}/queue/…`). */
   prefix?: string;
   /** Renew the lease at a third of its TTL while waiting and holding (default true). */
   keepAlive?: boolean;
@@ -46,6 +63,17 @@ export interface QueueRecord {
   owner: string;
   value?: unknown;
   enqueuedAt: string;
+  /** The item's ticket (absent only from an item that was never rewritten: its index is the ticket). */
+  ticket?: number;
+  /** Written by the holder's release: the lock was held and given up (the item lapses soon after). */
+  released?: true;
+}
+
+/** How long a released item stays visible: its successor's long-poll reads it at once. */
+const RELEASED_LINGER_MS = 500;
+
+function isReleased(item: { value: unknown } | null): boolean {
+  return (item?.value as Partial<QueueRecord> | null)?.released === true;
 }
 
 /**
@@ -68,8 +96,14 @@ export interface LockKeys {
   queue: string;
 }
 
+/**
+ * The keys of the lock `name`: the name in braces is their hash tag, so that a database routing by
+ * tags keeps them on one shard. (Every key of the lock has the same first `{` and next `}`, both
+ * inside `<prefix>{<name>}`, also when the prefix or the name holds braces of its own: so they
+ * share the tag, whatever it is. Only an empty name gives `{}`, which is no tag.)
+ */
 export function lockKeys(name: string, prefix = "locks/"): LockKeys {
-  const base = `${prefix}${name}/`;
+  const base = `${prefix}{${name}}/`;
   return { seq: `${base}seq`, queue: `${base}queue/` };
 }
 
@@ -77,9 +111,24 @@ export function ticketKey(keys: LockKeys, ticket: number): string {
   return keys.queue + String(ticket).padStart(TICKET_DIGITS, "0");
 }
 
-/** The ticket of a queue item key (listings return keys lower-cased; the digits are unchanged). */
-export function ticketOf(key: string): number {
-  return Number(key.slice(-TICKET_DIGITS));
+/** The ticket of a queue item: the one its value records, else its index (see the header). */
+export function ticketOf(item: { index: number; value: unknown }): number {
+  const stored = (item.value as Partial<QueueRecord> | null)?.ticket;
+  return typeof stored === "number" ? stored : item.index;
+}
+
+/** Per client: whether its database routes by key hash tags (the queue's indexes are then one order). */
+const taggedRouting = new WeakMap<CmpxchgApi, Promise<boolean>>();
+
+export function routesByTags(client: CmpxchgApi, signal?: AbortSignal): Promise<boolean> {
+  let known = taggedRouting.get(client);
+  if (!known) {
+    known = client.routing({ signal }).then((routing) => routing.keyHashTags);
+    taggedRouting.set(client, known);
+    // A failed question is asked again next time, not remembered.
+    known.catch(() => taggedRouting.delete(client));
+  }
+  return known;
 }
 
 /** A place in the queue. */
@@ -92,9 +141,13 @@ export interface Ticket {
   record: QueueRecord;
 }
 
+/** Per client and lock: the index `seq` had after this client's last enqueue (the next one's first guess). */
+const seqIndexSeen = new WeakMap<CmpxchgApi, Map<string, number>>();
+
 /**
- * Takes the next ticket and creates its queue item, in one transaction; retried on a lost race.
- * Exported for tests that simulate a waiter dying right after it queued.
+ * Takes a ticket and creates the queue item: in a database with key hash tags one create whose
+ * index is the ticket, else the `seq` transaction. Exported for tests that simulate a waiter
+ * dying right after it queued.
  */
 export async function enqueue(
   client: CmpxchgApi,
@@ -103,29 +156,60 @@ export async function enqueue(
   ttlMs: number,
   signal?: AbortSignal,
 ): Promise<Ticket> {
-  let seq = await client.get<number>(keys.seq, { signal });
+  if (!(await routesByTags(client, signal))) return enqueueWithCounter(client, keys, record, ttlMs, signal);
+  const key = keys.queue + crypto.randomUUID();
+  const metadata = expiresIn(ttlMs);
+  const created = await client.create(key, record, metadata, { signal });
+  // A random key that exists already: not this waiter's, never overwritten.
+  if (!created.successful) throw new Error(`The queue item '${key}' of a new waiter already existed.`);
+  return { ticket: created.index, key, index: created.index, expiresAt: expiryOf(metadata)!, record: { ...record, ticket: created.index } };
+}
+
+/**
+ * The ticket counter's enqueue (whole-key routing), one transaction, retried on a lost race.
+ *
+ * The ticket is one more than the index of `seq` the transaction compares against: `seq`'s index
+ * grows with every write of it and never repeats (indexes grow strictly per key), and every
+ * enqueue writes it, so tickets are unique and grow in commit order. A lost race reports `seq`'s
+ * actual index (the conflict's violation), which is the next attempt's guess: no read of `seq`
+ * before a retry (only before a client's first enqueue for the lock), one round trip per attempt.
+ */
+async function enqueueWithCounter(
+  client: CmpxchgApi,
+  keys: LockKeys,
+  record: QueueRecord,
+  ttlMs: number,
+  signal?: AbortSignal,
+): Promise<Ticket> {
+  let seen = seqIndexSeen.get(client);
+  if (!seen) seqIndexSeen.set(client, (seen = new Map()));
+  // A client that never queued for this lock reads `seq` once (its guess would be wrong);
+  // afterwards the index from its last enqueue is the first guess.
+  let expected = seen.get(keys.seq) ?? (await client.get<number>(keys.seq, { signal }))?.index ?? 0;
   for (let attempt = 0; ; attempt++) {
-    const ticket = (typeof seq?.value === "number" ? seq.value : 0) + 1;
+    const ticket = expected + 1;
     const key = ticketKey(keys, ticket);
     const metadata = expiresIn(ttlMs);
+    const stored: QueueRecord = { ...record, ticket };
     try {
-      const committed = await client
-        .transaction()
-        .put(keys.seq, ticket, seq?.index ?? 0)
-        .create(key, record, metadata)
-        .commit({ signal });
-      return { ticket, key, index: committed.index, expiresAt: expiryOf(metadata)!, record };
+      const committed = await client.transaction().put(keys.seq, ticket, expected).create(key, stored, metadata).commit({ signal });
+      seen.set(keys.seq, committed.index);
+      return { ticket, key, index: committed.index, expiresAt: expiryOf(metadata)!, record: stored };
     } catch (err) {
       if (!(err instanceof ClusterTransactionConcurrencyException)) throw err;
-      // Another waiter took that ticket: read the counter again, after a short jittered pause
-      // so that a crowd arriving together spreads out.
-      await sleep(backoffDelay(Math.min(attempt, 6), ENQUEUE_BACKOFF), signal);
-      seq = await client.get<number>(keys.seq, { signal });
+      const onSeq = err.violations.find((v) => v.id.toLowerCase() === keys.seq.toLowerCase());
+      // Only `seq` can conflict (a ticket's key is never used twice); should anything else, read it.
+      expected = onSeq ? Math.max(0, onSeq.actual) : ((await client.get<number>(keys.seq, { signal }))?.index ?? 0);
+      seen.set(keys.seq, expected);
+      // A first loss is retried at once with the index just learned; a crowd arriving together
+      // then spreads out with short jittered pauses.
+      if (attempt > 0) await sleep(backoffDelay(Math.min(attempt - 1, 6), ENQUEUE_BACKOFF), signal);
     }
   }
 }
 
 interface Predecessor {
+  key: string;
   index: number;
   expiresAt: number | null;
 }
@@ -148,7 +232,7 @@ export async function acquireFairLock(client: CmpxchgApi, name: string, options:
     return lock;
   } catch (err) {
     // Leave the queue, so the successor does not wait for our lease to run out.
-    await lock.release().catch(() => false);
+    await lock.leave().catch(() => false);
     throw err;
   }
 }
@@ -179,8 +263,8 @@ async function waitForTurn(
 ): Promise<void> {
   const ahead = new Map<number, Predecessor>();
   for await (const item of client.listAll<QueueRecord>(keys.queue, { pageSize: 0, signal: callerSignal })) {
-    const n = ticketOf(item.key);
-    if (n < ticket.ticket) ahead.set(n, { index: item.index, expiresAt: expiryOf(item.metadata) });
+    const n = ticketOf(item);
+    if (n < ticket.ticket && !isReleased(item)) ahead.set(n, { key: item.key, index: item.index, expiresAt: expiryOf(item.metadata) });
   }
   while (ahead.size > 0) {
     if (leaseSignal.aborted) throw leaseSignal.reason;
@@ -196,15 +280,17 @@ async function waitForTurn(
     const signal = anySignal(leaseSignal, callerSignal);
     let change: ChangeResult<QueueRecord>;
     try {
-      change = await client.waitForChange<QueueRecord>(ticketKey(keys, nearest), pred.index, { timeoutMs, signal });
+      change = await client.waitForChange<QueueRecord>(pred.key, pred.index, { timeoutMs, signal });
     } catch (err) {
       // An abort of the wait because our own lease was lost reports that, not a bare abort.
       if (leaseSignal.aborted) throw leaseSignal.reason;
       throw err;
     }
+    // Released by a holder: every earlier item was gone when it took the lock. Ours now.
+    if (isReleased(change.item)) return;
     if (change.item) {
       // Renewed (or not yet changed): wait again with what it is now.
-      ahead.set(nearest, { index: change.item.index, expiresAt: expiryOf(change.item.metadata) });
+      ahead.set(nearest, { key: pred.key, index: change.item.index, expiresAt: expiryOf(change.item.metadata) });
       continue;
     }
     ahead.delete(nearest);
@@ -213,12 +299,12 @@ async function waitForTurn(
     // find out which of them are still there.
     const tickets = [...ahead.keys()];
     const items = await client.getMany<QueueRecord>(
-      tickets.map((n) => ticketKey(keys, n)),
+      tickets.map((n) => ahead.get(n)!.key),
       { signal: callerSignal },
     );
     tickets.forEach((n, i) => {
       const item = items[i];
-      if (item) ahead.set(n, { index: item.index, expiresAt: expiryOf(item.metadata) });
+      if (item && !isReleased(item)) ahead.set(n, { key: item.key, index: item.index, expiresAt: expiryOf(item.metadata) });
       else ahead.delete(n);
     });
   }
@@ -280,12 +366,21 @@ class HeldFairLock implements FairLock {
     this.keepAlive.extended(expiry!);
   }
 
+  /** Marks the item released (see the header): conditional on our index, so a lapsed lease fails. */
   async release(): Promise<boolean> {
     await this.keepAlive.stop();
-    // The item's key is ours alone (one ticket, one waiter), so a delete of an expired item
-    // "succeeds" on nothing: whether the lease held is what the signal says.
-    const result = await this.serial(() => this.client.delete(this.key, this.index));
+    const released: QueueRecord = { ...this.record, released: true };
+    const result = await this.serial(() => this.client.put(this.key, released, this.index, expiresIn(RELEASED_LINGER_MS)));
     return result.successful && !this.signal.aborted && Date.now() < this.expiresAt;
+  }
+
+  /**
+   * Leaves the queue without having held the lock (gave up, or its lease was lost while waiting):
+   * a delete, which tells the successor nothing about the items before ours.
+   */
+  async leave(): Promise<void> {
+    await this.keepAlive.stop();
+    await this.serial(() => this.client.delete(this.key, this.index));
   }
 
   private lost(): never {
@@ -321,6 +416,6 @@ export async function queueOf<T = QueueRecord>(
   signal?: AbortSignal,
 ): Promise<CompareExchangeValue<T>[]> {
   const items: CompareExchangeValue<T>[] = [];
-  for await (const item of client.listAll<T>(keys.queue, { pageSize: 0, signal })) items.push(item);
-  return items.sort((a, b) => ticketOf(a.key) - ticketOf(b.key));
+  for await (const item of client.listAll<T>(keys.queue, { pageSize: 0, signal })) if (!isReleased(item)) items.push(item);
+  return items.sort((a, b) => ticketOf(a) - ticketOf(b));
 }

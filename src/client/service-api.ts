@@ -92,6 +92,7 @@ export interface CmpxchgRpc {
   delete(database: string, key: string, index: number, options?: RpcWriteOptions): Promise<RpcWriteResult>;
   transaction(database: string, commands: TransactionCommand[], options?: RpcWriteOptions): Promise<RpcTransactionOutcome>;
   waitForChange(database: string, key: string, index: number, options?: RpcWaitOptions): Promise<RpcChangeResult>;
+  routing(database: string): Promise<{ keyHashTags: boolean; shardCount: number }>;
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   ChangeResult,
   CompareExchangeResult,
   CompareExchangeValue,
+  DatabaseRouting,
   ListOptions,
   ListPage,
   Metadata,
@@ -108,6 +109,10 @@ export class CmpxchgServiceClient implements CmpxchgApi {
     return this.call(() =>
       this.binding.waitForChange(this.database, key, index, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ) as Promise<ChangeResult<T>>;
+  }
+
+  routing(): Promise<DatabaseRouting> {
+    return this.call(() => this.binding.routing(this.database)) as Promise<DatabaseRouting>;
   }
 
   /**

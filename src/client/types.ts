@@ -58,6 +58,13 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
+/** How a database routes keys (`GET /databases/<db>/routing`). */
+export interface DatabaseRouting {
+  /** Created with key hash tags: keys sharing a `{tag}` live on one shard. */
+  keyHashTags: boolean;
+  shardCount: number;
+}
+
 /** Options of every write. */
 export interface WriteOptions {
   /**

@@ -4,7 +4,7 @@
  * the response: RavenDB answers document results first, then compare-exchange results, each in
  * request order.
  */
-import { ATOMIC_GUARD_PREFIX, shardOf } from "./routing";
+import { ATOMIC_GUARD_PREFIX, type Routing, shardOfKey } from "./routing";
 import { badInput, echo, ErrorTypes, RavenError } from "./errors";
 import { checkValue, MAX_VALUE_BYTES, parseIndex, readExpires, requireWellFormed, tooDeep, valueBody } from "./cmpxchg";
 import { encodeJson, isJsonObject, JsonNumber, type JsonValue, parseJson } from "./json";
@@ -28,7 +28,8 @@ export interface ParsedBatch {
 }
 
 export interface BatchOptions {
-  shardCount: number;
+  /** The database's routing: each op carries the shard its key lies on. */
+  routing: Routing;
   /** RavenDB's atomic guards: on for ClusterWide unless disabled or the client is older than 5.2. */
   atomicGuards: boolean;
 }
@@ -82,7 +83,7 @@ export function parseBatch(body: JsonValue, options: BatchOptions): ParsedBatch 
     }
     seen.add(`${space}:${key}`);
   };
-  const shard = (key: string) => shardOf(key, options.shardCount);
+  const shard = (key: string) => shardOfKey(key, options.routing);
 
   body.Commands.forEach((command: unknown, position: number) => {
     if (!isObject(command)) throw badInput(ErrorTypes.invalidData, `Command #${position} is not a JSON object.`);

@@ -35,6 +35,26 @@ export const MAX_QUERY_WINDOW = 2048;
 /** Documents one query may read before it is refused (narrow it with id() == …). */
 export const MAX_SCANNED_DOCS = 100_000;
 
+/**
+ * A query's JavaScript (worker/js-sandbox.ts).
+ * - Steps are checks of QuickJS's interrupt handler, which it makes every 10,000 calls and loop
+ *   iterations: 100 checks are about a million operations, 10–100 ms of CPU as measured here
+ *   (BENCHMARKS.md). Wherever the clock advances during code (local workerd, Node), a script is
+ *   also stopped after MAX_QUERY_JS_MS; deployed Workers freeze the clock while code runs, so
+ *   there the steps are the bound.
+ * - Memory: the WebAssembly memory of the isolate's QuickJS instance cannot grow past
+ *   MAX_QUERY_JS_MEMORY (a hard cap: malloc fails, the script gets "out of memory"); one runtime
+ *   lives at a time, with a heap limit of MAX_QUERY_JS_HEAP as QuickJS counts it.
+ * - The stack bounds recursion (~600 frames; RavenDB allows 64) below the host's own stack.
+ * - Rounds are batches of cmpxchg()/load() lookups that depend on one another.
+ */
+export const MAX_QUERY_JS_STEPS = 100;
+export const MAX_QUERY_JS_MS = 100;
+export const MAX_QUERY_JS_MEMORY = 48 * 1024 * 1024;
+export const MAX_QUERY_JS_HEAP = 32 * 1024 * 1024;
+export const MAX_QUERY_JS_STACK = 128 * 1024;
+export const MAX_QUERY_JS_ROUNDS = 8;
+
 /** User input echoed in an error message is cut to this many characters. */
 export const MAX_ECHO_CHARS = 200;
 

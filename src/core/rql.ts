@@ -11,14 +11,19 @@
  *                               null | $param | cmpxchg(<string or $param>)
  *   [order by <field|id()> [as long|double|alphaNumeric|string] [asc|desc], …]
  *   [load <alias.path> as <name>, …]
- *   [select <field|id()> [as <name>], …]
+ *   [select <field|id()> [as <name>], … | select { <JavaScript object literal> } | select <declared function>(…)]
  *   [include <path>|cmpxchg(<path>), …]
  *   [limit <n> [offset <m>] | limit <skip>, <take>] [offset <m>]      (numbers or $params)
+ *
+ * Before `from`, any number of `declare function <name>(<params>) { <JavaScript> }`. A projection
+ * that is an object literal or a call of a declared function is JavaScript: its text is cut out
+ * here (core/js-source.ts) and run by the sandbox (worker/js-sandbox.ts), as RavenDB does.
  *
  * Anything else is refused with an InvalidQueryException that names the construct: a wrong answer
  * would be worse than none. Evaluation is in core/rql-eval.ts.
  */
 import { badInput, ErrorTypes, RavenError } from "./errors";
+import { matchingBrace } from "./js-source";
 import { MAX_QUERY_CONDITIONS, MAX_QUERY_LENGTH, MAX_QUERY_NESTING } from "./limits";
 
 export type Operand =
@@ -53,6 +58,12 @@ export interface Projection {
   name: string;
 }
 
+/** A `declare function`: its name and whole source text (`function name(…) { … }`). */
+export interface Declaration {
+  name: string;
+  source: string;
+}
+
 export interface Query {
   /** null for @all_docs. */
   collection: string | null;
@@ -60,8 +71,16 @@ export interface Query {
   orderBy: OrderBy[];
   /** `load <path> as <alias>`: the alias names the document whose id the path holds. */
   loads: { path: string[]; alias: string }[];
-  /** null: whole documents. */
+  /** null: whole documents (or a JavaScript projection). */
   select: Projection[] | null;
+  /** `declare function …` before `from`, in order. */
+  declarations: Declaration[];
+  /**
+   * A JavaScript projection: the expression's source text (an object literal or a call of a
+   * declared function), evaluated per result with the document bound to `alias` (and `this`) and
+   * each `load … as <name>` document to its name.
+   */
+  jsProjection: { expression: string; alias: string | null; loadAliases: string[] } | null;
   /** Literal numbers or $params (resolved by the caller); null when absent. */
   skip: Operand | null;
   take: Operand | null;
@@ -71,7 +90,8 @@ export interface Query {
   includeDocs: Operand[];
 }
 
-type Token = { type: "word" | "string" | "number" | "param" | "punct"; text: string; at: number };
+/** `js`: a brace-delimited JavaScript block, kept as its raw text (braces included). */
+type Token = { type: "word" | "string" | "number" | "param" | "punct" | "js"; text: string; at: number };
 
 const invalid = (message: string) => badInput(ErrorTypes.invalidQuery, message);
 export const unsupported = (construct: string) =>
@@ -108,6 +128,11 @@ function tokenize(text: string): Token[] {
       const match = (c === "@" ? /^@[\w-]*/ : /^[A-Za-z_][\w]*/).exec(text.slice(i, i + 1024))!;
       tokens.push({ type: "word", text: match[0], at: i });
       i += match[0].length;
+    } else if (c === "{") {
+      // RQL has braces only around JavaScript (object-literal projections, function bodies).
+      const end = matchingBrace(text, i);
+      tokens.push({ type: "js", text: text.slice(i, end), at: i });
+      i = end;
     } else {
       const two = text.slice(i, i + 2);
       const op = ["==", "!=", "<=", ">=", "[]"].includes(two) ? two : c;
@@ -145,7 +170,28 @@ export function parseRql(text: string): Query {
     return t.text;
   };
 
-  if (isWord("declare")) throw unsupported("JavaScript functions ('declare function')");
+  const declarations: Declaration[] = [];
+  while (isWord("declare")) {
+    const start = peek()!.at;
+    pos++;
+    if (!isWord("function")) throw unsupported(`'declare ${peek()?.text ?? ""}' (only 'declare function')`);
+    pos++;
+    const fn = peek();
+    if (fn?.type !== "word" || !/^[A-Za-z_$][\w$]*$/.test(fn.text)) throw invalid(`Expected a function name at ${where()}.`);
+    pos++;
+    expectPunct("(");
+    while (!isPunct(")")) {
+      if (peek()?.type !== "word") throw invalid(`Expected a parameter name at ${where()}.`);
+      pos++;
+      if (isPunct(",")) pos++;
+    }
+    pos++;
+    const body = peek();
+    if (body?.type !== "js") throw invalid(`Expected the body of function '${fn.text}' ('{ … }') at ${where()}.`);
+    pos++;
+    if (declarations.some((d) => d.name === fn.text)) throw invalid(`The function '${fn.text}' is declared twice.`);
+    declarations.push({ name: fn.text, source: text.slice(start + "declare".length, body.at + body.text.length).trim() });
+  }
   if (!isWord("from")) throw invalid(`A query starts with 'from', found ${where()}.`);
   pos++;
   if (isWord("index")) throw unsupported("'from index' (static indexes)");
@@ -222,7 +268,7 @@ export function parseRql(text: string): Query {
       if (lower === "null") return { kind: "literal", value: null };
       return fieldPath(t.text);
     }
-    if (t.type === "punct" && t.text === "{") throw unsupported("JavaScript object literals ('{ … }')");
+    if (t.type === "js") throw unsupported("JavaScript object literals ('{ … }') outside 'select'");
     throw invalid(`Unexpected ${where()}.`);
   };
 
@@ -386,12 +432,8 @@ export function parseRql(text: string): Query {
     );
   }
 
-  let select: Projection[] | null = null;
-  if (isWord("select")) {
-    pos++;
-    if (isWord("distinct")) throw unsupported("'select distinct'");
-    if (isPunct("{")) throw unsupported("JavaScript projections ('select { … }')");
-    select = commaList((): Projection => {
+  const fieldProjections = (): Projection[] =>
+    commaList((): Projection => {
       const t = peek();
       const target = operand();
       if (target.kind !== "field" && target.kind !== "id") throw unsupported(`Projecting ${t?.text ?? "this"} (only fields and id())`);
@@ -402,8 +444,31 @@ export function parseRql(text: string): Query {
       }
       return { operand: target, name: as };
     });
-  }
 
+  let select: Projection[] | null = null;
+  let jsProjection: Query["jsProjection"] = null;
+  const declared = (t: Token | undefined) => t?.type === "word" && declarations.some((d) => d.name === t.text);
+  if (isWord("select")) {
+    pos++;
+    if (isWord("distinct")) throw unsupported("'select distinct'");
+    const first = peek();
+    if (first?.type === "js") {
+      pos++;
+      jsProjection = { expression: first.text, alias, loadAliases: [...loadAliases] };
+    } else if (declared(first) && isPunct("(", 1)) {
+      // A call of a declared function: its source text up to the matching ')'.
+      pos += 2;
+      for (let depth = 1; depth > 0; pos++) {
+        if (!peek()) throw invalid(`The call of '${first!.text}' has no closing ')'.`);
+        if (isPunct("(")) depth++;
+        else if (isPunct(")")) depth--;
+      }
+      const close = tokens[pos - 1]!;
+      jsProjection = { expression: text.slice(first!.at, close.at + 1), alias, loadAliases: [...loadAliases] };
+    }
+    if (jsProjection && isPunct(",")) throw unsupported("A JavaScript projection beside other fields");
+    if (!jsProjection) select = fieldProjections();
+  }
   let skip: Operand | null = null;
   let take: Operand | null = null;
   const count = (): Operand => {
@@ -465,5 +530,5 @@ export function parseRql(text: string): Query {
     };
     throw names[word] ? unsupported(names[word]!) : invalid(`Unexpected ${where()}.`);
   }
-  return { collection, where: whereExpr, orderBy, loads, select, skip, take, includeCmpxchg, includeDocs };
+  return { collection, where: whereExpr, orderBy, loads, select, declarations, jsProjection, skip, take, includeCmpxchg, includeDocs };
 }

@@ -67,9 +67,10 @@ function guard(requirement: Requirement, databaseFrom: "param" | "query" = "para
     }
     const database = checkDatabaseName(databaseFrom === "param" ? c.req.param("db") : c.req.query("name"));
     authorize(principal, requirement, database);
-    await requireDatabase(c.env, database);
+    const { routing } = await requireDatabase(c.env, database);
     if (requirement.role !== "read") await enforceWriteLimit(c.env, database);
     c.set("database", database);
+    c.set("routing", routing);
     return next();
   });
   requirements.set(middleware, requirement);

@@ -29,7 +29,7 @@ import { migrate } from "./migrations";
 import { IndexCounter } from "./shard/counter";
 import { docsStep, itemsStep, listKeysStep, scanDocsStep, statsStep } from "./shard/reads";
 import { finishStep, onePhaseStep, prepareStep, putStep, releaseStep, removeStep, type Ledger, type Step } from "./shard/steps";
-import { deleteAll } from "./shard/store/admin";
+import { deleteAll, holdsAnything } from "./shard/store/admin";
 import * as identityStore from "./shard/store/identities";
 import { itemExpiresAt } from "./shard/store/items";
 import { recentListed } from "./shard/store/outcomes";
@@ -370,6 +370,27 @@ export class ShardObject extends DurableObject<Env> {
   /** Counts for database statistics: live items, documents. */
   async stats(): Promise<{ items: number; documents: number; identities: number }> {
     return this.read(() => statsStep(this.sql));
+  }
+
+  /**
+   * Before a database is created with key hash tags (which routes braced keys elsewhere): whether
+   * this shard already holds anything, and its index counter.
+   */
+  async occupancy(): Promise<{ holds: boolean; index: number }> {
+    this.writes.flushPending();
+    return { holds: holdsAnything(this.sql), index: this.counter.value };
+  }
+
+  /**
+   * Raises the index counter to at least `to`: a key whose routing brings it here from another
+   * shard (a database re-created with hash tags) never gets an index it had before.
+   */
+  async raiseIndex(to: number): Promise<number> {
+    this.writes.flushPending();
+    return this.sync(() => {
+      this.counter.raise(to);
+      return this.counter.value;
+    });
   }
 
   // ── identities (shard/store/identities.ts) ───────────────────────────────────────────────

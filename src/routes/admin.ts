@@ -20,12 +20,13 @@ import {
   DeleteDatabasesBody,
   DeletedDatabases,
   Statistics,
+  Routing,
   Transactions,
   TransactionsQuery,
 } from "../core/schemas/admin";
 import { checkBody } from "../core/schemas/checked";
 import { errors, json } from "../core/schemas/common";
-import { catalog, forgetDatabase } from "../worker/databases";
+import { catalog, createDatabase, forgetDatabase } from "../worker/databases";
 import { allCoordinators } from "../stubs";
 import { recentTransactions } from "../transactions";
 import { allShards } from "../worker/shards";
@@ -57,8 +58,19 @@ operation(
         throw badInput(ErrorTypes.invalidData, "The database record is not valid JSON.");
       }
     }
-    const name = checkBody(DatabaseRecord, record, () => checkDatabaseName(query.name ?? (record.DatabaseName as string | undefined)));
-    const { created, index } = await catalog(c.env).create(name, JSON.stringify(record));
+    const { name, keyHashTags } = checkBody(DatabaseRecord, record, () => ({
+      name: checkDatabaseName(query.name ?? (record.DatabaseName as string | undefined)),
+      keyHashTags: keyHashTagsOf(record),
+    }));
+    const outcome = await createDatabase(c.env, name, JSON.stringify(record), keyHashTags);
+    if ("occupied" in outcome) {
+      throw new RavenError(
+        409,
+        ErrorTypes.concurrency,
+        `Database '${name}' already holds data stored with whole-key routing; key hash tags can only be chosen for an empty database.`,
+      );
+    }
+    const { created, index } = outcome;
     if (!created) throw new RavenError(409, ErrorTypes.concurrency, `Database '${name}' already exists!`);
     return c.json(
       {
@@ -203,3 +215,44 @@ async function statistics(env: Env, database: string, detailed: boolean) {
   }
   return stats;
 }
+
+/**
+ * Our extension of the database record: `"KeyHashTags": true`, or the setting
+ * `"Settings": {"KeyHashTags": "true"}` (what the official client's DatabaseRecord can carry), routes
+ * keys by their `{tag}` (core/routing.ts). Off unless asked for; fixed at creation.
+ */
+function keyHashTagsOf(record: Record<string, unknown>): boolean {
+  const field = record.KeyHashTags;
+  if (field !== undefined && field !== null && typeof field !== "boolean") {
+    throw badInput(ErrorTypes.argument, "KeyHashTags must be true or false.");
+  }
+  const settings = record.Settings;
+  const setting = settings !== null && typeof settings === "object" ? (settings as Record<string, unknown>).KeyHashTags : undefined;
+  if (setting !== undefined && setting !== null && setting !== "true" && setting !== "false") {
+    throw badInput(ErrorTypes.argument, 'Settings.KeyHashTags must be "true" or "false".');
+  }
+  const fromSetting = setting === "true" ? true : setting === "false" ? false : undefined;
+  const fromField = typeof field === "boolean" ? field : undefined;
+  if (fromField !== undefined && fromSetting !== undefined && fromField !== fromSetting) {
+    throw badInput(ErrorTypes.argument, "KeyHashTags and Settings.KeyHashTags disagree.");
+  }
+  return fromField ?? fromSetting ?? false;
+}
+
+/**
+ * How the database routes keys (beyond RavenDB): whether it was created with key hash tags. The
+ * fair lock asks once per client, to know whether its queue's indexes are one shard's order.
+ */
+operation(
+  admin,
+  {
+    method: "get",
+    path: "/databases/{db}/routing",
+    guard: access.read,
+    operationId: "databaseRouting",
+    tags,
+    summary: "How the database routes keys: created with key hash tags or not (beyond RavenDB)",
+    responses: { 200: json("The routing", Routing), ...errors(400, 401, 403, 503) },
+  },
+  (c) => c.json({ KeyHashTags: c.var.routing.hashTags, ShardCount: c.var.routing.shardCount }),
+);

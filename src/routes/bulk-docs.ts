@@ -13,7 +13,6 @@ import { errors, json } from "../core/schemas/common";
 import { Batch, BatchHeaders, BatchQuery, BatchResult } from "../core/schemas/documents";
 import { executeBatch } from "../worker/execute";
 import { resolveServerIds } from "../worker/server-ids";
-import { shardCount } from "../worker/shards";
 import { operation } from "./define";
 
 export const bulkDocs = new OpenAPIHono<AppEnv>();
@@ -35,9 +34,9 @@ operation(
   async (c, { query, headers }) => {
     const database = c.var.database;
     const atomicGuards = query.disableAtomicDocumentWrites !== "true" && clientSupportsAtomicGuards(headers["Raven-Client-Version"]);
-    const text = await resolveServerIds(c.env, database, await c.req.text());
+    const text = await resolveServerIds(c.env, database, c.var.routing, await c.req.text());
     const body = readBatch(text);
-    const batch = checkBody(Batch, body, () => parseBatch(body, { shardCount: shardCount(c.env), atomicGuards }));
+    const batch = checkBody(Batch, body, () => parseBatch(body, { routing: c.var.routing, atomicGuards }));
     const { body: answer } = await executeBatch(c.env, database, batch, query["raft-request-id"] || undefined);
     return c.json(answer, 201);
   },

@@ -22,7 +22,8 @@ import {
 } from "../core/schemas/cmpxchg";
 import { errors, json } from "../core/schemas/common";
 import { itemJson, rawJson, writeResultJson } from "../worker/respond";
-import { allShards, getItems, stubForKey } from "../worker/shards";
+import type { Routing } from "../core/routing";
+import { getItems, shardsForPrefix, stubForKey } from "../worker/shards";
 import { operation } from "./define";
 
 export const cmpxchg = new OpenAPIHono<AppEnv>();
@@ -50,7 +51,8 @@ operation(
       ...errors(400, 401, 403, 503),
     },
   },
-  (c, { query }) => (query.mode === "keys" ? getByKeys(c.env, c.var.database, query.keys) : list(c.env, c.var.database, query)),
+  (c, { query }) =>
+    query.mode === "keys" ? getByKeys(c.env, c.var.database, c.var.routing, query.keys) : list(c.env, c.var.database, c.var.routing, query),
 );
 
 operation(
@@ -73,7 +75,7 @@ operation(
     // Refuse an oversized body before reading it (UTF-8 bytes are at most the declared length).
     if (declared > MAX_VALUE_BYTES * 2) throw valueTooBig(declared);
     const value = checkValueBody(await c.req.text(), (body) => checkBody(CompareExchangeValue, body, () => checkValue(body)));
-    const { lowered, stub } = stubForKey(c.env, c.var.database, query.key);
+    const { lowered, stub } = stubForKey(c.env, c.var.database, c.var.routing, query.key);
     const result = await stub.put({
       key: lowered,
       json: value.json,
@@ -100,15 +102,15 @@ operation(
     responses: { 200: json("The outcome", WriteResult), ...errors(400, 401, 403, 429, 503) },
   },
   async (c, { query }) => {
-    const { lowered, stub } = stubForKey(c.env, c.var.database, query.key);
+    const { lowered, stub } = stubForKey(c.env, c.var.database, c.var.routing, query.key);
     const result = await stub.remove({ key: lowered, expectedIndex: query.index, requestId: query["raft-request-id"] });
     return rawJson(writeResultJson(result.index, result.json, result.successful));
   },
 );
 
 /** Mode A: `?key=a&key=b`. One missing key alone is a 404 with an empty body, as in RavenDB. */
-async function getByKeys(env: Env, database: string, keys: string[]): Promise<Response> {
-  const found = await getItems(env, database, keys);
+async function getByKeys(env: Env, database: string, routing: Routing, keys: string[]): Promise<Response> {
+  const found = await getItems(env, database, routing, keys);
   if (keys.length === 1 && found[0] === null) return new Response(null, { status: 404 });
   const results = keys.map((key, i) => {
     const item = found[i];
@@ -124,10 +126,11 @@ async function getByKeys(env: Env, database: string, keys: string[]): Promise<Re
  * pageSize of 0 or less, means one such page); a page that was cut says where to resume with a
  * continuation token, so no shard re-reads what was already returned.
  */
-async function list(env: Env, database: string, query: Extract<CmpxchgGet, { mode: "list" }>): Promise<Response> {
+async function list(env: Env, database: string, routing: Routing, query: Extract<CmpxchgGet, { mode: "list" }>): Promise<Response> {
   const { prefix, start, pageSize, after } = query;
   const upper = prefixUpperBound(prefix);
-  const shards = allShards(env, database);
+  // A prefix holding a whole hash tag lies on one shard (see core/routing shardOfPrefix).
+  const shards = shardsForPrefix(env, database, routing, prefix).map(({ stub }) => stub);
   const { page, more } = await pickPage(
     shards.map((stub) => (after, limit) => stub.listKeys({ prefix, upper, after, limit })),
     { after, start, pageSize, maxBytes: MAX_PAGE_BYTES, chunk: LIST_CHUNK },
@@ -148,7 +151,7 @@ async function list(env: Env, database: string, query: Extract<CmpxchgGet, { mod
 const LIST_CHUNK = 256;
 
 /** The page's values, in page order, asking each shard once and within the page's byte budget. */
-async function valuesOf(shards: ReturnType<typeof allShards>, page: KeyEntry[]) {
+async function valuesOf(shards: ReturnType<typeof shardsForPrefix>[number]["stub"][], page: KeyEntry[]) {
   const values = new Array<{ key: string; index: number; json: string } | null>(page.length).fill(null);
   const bySource = Map.groupBy(
     page.map((entry, at) => ({ entry, at })),

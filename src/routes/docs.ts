@@ -16,7 +16,7 @@ import { nestsDeeperThan } from "../core/json-depth";
 import { MAX_JSON_DEPTH, MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../core/limits";
 import type { StoredDoc } from "../objects/shard";
 import { lowerKey } from "../core/keys";
-import { ATOMIC_GUARD_PREFIX, shardOf } from "../core/routing";
+import { ATOMIC_GUARD_PREFIX, type Routing, shardOfKey } from "../core/routing";
 import { checkBody, parseWith } from "../core/schemas/checked";
 import { errors, json } from "../core/schemas/common";
 import {
@@ -33,7 +33,7 @@ import { executeBatch } from "../worker/execute";
 import { rawJson } from "../worker/respond";
 import { resolveServerIds } from "../worker/server-ids";
 import { gatherIncludes } from "../worker/includes";
-import { shardCount, shardStub } from "../worker/shards";
+import { shardStub } from "../worker/shards";
 import { operation } from "./define";
 
 export const docs = new OpenAPIHono<AppEnv>();
@@ -55,7 +55,7 @@ operation(
       ...errors(400, 401, 403, 413, 503),
     },
   },
-  (c, { query }) => load(c.env, c.var.database, query.id, query.txMode === "ClusterWide", query),
+  (c, { query }) => load(c.env, c.var.database, c.var.routing, query.id, query.txMode === "ClusterWide", query),
 );
 
 operation(
@@ -85,7 +85,7 @@ operation(
       }
       return ids as string[];
     });
-    return load(c.env, c.var.database, ids, query.txMode === "ClusterWide", query);
+    return load(c.env, c.var.database, c.var.routing, ids, query.txMode === "ClusterWide", query);
   },
 );
 
@@ -116,9 +116,9 @@ operation(
     }
     const command = { Type: "PUT", Id: id ?? null, Document: document, ChangeVector: unquoteEtag(headers["If-Match"]) };
     // `people|` and `people/` get their server-side id first (routes/identities.ts).
-    const batchText = await resolveServerIds(c.env, database, encodeJson({ Commands: [command] }));
+    const batchText = await resolveServerIds(c.env, database, c.var.routing, encodeJson({ Commands: [command] }));
     const body = readBatch(batchText);
-    const batch = parseBatch(body, { shardCount: shardCount(c.env), atomicGuards: false });
+    const batch = parseBatch(body, { routing: c.var.routing, atomicGuards: false });
     parseWith(Document, (body as { Commands: { Document: unknown }[] }).Commands[0]?.Document);
     const { results } = await executeBatch(c.env, database, batch, undefined);
     const put = results[0];
@@ -141,7 +141,7 @@ operation(
   },
   async (c, { query, headers }) => {
     const command = { Type: "DELETE", Id: query.id ?? null, ChangeVector: unquoteEtag(headers["If-Match"]) };
-    const batch = parseBatch({ Commands: [command] }, { shardCount: shardCount(c.env), atomicGuards: false });
+    const batch = parseBatch({ Commands: [command] }, { routing: c.var.routing, atomicGuards: false });
     await executeBatch(c.env, c.var.database, batch, undefined);
     return c.body(null, 204);
   },
@@ -150,6 +150,7 @@ operation(
 async function load(
   env: Env,
   database: string,
+  routing: Routing,
   ids: string[],
   clusterWide: boolean,
   includes: { include: string[][]; cmpxchg: string[][] },
@@ -162,11 +163,10 @@ async function load(
       `At most ${MAX_KEYS_PER_REQUEST} documents can be loaded in one request, got ${ids.length}.`,
     );
   }
-  const count = shardCount(env);
   const groups = new Map<number, { at: number[]; keys: string[] }>();
   ids.forEach((id, at) => {
     const key = lowerKey(id);
-    const shard = shardOf(key, count);
+    const shard = shardOfKey(key, routing);
     const group = groups.get(shard) ?? { at: [], keys: [] };
     group.at.push(at);
     group.keys.push(key);
@@ -186,7 +186,7 @@ async function load(
   );
   if (ids.length === 1 && !found[0]?.doc) return new Response(null, { status: 404 });
   const results = found.map((row) => (row?.doc ? documentJson(row.doc) : null));
-  const included = await gatherIncludes(env, database, results, includes.include, includes.cmpxchg);
+  const included = await gatherIncludes(env, database, routing, results, includes.include, includes.cmpxchg);
   const body: Record<string, unknown> = { Results: results, Includes: included.Includes };
   if (included.CompareExchangeValueIncludes) body.CompareExchangeValueIncludes = included.CompareExchangeValueIncludes;
   if (clusterWide) {

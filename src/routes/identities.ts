@@ -29,7 +29,7 @@ operation(
     responses: { 200: json("The identity taken", z.object({ NewIdentityValue: z.int() })), ...errors(400, 401, 403, 429, 503) },
   },
   async (c, { query }) => {
-    const value = await stubForKey(c.env, c.var.database, query.name).stub.nextIdentities(query.name, 1);
+    const value = await stubForKey(c.env, c.var.database, c.var.routing, query.name).stub.nextIdentities(query.name, 1);
     return c.json({ NewIdentityValue: value });
   },
 );
@@ -48,7 +48,7 @@ operation(
   },
   async (c, { query }) => {
     const { name, value } = query;
-    const result = await stubForKey(c.env, c.var.database, name).stub.seedIdentity(name, value, query.force === "true");
+    const result = await stubForKey(c.env, c.var.database, c.var.routing, name).stub.seedIdentity(name, value, query.force === "true");
     return c.json({ NewSeedValue: result });
   },
 );

@@ -2,7 +2,8 @@
  * `POST /databases/<db>/queries`: the RQL subset of core/rql.ts over the documents of a database,
  * with `cmpxchg()` evaluated once per query (RavenDB's semantics: the item's Object as a string,
  * null when missing), `order by` kept bounded while scanning (core/query-order.ts), `select`
- * projections with `load`, and `include <path>` / `include cmpxchg(<path>)` (routes/includes.ts).
+ * projections with `load`, JavaScript projections (worker/js-projection.ts), and `include <path>` /
+ * `include cmpxchg(<path>)` (worker/includes.ts).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -24,7 +25,7 @@ import { compareKeys, lowerKey } from "../core/keys";
 import { sortKeyOf, TopWindow, type Ranked } from "../core/query-order";
 import { parseRql, unsupported, type Operand, type OrderBy, type Query } from "../core/rql";
 import { cmpxchgAsString, cmpxchgOperands, inListSize, matches, pinnedIds, valueAt, valuesAt } from "../core/rql-eval";
-import { shardOf } from "../core/routing";
+import { type Routing, shardOfKey } from "../core/routing";
 import { checkBody } from "../core/schemas/checked";
 import { errors, json } from "../core/schemas/common";
 import { QueryBody, QueryHeaders, QueryResult } from "../core/schemas/documents";
@@ -32,8 +33,9 @@ import { operation } from "./define";
 import type { StoredDoc } from "../objects/shard";
 import { rawJson } from "../worker/respond";
 import { gatherIncludes, includedDocuments } from "../worker/includes";
+import { projectJs } from "../worker/js-projection";
 import { matchesEtag, resultEtag } from "../worker/query-etag";
-import { allShards, getItems, shardCount, shardStub } from "../worker/shards";
+import { allShards, getItems, shardStub } from "../worker/shards";
 
 export const queries = new OpenAPIHono<AppEnv>();
 
@@ -97,7 +99,7 @@ async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Pr
   };
   // cmpxchg() in the where clause: looked up once, before any document is read.
   const cmpxchgKeys = [...new Set(cmpxchgOperands(query.where).map(keyOf))];
-  const items = await fetchItems(c.env, database, cmpxchgKeys);
+  const items = await fetchItems(c.env, database, c.var.routing, cmpxchgKeys);
   const value = (operand: Operand): unknown => {
     switch (operand.kind) {
       case "literal":
@@ -148,13 +150,15 @@ async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Pr
   const ids = pinnedIds(query.where, value);
   const { total, ranked } =
     ids && ids.length <= MAX_KEYS_PER_REQUEST
-      ? await matchPinned(c.env, database, ids, rank, query.orderBy, window)
+      ? await matchPinned(c.env, database, c.var.routing, ids, rank, query.orderBy, window)
       : await matchScanned(c.env, database, query.collection, rank, query.orderBy, window);
   const pageKeys = ranked.slice(skip, window).map((r) => r.key);
-  const page = (await loadPage(c.env, database, pageKeys)).filter((doc) => parsedIfMatch(doc) !== null);
+  const page = (await loadPage(c.env, database, c.var.routing, pageKeys)).filter((doc) => parsedIfMatch(doc) !== null);
   const documents = page.map(documentJson);
 
-  const results = query.select ? await project(c.env, database, query, page, documents) : documents;
+  // JavaScript (declare function, select { … }) runs here in the Worker's sandbox, never in a shard.
+  const js = query.jsProjection ? await projectJs(c.env, database, c.var.routing, query, page, documents, params) : null;
+  const results = js ? js.results : query.select ? await project(c.env, database, c.var.routing, query, page, documents) : documents;
   const includePath = (operand: Operand): string[] => {
     if (operand.kind === "field") return operand.path;
     const v = value(operand);
@@ -164,9 +168,12 @@ async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Pr
   const included = await gatherIncludes(
     c.env,
     database,
+    c.var.routing,
     documents,
     query.includeDocs.map(includePath),
     query.includeCmpxchg.map(includePath),
+    js?.includeCmpxchg,
+    js?.includeDocs,
   );
 
   const response: Record<string, unknown> = {
@@ -195,12 +202,19 @@ async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Pr
  * metadata RavenDB gives projections (`@projection`, `@id`, …). Loaded documents are read in one
  * bounded batch per query page.
  */
-async function project(env: Env, database: string, query: Query, page: StoredDoc[], documents: Record<string, unknown>[]) {
+async function project(
+  env: Env,
+  database: string,
+  routing: Routing,
+  query: Query,
+  page: StoredDoc[],
+  documents: Record<string, unknown>[],
+) {
   const loadIds = query.loads.map((load) =>
     documents.map((doc) => valuesAt(doc, load.path).find((v): v is string => typeof v === "string") ?? null),
   );
   const wanted = [...new Set(loadIds.flat().filter((id): id is string => id !== null))];
-  const loaded = new Map(Object.entries(await includedDocuments(env, database, wanted)).map(([id, doc]) => [lowerKey(id), doc]));
+  const loaded = new Map(Object.entries(await includedDocuments(env, database, routing, wanted)).map(([id, doc]) => [lowerKey(id), doc]));
   return documents.map((doc, at) => {
     const sources = new Map(query.loads.map((load, l) => [load.alias, loaded.get(lowerKey(loadIds[l]![at] ?? "")) ?? null]));
     const out: Record<string, unknown> = {};
@@ -225,8 +239,8 @@ async function project(env: Env, database: string, query: Query, page: StoredDoc
 }
 
 /** Compare-exchange items by key, keyed by lower-cased key. */
-async function fetchItems(env: Env, database: string, keys: string[]) {
-  const items = await getItems(env, database, keys);
+async function fetchItems(env: Env, database: string, routing: Routing, keys: string[]) {
+  const items = await getItems(env, database, routing, keys);
   const found = new Map<string, { index: number; json: string }>();
   keys.forEach((key, i) => {
     const item = items[i];
@@ -239,13 +253,13 @@ async function fetchItems(env: Env, database: string, keys: string[]) {
 type Matcher = (doc: StoredDoc) => Ranked | null;
 
 /** Matches among pinned ids (`id() == …`, `id() in (…)`): their count, and the best `window` in order. */
-async function matchPinned(env: Env, database: string, ids: string[], rank: Matcher, orderBy: OrderBy[], window: number) {
+async function matchPinned(env: Env, database: string, routing: Routing, ids: string[], rank: Matcher, orderBy: OrderBy[], window: number) {
   const unique = [...new Set(ids.map(lowerKey))].sort(compareKeys);
   let total = 0;
   const best = new TopWindow(orderBy, window);
   // One document at a time: each may be a megabyte, and only its key and sort key are kept.
   for (const key of unique) {
-    const doc = (await shardStub(env, database, shardOf(key, shardCount(env))).getDocs([key]))[0]?.doc ?? null;
+    const doc = (await shardStub(env, database, shardOfKey(key, routing)).getDocs([key]))[0]?.doc ?? null;
     const ranked = doc && rank(doc);
     if (ranked) {
       total++;
@@ -287,11 +301,10 @@ async function matchScanned(env: Env, database: string, collection: string | nul
 }
 
 /** The page's documents in key order, within the response's byte budget (413 past it). */
-async function loadPage(env: Env, database: string, keys: string[]): Promise<StoredDoc[]> {
-  const count = shardCount(env);
+async function loadPage(env: Env, database: string, routing: Routing, keys: string[]): Promise<StoredDoc[]> {
   const byShard = Map.groupBy(
     keys.map((key, at) => ({ key, at })),
-    ({ key }) => shardOf(key, count),
+    ({ key }) => shardOfKey(key, routing),
   );
   const docs = new Array<StoredDoc | null>(keys.length).fill(null);
   const budget = Math.floor(MAX_RESPONSE_BYTES / Math.max(1, byShard.size));

@@ -11,12 +11,12 @@ import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
 import { badInput, echo, ErrorTypes } from "../core/errors";
 import { lowerKey } from "../core/keys";
-import { shardOf } from "../core/routing";
+import { shardOfKey } from "../core/routing";
 import { ChangeResult, ChangesHeaders, ChangesQuery, WaitQuery } from "../core/schemas/cmpxchg";
 import { errors, json } from "../core/schemas/common";
 import { COMPACTED_CLOSE, formatCursor } from "../core/watch-history";
 import { rawJson } from "../worker/respond";
-import { allShards, shardCount, stubForKey } from "../worker/shards";
+import { shardsForPrefix, stubForKey } from "../worker/shards";
 import { operation } from "./define";
 
 export const watch = new OpenAPIHono<AppEnv>();
@@ -38,7 +38,7 @@ operation(
   },
   async (c, { query }) => {
     const { key, index, timeout } = query;
-    const { lowered, stub } = stubForKey(c.env, c.var.database, key);
+    const { lowered, stub } = stubForKey(c.env, c.var.database, c.var.routing, key);
     const { item, changed } = await stub.wait(lowered, index, timeout);
     return rawJson(`{"Key":${JSON.stringify(key)},"Value":${item?.json ?? "null"},"Index":${item?.index ?? -1},"Changed":${changed}}`);
   },
@@ -76,7 +76,7 @@ operation(
   },
   async (c, { query }) => {
     const database = c.var.database;
-    const shards = shardCount(c.env);
+    const shards = c.var.routing.shardCount;
     const { fromIndex, cursor } = query;
     if (cursor && [...cursor.keys()].some((shard) => shard >= shards)) {
       throw badInput(ErrorTypes.argument, `cursor is not one this server gave: ${echo(formatCursor(cursor))}`);
@@ -91,11 +91,14 @@ operation(
       return new Request(`http://shard/changes?${search}`, { headers: { Upgrade: "websocket" } });
     };
     if ("key" in query) {
-      const { lowered, stub } = stubForKey(c.env, database, query.key);
-      return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`, shardOf(lowered, shards), true));
+      const { lowered, stub } = stubForKey(c.env, database, c.var.routing, query.key);
+      return stub.fetch(upgrade(`key=${encodeURIComponent(lowered)}`, shardOfKey(lowered, c.var.routing), true));
     }
-    const target = `prefix=${encodeURIComponent(lowerKey(query.prefix))}`;
-    const upstream = await Promise.all(allShards(c.env, database).map((stub, shard) => stub.fetch(upgrade(target, shard, false))));
+    const lowered = lowerKey(query.prefix);
+    const target = `prefix=${encodeURIComponent(lowered)}`;
+    // Every shard, or the one a prefix holding a whole hash tag lies on.
+    const targets = shardsForPrefix(c.env, database, c.var.routing, lowered);
+    const upstream = await Promise.all(targets.map(({ shard, stub }) => stub.fetch(upgrade(target, shard, false))));
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     server.accept();
     // The starting position in every shard, first: the client resumes from it if the socket drops

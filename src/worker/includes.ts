@@ -9,11 +9,11 @@ import { ErrorTypes, RavenError } from "../core/errors";
 import { includedKeys } from "../core/includes";
 import { lowerKey } from "../core/keys";
 import { MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../core/limits";
-import { shardOf } from "../core/routing";
-import { getItems, shardCount, shardStub } from "./shards";
+import { type Routing, shardOfKey } from "../core/routing";
+import { getItems, shardStub } from "./shards";
 
 /** Documents with these ids, found ones only, keyed by their stored id (bounded like a load). */
-export async function includedDocuments(env: Env, database: string, ids: string[]): Promise<Record<string, unknown>> {
+export async function includedDocuments(env: Env, database: string, routing: Routing, ids: string[]): Promise<Record<string, unknown>> {
   if (ids.length === 0) return {};
   if (ids.length > MAX_KEYS_PER_REQUEST) {
     throw new RavenError(
@@ -22,8 +22,7 @@ export async function includedDocuments(env: Env, database: string, ids: string[
       `At most ${MAX_KEYS_PER_REQUEST} documents can be included in one response, got ${ids.length}.`,
     );
   }
-  const count = shardCount(env);
-  const byShard = Map.groupBy(ids.map(lowerKey), (key) => shardOf(key, count));
+  const byShard = Map.groupBy(ids.map(lowerKey), (key) => shardOfKey(key, routing));
   const budget = Math.floor(MAX_RESPONSE_BYTES / Math.max(1, byShard.size));
   const out: Record<string, unknown> = {};
   await Promise.all(
@@ -39,9 +38,9 @@ export async function includedDocuments(env: Env, database: string, ids: string[
 }
 
 /** Compare-exchange values by key as RavenDB's `CompareExchangeValueIncludes`. */
-export async function includedCmpxchg(env: Env, database: string, keys: string[]): Promise<Record<string, unknown>> {
+export async function includedCmpxchg(env: Env, database: string, routing: Routing, keys: string[]): Promise<Record<string, unknown>> {
   if (keys.length === 0) return {};
-  const items = await getItems(env, database, keys);
+  const items = await getItems(env, database, routing, keys);
   return Object.fromEntries(
     keys.map((key, i) => {
       const item = items[i];
@@ -59,15 +58,18 @@ export async function includedCmpxchg(env: Env, database: string, keys: string[]
 export async function gatherIncludes(
   env: Env,
   database: string,
+  routing: Routing,
   results: readonly unknown[],
   documentPaths: string[][],
   cmpxchgPaths: string[][],
   extraCmpxchgKeys: string[] = [],
+  extraDocIds: string[] = [],
 ): Promise<{ Includes: Record<string, unknown>; CompareExchangeValueIncludes: Record<string, unknown> | null }> {
+  const docIds = [...new Map([...includedKeys(results, documentPaths), ...extraDocIds].map((id) => [id.toLowerCase(), id])).values()];
   const [Includes, cmpxchg] = await Promise.all([
-    documentPaths.length ? includedDocuments(env, database, includedKeys(results, documentPaths)) : Promise.resolve({}),
+    docIds.length ? includedDocuments(env, database, routing, docIds) : Promise.resolve({}),
     cmpxchgPaths.length || extraCmpxchgKeys.length
-      ? includedCmpxchg(env, database, [...new Set([...includedKeys(results, cmpxchgPaths), ...extraCmpxchgKeys])])
+      ? includedCmpxchg(env, database, routing, [...new Set([...includedKeys(results, cmpxchgPaths), ...extraCmpxchgKeys])])
       : Promise.resolve(null),
   ]);
   return { Includes, CompareExchangeValueIncludes: cmpxchg };

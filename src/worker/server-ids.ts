@@ -9,6 +9,7 @@ import { encodeJson, type JsonValue, parseJson } from "../core/json";
 import { nestsDeeperThan } from "../core/json-depth";
 import { lowerKey, utf8Length } from "../core/keys";
 import { MAX_JSON_DEPTH } from "../core/limits";
+import type { Routing } from "../core/routing";
 import { stubForKey } from "./shards";
 
 const SERVER_SIDE_ID = /"Id"\s*:\s*"(?:[^"\\]|\\.)*[|/]"/;
@@ -20,7 +21,7 @@ const SERVER_SIDE_ID = /"Id"\s*:\s*"(?:[^"\\]|\\.)*[|/]"/;
  * fails leaves a gap, as RavenDB's do. A body this cannot read is returned as it is, for the
  * batch parser to refuse with its own error.
  */
-export async function resolveServerIds(env: Env, database: string, text: string): Promise<string> {
+export async function resolveServerIds(env: Env, database: string, routing: Routing, text: string): Promise<string> {
   // Cheap first: only a body with an "Id" string ending in '|' or '/' is parsed again.
   if (!SERVER_SIDE_ID.test(text)) return text;
   if (utf8Length(text) > MAX_BATCH_BYTES || nestsDeeperThan(text, MAX_JSON_DEPTH + 3)) return text;
@@ -47,7 +48,7 @@ export async function resolveServerIds(env: Env, database: string, text: string)
   const groups = new Map<string, { kind: "identity" | "unique"; name: string; commands: { Id: string }[] }>();
   for (const { command, kind } of wanted) {
     const name = kind === "identity" ? identityName(command.Id) : lowerKey(command.Id);
-    const { stub } = stubForKey(env, database, name);
+    const { stub } = stubForKey(env, database, routing, name);
     const group = kind === "identity" ? `i:${name}` : `u:${stub.id.toString()}`;
     const entry = groups.get(group) ?? { kind, name, commands: [] };
     entry.commands.push(command);
@@ -55,7 +56,7 @@ export async function resolveServerIds(env: Env, database: string, text: string)
   }
   await Promise.all(
     [...groups.values()].map(async ({ kind, name, commands }) => {
-      const { stub } = stubForKey(env, database, name);
+      const { stub } = stubForKey(env, database, routing, name);
       const last = kind === "identity" ? await stub.nextIdentities(name, commands.length) : await stub.nextServerIds(commands.length);
       commands.forEach((command, i) => {
         const value = last - commands.length + 1 + i;

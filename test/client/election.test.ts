@@ -57,6 +57,43 @@ describe("Election", { timeout: 60_000 }, () => {
     expect(await election().leader()).toBeNull();
   });
 
+  it("in a database with key hash tags (tickets are the queue's indexes): order, proclaim, resign, fail-over, observe", async () => {
+    const db = freshDb("electtags");
+    const created = await workerFetch(
+      new Request(`${BASE}/admin/databases?name=${db}`, { method: "PUT", body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }) }),
+    );
+    expect(created.status).toBe(201);
+    const election = (client = clientFor(db)) => new Election<string>(client, "primary", { ttlMs: 800 });
+    const first = await election().campaign("a:1", { owner: "a" });
+    const observed: Leader<string>[] = [];
+    const stop = new AbortController();
+    const observing = (async () => {
+      for await (const leader of election().observe(stop.signal)) observed.push(leader);
+    })();
+    const mortal = mortalClient(db);
+    const second = election(mortal.client).campaign("b:1", { owner: "b" });
+    await delay(100);
+    const third = election().campaign("c:1", { owner: "c" });
+    await delay(100);
+    await first.proclaim("a:2");
+    await delay(200);
+    expect(await election().leader()).toMatchObject({ owner: "a", value: "a:2", token: first.token });
+    await first.resign();
+    const b = await second;
+    expect(b.owner).toBe("b");
+    expect(b.token).toBeGreaterThan(first.token);
+    mortal.kill();
+    const c = await third;
+    expect(c.owner).toBe("c");
+    expect(c.token).toBeGreaterThan(b.token);
+    await delay(300);
+    stop.abort();
+    await observing;
+    expect(observed.map((l) => `${l.owner}=${l.value}`)).toEqual(["a=a:1", "a=a:2", "b=b:1", "c=c:1"]);
+    await c.resign();
+    expect(await election().leader()).toBeNull();
+  });
+
   it("a campaign can be abandoned through its signal; it leaves the queue", async () => {
     const db = freshDb("elect");
     const e = new Election<string>(clientFor(db), "x", { ttlMs: 5_000 });

@@ -17,7 +17,10 @@ import {
   type FairLock,
 } from "../../src/client";
 import { enqueue, lockKeys, queueOf } from "../../src/client/fair-lock";
-import { clientFor, delay, freshDb, thrown } from "./support";
+import { env } from "cloudflare:workers";
+import { shardOf } from "../../src/core/routing";
+import { shardStub } from "../../src/stubs";
+import { BASE, clientFor, delay, freshDb, thrown, workerFetch } from "./support";
 
 /** Waits (polling, test-side only) until the lock's queue holds `n` items. */
 async function queueLength(db: string, name: string, n: number): Promise<void> {
@@ -53,6 +56,104 @@ describe("acquireFairLock", { timeout: 60_000 }, () => {
     expect(order).toEqual(["w1", "w2", "w3", "w4", "w5", "w6"]);
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
     expect(await queueOf(clientFor(db), lockKeys("job"))).toEqual([]);
+  });
+
+  it("in a database with key hash tags, waiters queue by one create each on the tag's shard, in order", async () => {
+    const db = freshDb("fairtags");
+    const created = await workerFetch(
+      new Request(`${BASE}/admin/databases?name=${db}`, { method: "PUT", body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }) }),
+    );
+    expect(created.status).toBe(201);
+    expect(await clientFor(db).routing()).toEqual({ keyHashTags: true, shardCount: 16 });
+    const holder = await acquireFairLock(clientFor(db), "job", { ttlMs: 10_000, waitMs: 0, owner: "h" });
+    const order: string[] = [];
+    const tokens: number[] = [holder.token];
+    const waiters: Promise<void>[] = [];
+    for (const id of ["w1", "w2", "w3"]) {
+      waiters.push(
+        withFairLock(clientFor(db), "job", { ttlMs: 10_000, waitMs: 30_000, owner: id }, async (lock) => {
+          order.push(id);
+          tokens.push(lock.token);
+          // A renew stores the ticket in the value: the order must not change with the index.
+          await lock.renew();
+        }),
+      );
+      await queueLength(db, "job", order.length + waiters.length + 1);
+    }
+    // Every item of the queue lives on the tag's shard (asked of that shard alone).
+    const onShard = await shardStub(env, db, shardOf("job", 16)).listKeys({
+      prefix: "locks/{job}/queue/",
+      upper: "locks/{job}/queue0",
+      after: undefined,
+      limit: 100,
+    });
+    expect(onShard).toHaveLength(4);
+    await holder.renew();
+    await holder.release();
+    await Promise.all(waiters);
+    expect(order).toEqual(["w1", "w2", "w3"]);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+    // No transaction at all: each enqueue was one create, not a ticket transaction.
+    const panel = await workerFetch(new Request(`${BASE}/databases/${db}/transactions?limit=100`));
+    expect(((await panel.json()) as { Results: unknown[] }).Results).toEqual([]);
+  });
+
+  it("with key hash tags, a waiter whose predecessor gave up still waits for the holder before it", async () => {
+    const db = freshDb("fairtags");
+    await workerFetch(
+      new Request(`${BASE}/admin/databases?name=${db}`, { method: "PUT", body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }) }),
+    );
+    const holder = await acquireFairLock(clientFor(db), "q", { ttlMs: 10_000, waitMs: 0, owner: "h" });
+    const quit = new AbortController();
+    const quitter = thrown(() =>
+      acquireFairLock(clientFor(db), "q", { ttlMs: 10_000, waitMs: 30_000, owner: "quitter", signal: quit.signal }),
+    );
+    await queueLength(db, "q", 2);
+    let patientHolds = false;
+    const patient = acquireFairLock(clientFor(db), "q", { ttlMs: 10_000, waitMs: 30_000, owner: "patient" }).then((lock) => {
+      patientHolds = true;
+      return lock;
+    });
+    await queueLength(db, "q", 3);
+    // The quitter, the patient one's nearest predecessor, deletes its item: that says nothing of
+    // the holder before it, which the patient one must find still there.
+    quit.abort();
+    await quitter;
+    await queueLength(db, "q", 2);
+    await delay(200);
+    expect(patientHolds).toBe(false);
+    expect(await holder.release()).toBe(true);
+    const lock = await patient;
+    expect(lock.token).toBeGreaterThan(holder.token);
+    await lock.release();
+    expect(await queueOf(clientFor(db), lockKeys("q"))).toEqual([]);
+  });
+
+  it("with key hash tags, a holder's renewal (a new index) does not move it behind later waiters", async () => {
+    const db = freshDb("fairtags");
+    await workerFetch(
+      new Request(`${BASE}/admin/databases?name=${db}`, { method: "PUT", body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }) }),
+    );
+    const holder = await acquireFairLock(clientFor(db), "r", { ttlMs: 10_000, waitMs: 0, owner: "h", keepAlive: false });
+    const held: string[] = [];
+    const take = (owner: string) =>
+      acquireFairLock(clientFor(db), "r", { ttlMs: 10_000, waitMs: 30_000, owner, keepAlive: false }).then((lock) => {
+        held.push(owner);
+        return lock;
+      });
+    const w = take("w");
+    await queueLength(db, "r", 2);
+    // The holder's item now has an index above w's: its ticket is what its value records.
+    await holder.renew();
+    const x = take("x");
+    await queueLength(db, "r", 3);
+    await holder.release();
+    const wLock = await w;
+    await delay(200);
+    expect(held).toEqual(["w"]);
+    await wLock.release();
+    await (await x).release();
+    expect(held).toEqual(["w", "x"]);
   });
 
   it("6 workers × 3 sections racing: never overlapping, tokens strictly increasing", async () => {

@@ -205,6 +205,38 @@ describe("a watch that resumes after a dropped connection", { timeout: 90_000 },
   });
 });
 
+describe("with key hash tags (a database created with KeyHashTags)", { timeout: 60_000 }, () => {
+  it("a key stream and a tag's prefix stream resume on the tag's shard", async () => {
+    const db = freshDb("tags");
+    const created = await workerFetch(
+      new Request(`http://cmpxchg.test/admin/databases?name=${db}`, {
+        method: "PUT",
+        body: JSON.stringify({ DatabaseName: db, KeyHashTags: true }),
+      }),
+    );
+    expect(created.status).toBe(201);
+    const { fetch, stats } = droppingFetch(2);
+    const watcher = clientFor(db, { fetch });
+    const key = watcher.watch<number>("cart/{u1}/0");
+    const prefix = watcher.watch<number>({ prefix: "cart/{u1}/" });
+    await Promise.all([key.ready, prefix.ready]);
+    const client = clientFor(db);
+    const expected: number[] = [];
+    let index = 0;
+    for (let i = 0; i < 6; i++) expected.push((index = (await client.put("cart/{u1}/0", i, index)).index));
+    expect((await take(key, 6)).map((e) => e.index)).toEqual(expected);
+    expect((await take(prefix, 6)).map((e) => e.index)).toEqual(expected);
+    expect(await quiet(key)).toBeNull();
+    expect(await quiet(prefix)).toBeNull();
+    expect(stats.drops).toBeGreaterThanOrEqual(4);
+    // The tag's prefix is watched on its one shard: its cursor names that shard only.
+    expect(prefix.cursor).toMatch(/^\d+:\d+$/);
+    expect(prefix.cursor.split(":")[0]).toBe(key.cursor.split(":")[0]);
+    await key.return();
+    await prefix.return();
+  });
+});
+
 describe("a watch across a restart of the shard", { timeout: 60_000 }, () => {
   it("goes on with no gap and no duplicate when the shard's object is evicted", async () => {
     const db = freshDb("evict");

@@ -21,6 +21,8 @@ describe("parseRql", () => {
       orderBy: [],
       loads: [],
       select: null,
+      declarations: [],
+      jsProjection: null,
       skip: null,
       take: null,
       includeCmpxchg: [],
@@ -74,7 +76,6 @@ describe("parseRql", () => {
 
   it.each([
     ["from Users order by random()", "random()"],
-    ["from Users as u select { Name: u.Name }", "JavaScript projections"],
     ["from index 'Users/ByName'", "'from index'"],
     ["from Users where search(name, 'a')", "'search()'"],
     ["from Users where regex(name, 'a')", "'regex()'"],
@@ -83,7 +84,7 @@ describe("parseRql", () => {
     ["from Users group by name", "'group by'"],
     ["from Users include counters()", "counters"],
     ["from Users where a = 1 filter b = 2", "'filter'"],
-    ["declare function f() {} from Users", "'declare function'"],
+    ["declare value x from Users", "'declare value'"],
     ["from Users update { this.a = 1 }", "'update'"],
   ])("refuses %j naming the construct", (text, construct) => {
     const err = refusal(text);
@@ -120,5 +121,30 @@ describe("evaluation", () => {
     expect(pinnedIds(parseRql("from Users where id() == 'a' and name = 'x'").where, value)).toEqual(["a"]);
     expect(pinnedIds(parseRql("from Users where id() == 'a' or name = 'x'").where, value)).toBeNull();
     expect(pinnedIds(parseRql("from Users where id() == null").where, value)).toEqual([]);
+  });
+});
+
+describe("parseRql: JavaScript", () => {
+  it("cuts out declare function sources and the projection's expression", () => {
+    const q = parseRql(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text is JavaScript holding a template literal
+      "declare function incl(c) { includes.cmpxchg(c.externalId); return { a: '}', b: `${c.x}}` /* } */ }; } " +
+        "declare function two(a, b) { return a; }\nfrom Companies as c load c.Ref as r select incl(c, r) limit 5",
+    );
+    expect(q.declarations).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text is JavaScript holding a template literal
+      { name: "incl", source: "function incl(c) { includes.cmpxchg(c.externalId); return { a: '}', b: `${c.x}}` /* } */ }; }" },
+      { name: "two", source: "function two(a, b) { return a; }" },
+    ]);
+    expect(q.jsProjection).toEqual({ expression: "incl(c, r)", alias: "c", loadAliases: ["r"] });
+    expect(q.select).toBeNull();
+    expect(q.take).toEqual({ kind: "literal", value: 5 });
+    expect(parseRql("from Companies as c select { Name: c.Name, Ext: cmpxchg(c.externalId) } include cmpxchg(c.x)")).toMatchObject({
+      jsProjection: { expression: "{ Name: c.Name, Ext: cmpxchg(c.externalId) }", alias: "c", loadAliases: [] },
+      includeCmpxchg: [{ kind: "field", path: ["x"] }],
+    });
+    // A call of an undeclared function is not JavaScript: refused as before.
+    expect(refusal("from Companies as c select nope(c)").message).toContain("nope()");
+    expect(refusal("declare function f(c) { return c; ").message).toContain("no matching '}'");
   });
 });

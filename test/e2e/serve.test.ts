@@ -92,6 +92,23 @@ describe("npm run serve (scripts/serve.mjs)", () => {
     expect(script.status).toBe(200);
     expect((await script.text()).length).toBeGreaterThan(1_000_000);
 
+    // The built Worker carries the QuickJS WebAssembly module that queries' JavaScript runs in.
+    const doc = await fetch(`${url}/databases/servetest/docs?id=people/ada`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Ada", "@metadata": { "@collection": "People" } }),
+    });
+    expect(doc.status, log).toBe(201);
+    const js = await fetch(`${url}/databases/servetest/queries`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ Query: "from People as p select { Name: p.name, Email: cmpxchg('users/ada').email }" }),
+    });
+    expect(js.status, log).toBe(200);
+    expect(((await js.json()) as { Results: unknown[] }).Results).toEqual([
+      expect.objectContaining({ Name: "Ada", Email: "ada@example.com" }),
+    ]);
+
     const done = new Promise<void>((res) => child.once("exit", () => res()));
     child.kill("SIGTERM");
     await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);

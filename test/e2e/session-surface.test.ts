@@ -4,8 +4,9 @@
  * 7.2.2) against one `wrangler dev`, written the way RavenDB's documentation shows: includes of
  * compare-exchange values and documents on loads and queries (served from the session afterwards:
  * the client's request count does not grow), the query builder's clauses (parameters everywhere,
- * order by, projections, ranges, in, not, startsWith) and server-side identities. Every test uses
- * its own database.
+ * order by, projections, ranges, in, not, startsWith), server-side identities, and JavaScript in
+ * queries (declare function, JavaScript projections, with their limits). Every test uses its own
+ * database.
  */
 import {
   DocumentStore,
@@ -13,6 +14,7 @@ import {
   GetDetailedStatisticsOperation,
   NextIdentityForOperation,
   PutCompareExchangeValueOperation,
+  QueryData,
   SeedIdentityForOperation,
   type IDocumentSession,
 } from "ravendb";
@@ -257,6 +259,76 @@ describe("query builder", () => {
     const err = await rejection(session.query(Company).search("name", "acme").all());
     expect(err.name).toBe("InvalidQueryException");
     expect(err.message).toContain("search()");
+  });
+});
+
+describe("JavaScript in queries", () => {
+  class Projected {
+    constructor(
+      public Name = "",
+      public Ext: { country: string } | null = null,
+      public Parent: string | null = null,
+    ) {}
+  }
+
+  test("declare function with includes.cmpxchg(): getCompareExchangeValue is served from the session", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = clusterSession(store);
+    const companies = await session.advanced
+      .rawQuery<Company>(
+        "declare function incl(c) { includes.cmpxchg(c.externalId); return c; } from Companies as c where c.employees >= $min select incl(c)",
+        Company,
+      )
+      .addParameter("min", 1000)
+      .all();
+    expect(companies.map((c) => c.name)).toEqual(["Globex"]);
+    expect(companies[0]).toBeInstanceOf(Company);
+    const requests = session.advanced.numberOfRequests;
+    const value = await session.advanced.clusterTransaction.getCompareExchangeValue<{ country: string }>("ext/globex");
+    expect(value!.value).toEqual({ country: "US" });
+    expect(session.advanced.numberOfRequests).toBe(requests);
+  });
+
+  test("a JavaScript projection with cmpxchg() and load() (QueryData.customFunction, as RavenDB's docs write it)", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = store.openSession();
+    const rows = await session
+      .query(Company)
+      .whereIn("name", ["Acme", "Globex"])
+      .orderBy("name")
+      .selectFields(
+        QueryData.customFunction("c", "{ Name: c.name, Ext: cmpxchg(c.externalId), Parent: c.parentId ? load(c.parentId).name : null }"),
+        Projected,
+      )
+      .all();
+    expect(rows.map(({ Name, Ext, Parent }) => ({ Name, Ext, Parent }))).toEqual([
+      { Name: "Acme", Ext: { country: "NO" }, Parent: "Globex" },
+      { Name: "Globex", Ext: { country: "US" }, Parent: null },
+    ]);
+  });
+
+  test("a runaway function and a memory bomb end with a clear JavaScriptException; the next query works", async () => {
+    const store = openStore();
+    await seedCompanies(store);
+    const session = store.openSession();
+    const runaway = await rejection(
+      session.advanced.rawQuery("declare function spin(c) { for (;;) {} } from Companies as c select spin(c)").all(),
+    );
+    expect(runaway.name).toBe("JavaScriptException");
+    expect(runaway.message).toContain("CPU budget");
+    const bomb = await rejection(
+      session.advanced
+        .rawQuery(
+          "declare function grow(c) { var a = []; for (;;) a.push(new Array(1e5).fill(a.length)); } from Companies as c select grow(c)",
+        )
+        .all(),
+    );
+    expect(bomb.name).toBe("JavaScriptException");
+    expect(bomb.message).toContain("out of memory");
+    const next = await session.query(Company).whereEquals("name", "Hooli").all();
+    expect(next.map((c) => c.name)).toEqual(["Hooli"]);
   });
 });
 

@@ -23,7 +23,17 @@ export const CreateDatabaseQuery = z.object({
 });
 
 export const DatabaseRecord = z
-  .looseObject({ DatabaseName: z.string().optional() })
+  .looseObject({
+    DatabaseName: z.string().optional(),
+    KeyHashTags: z.boolean().nullable().optional().openapi({
+      description: "Our extension: keys route by their `{tag}` (as Redis Cluster hash tags); fixed at creation, off by default",
+    }),
+    Settings: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .optional()
+      .openapi({ description: 'Database settings; `"KeyHashTags": "true"` is the same as the field above' }),
+  })
   .openapi("DatabaseRecord", { example: { DatabaseName: "openapi_created" } });
 
 export const DeleteDatabasesBody = z
@@ -109,3 +119,8 @@ export const ClusterTopology = z.looseObject({ Topology: AnyObject, Leader: z.st
 export const NodeInfo = z.looseObject({ NodeTag: z.string(), ServerRole: z.string() });
 export const ClientConfiguration = z.object({ Etag: z.int(), Configuration: z.unknown() });
 export const Health = z.object({ Status: z.string(), ServerVersion: z.string() });
+
+/** GET /databases/<db>/routing: how the database routes keys (our extension). */
+export const Routing = z
+  .object({ KeyHashTags: z.boolean(), ShardCount: z.int() })
+  .openapi("Routing", { description: "KeyHashTags: keys route by their `{tag}` (chosen at creation)" });

@@ -13,6 +13,20 @@ export function counts(sql: SqlStorage, now: number): { items: number; documents
     .one();
 }
 
+/**
+ * Whether the shard holds anything a key's routing finds: items (expired ones too, until swept),
+ * documents, identities, or transactions in flight.
+ */
+export function holdsAnything(sql: SqlStorage): boolean {
+  const row = sql
+    .exec<{ held: number }>(
+      `SELECT EXISTS (SELECT 1 FROM items) OR EXISTS (SELECT 1 FROM docs) OR EXISTS (SELECT 1 FROM identities)
+              OR EXISTS (SELECT 1 FROM prepared) OR EXISTS (SELECT 1 FROM locks) AS held`,
+    )
+    .one();
+  return row.held === 1;
+}
+
 /** Deletes every row of the database's data. The `counters` table stays (see ShardObject.destroy). */
 export function deleteAll(sql: SqlStorage): void {
   for (const table of ["items", "docs", "prepared", "locks", "outcomes", "requests", "identities"]) sql.exec(`DELETE FROM ${table}`);
