@@ -309,9 +309,13 @@ export class ShardObject extends DurableObject<Env> {
     if (prepared) await this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS);
     if (committed) await this.scheduleAlarm(this.nextDeadline());
     // The failpoints after each step: a fault fails that message's reply, after its work was done.
-    return replies.map((reply, i) =>
-      "error" in reply ? reply : attempt(() => (this.failpoints.hit(`shard.${batch[i]!.kind}.after`), reply.ok)),
-    );
+    return replies.map((reply, i) => {
+      if ("error" in reply) return reply;
+      return attempt(() => {
+        this.failpoints.hit(`shard.${batch[i]!.kind}.after`);
+        return reply.ok;
+      });
+    });
   }
 
   /**
