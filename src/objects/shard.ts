@@ -20,15 +20,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseObjectName } from "../core/names";
 import { parseRetention, type Retention } from "../core/watch-history";
-import { olderThan, type Decision, type PrepareVote, type TxAge, type TxMode, type TxOp, type TxOutcome } from "../core/transaction";
+import type { Decision, PrepareVote, TxAge, TxMode, TxOp, TxOutcome } from "../core/transaction";
 import { coordinatorStub } from "../stubs";
 import { Failpoints, type FailAction } from "./failpoints";
 import type { Reply } from "./batcher";
 import { GroupCommit } from "./group-commit";
 import { migrate } from "./migrations";
 import { IndexCounter } from "./shard/counter";
+import { deliverBatch, type DeliveryHost } from "./shard/deliver";
 import { docsStep, itemsStep, listKeysStep, scanDocsStep, statsStep } from "./shard/reads";
-import { finishStep, onePhaseStep, prepareStep, putStep, releaseStep, removeStep, type Ledger, type Step } from "./shard/steps";
+import { finishStep, onePhaseStep, putStep, removeStep, type Ledger, type Step } from "./shard/steps";
 import { deleteAll, holdsAnything } from "./shard/store/admin";
 import * as identityStore from "./shard/store/identities";
 import { itemExpiresAt } from "./shard/store/items";
@@ -92,6 +93,8 @@ export class ShardObject extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Single-key writes that arrive together share one storage commit (see group-commit.ts). */
   private readonly writes = new GroupCommit({ outer: (fn) => this.sync(fn), inner: (fn) => this.sync(fn) });
+  /** What a coordinator's batched messages use of this object (shard/deliver.ts). */
+  private readonly delivery: DeliveryHost;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -105,6 +108,17 @@ export class ShardObject extends DurableObject<Env> {
       shard: () => parseObjectName(ctx.id.name ?? "").n,
       remind: (at) => void this.scheduleAlarm(at).catch(() => {}),
     });
+    this.delivery = {
+      ledger: this.ledger,
+      failpoints: this.failpoints,
+      grouped: (fn) => this.writes.submit(fn),
+      sync: (fn) => this.sync(fn),
+      publish: (events) => this.watch.publish(events),
+      settleDecided: (txnIds) => this.settleDecided(txnIds),
+      agesOf: (txnIds) => this.agesOf(txnIds),
+      afterPrepared: () => this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS),
+      afterCommitted: () => this.scheduleAlarm(this.nextDeadline()),
+    };
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, SHARD_MIGRATIONS);
       this.counter.load();
@@ -269,53 +283,11 @@ export class ShardObject extends DurableObject<Env> {
 
   /**
    * A coordinator's messages to this shard — prepares, commits, aborts, releases of many
-   * transactions — in one call (objects/batcher.ts). Their steps run in ONE storage transaction,
-   * each in its own savepoint, so they share one commit and one failing rolls back only itself;
-   * every message gets its own reply, an error as a value. A prepare that meets a lock is settled
-   * afterwards, on its own (`prepareBlocked`).
+   * transactions — in one call, sharing one storage commit, each with its own reply
+   * (shard/deliver.ts).
    */
   async deliver(batch: ShardMessage[]): Promise<Reply<ShardReply>[]> {
-    await Promise.all(
-      batch.map((m) => (m.kind === "prepare" || m.kind === "commit" ? this.failpoints.pause(`shard.${m.kind}.before`) : null)),
-    );
-    const events: ChangeEvent[] = [];
-    // One entry of the group commit: deliveries from other coordinators and single-key writes
-    // arriving meanwhile share its storage commit.
-    const steps = await this.writes.submit(() =>
-      batch.map((m) =>
-        attempt(() => {
-          // A message's change events count only if its savepoint committed.
-          const own: ChangeEvent[] = [];
-          const step = this.sync(() => this.stepOf(m, own));
-          events.push(...own);
-          return step;
-        }),
-      ),
-    );
-    this.watch.publish(events);
-    const replies = await Promise.all(
-      batch.map(async (m, i): Promise<Reply<ShardReply>> => {
-        const step = steps[i]!;
-        if ("error" in step) return step;
-        const result = step.ok;
-        if ("done" in result) return { ok: result.done };
-        if (m.kind !== "prepare") return { error: "only a prepare can be blocked" };
-        return attemptAsync(() => this.prepareBlocked(m, result.blocked));
-      }),
-    );
-    const answered = (kind: ShardMessage["kind"]) => replies.flatMap((r, i) => (batch[i]!.kind === kind && "ok" in r ? [r.ok] : []));
-    const prepared = answered("prepare").some((vote) => vote !== null && "vote" in vote && vote.vote === "yes");
-    const committed = answered("commit").some((outcome) => outcome !== null && "committed" in outcome && outcome.committed);
-    if (prepared) await this.scheduleAlarm(Date.now() + LOCK_RESOLVE_AFTER_MS);
-    if (committed) await this.scheduleAlarm(this.nextDeadline());
-    // The failpoints after each step: a fault fails that message's reply, after its work was done.
-    return replies.map((reply, i) => {
-      if ("error" in reply) return reply;
-      return attempt(() => {
-        this.failpoints.hit(`shard.${batch[i]!.kind}.after`);
-        return reply.ok;
-      });
-    });
+    return deliverBatch(this.delivery, batch);
   }
 
   /**
@@ -484,41 +456,6 @@ export class ShardObject extends DurableObject<Env> {
     }
   }
 
-  /** A message's synchronous step, inside `deliver`'s storage transaction. */
-  private stepOf(m: ShardMessage, events: ChangeEvent[]): Step<ShardReply> {
-    switch (m.kind) {
-      case "prepare":
-        return prepareStep(this.ledger, m.txnId, m.mode, m.ops, m.lead, this.failpoints);
-      case "commit":
-        return { done: finishStep(this.ledger, m.txnId, { decision: "committed", index: m.index, at: m.at }, events) ?? { unknown: true } };
-      case "abort":
-        return { done: finishStep(this.ledger, m.txnId, { decision: "aborted" }, events)! };
-      case "release":
-        releaseStep(this.ledger, m.txnId);
-        return { done: null };
-    }
-  }
-
-  /**
-   * A prepare that met locks: settles those already decided and tries again, alone; while any is
-   * still undecided, votes "busy" — wait-die says whether the coordinator may keep its other locks.
-   */
-  private async prepareBlocked(m: Extract<ShardMessage, { kind: "prepare" }>, blocked: string[]): Promise<PrepareVote> {
-    for (let attempt = 1; ; attempt++) {
-      const undecided = await this.settleDecided(blocked);
-      if (undecided.length === 0 && attempt <= 3) {
-        const step = this.sync(() => prepareStep(this.ledger, m.txnId, m.mode, m.ops, m.lead, this.failpoints));
-        if ("done" in step) return step.done;
-        blocked = step.blocked;
-        continue;
-      }
-      // Wait-die: older than every holder still deciding → may wait (keep its other locks).
-      const me: TxAge = { born: m.lead.born, txnId: m.txnId };
-      const holders = this.agesOf(undecided.length ? undecided : blocked);
-      return { vote: "busy", wait: holders.every((holder) => olderThan(me, holder)) };
-    }
-  }
-
   /** One message through `deliver`, its error thrown as a call's would be. */
   private async deliverOne<K extends ShardMessage["kind"]>(m: Extract<ShardMessage, { kind: K }>): Promise<ShardReplies[K]> {
     const [reply] = await this.deliver([m]);
@@ -640,22 +577,5 @@ export class ShardObject extends DurableObject<Env> {
   /** The database this shard belongs to, from its name (parsed once). */
   private database(): string {
     return (this.databaseName ??= parseObjectName(this.ctx.id.name ?? "").database);
-  }
-}
-
-/** Runs `fn`, its error as a value (each message of a batch fails alone). */
-function attempt<T>(fn: () => T): Reply<T> {
-  try {
-    return { ok: fn() };
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-async function attemptAsync<T>(fn: () => Promise<T>): Promise<Reply<T>> {
-  try {
-    return { ok: await fn() };
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
   }
 }
