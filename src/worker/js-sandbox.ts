@@ -35,6 +35,7 @@ import {
 } from "quickjs-emscripten-core";
 import { echo, RavenError } from "../core/errors";
 import { lowerKey } from "../core/keys";
+import { METER_PRELUDE } from "./js-meter";
 import { MAX_QUERY_JS_HEAP, MAX_QUERY_JS_MEMORY, MAX_QUERY_JS_MS, MAX_QUERY_JS_STACK, MAX_QUERY_JS_STEPS } from "../core/limits";
 
 export const JS_ERROR = "Raven.Client.Exceptions.Documents.Patching.JavaScriptException";
@@ -121,12 +122,13 @@ delete globalThis.__host_include; delete globalThis.__host_charge;
 // The runner's own JSON, before the scripts' copies are metered below.
 var __json = { parse: JSON.parse, stringify: JSON.stringify };
 (function (charge) {
-  var stringify = JSON.stringify, parse = JSON.parse, repeat = String.prototype.repeat, join = Array.prototype.join;
-  JSON.stringify = function (v, r, s) { charge(0); var t = stringify(v, r, s); if (typeof t === "string") charge(t.length); return t; };
-  JSON.parse = function (t, r) { t = String(t); charge(t.length); return parse(t, r); };
-  String.prototype.repeat = function (n) { charge(String(this).length * Number(n) / 25); return repeat.call(this, n); };
-  Array.prototype.join = function (s) { charge(0); var t = join.call(this, s); charge(t.length); return t; };
+  var stringify = JSON.stringify, parse = JSON.parse, repeat = String.prototype.repeat, apply = Reflect.apply, S = String, N = Number;
+  var fix = function (o, k, v) { Object.defineProperty(o, k, { value: v, writable: false, enumerable: false, configurable: false }); };
+  fix(JSON, "stringify", function stringify_(v, r, s) { charge(0); var t = apply(stringify, JSON, [v, r, s]); if (typeof t === "string") charge(t.length); return t; });
+  fix(JSON, "parse", function parse_(t, r) { t = S(t); charge(t.length); return apply(parse, JSON, [t, r]); });
+  fix(String.prototype, "repeat", function repeat_(n) { var s = S(this); n = N(n); charge(s.length * n / 25); return apply(repeat, s, [n]); });
 })(__h.charge);
+${METER_PRELUDE}(__h.charge);
 function cmpxchg(key) {
   if (key === null || key === undefined) return null;
   var t = __h.c(String(key));
