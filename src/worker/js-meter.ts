@@ -35,8 +35,20 @@
  * and string `+` (QuickJS builds ropes, no copy). What stays unmetered: `for…in` over an object
  * with very many keys (the key list is built natively, once per loop; see README: Queries).
  */
+/** Units a step of the budget stands for: one check of a plain loop is ~0.1–0.3 ms here; so is
+ * writing ~4,000 characters of JSON or sorting ~4,000 elements' worth (BENCHMARKS.md). */
+export const UNITS_PER_STEP = 4000;
+
 export const METER_PRELUDE = `
-(function (charge) {
+(function (hostCharge) {
+  // Charges add up here and reach the host (a call out of the WebAssembly, tens of microseconds)
+  // once they make a tenth of a step: small calls cost a JavaScript addition, not a host call.
+  // What is left below that when a round ends is forgiven (less than a tenth of a step).
+  var pending = 0;
+  function charge(n) {
+    if (n > 0) pending += n;
+    if (pending >= ${UNITS_PER_STEP / 10}) { n = pending; pending = 0; hostCharge(n); }
+  }
   var O = Object, R = Reflect, S = String, N = Number, G = globalThis;
   var rApply = R.apply, rConstruct = R.construct, ownKeys = R.ownKeys, gopd = O.getOwnPropertyDescriptor;
   var getProto = O.getPrototypeOf, defProp = O.defineProperty, isArray = Array.isArray, floor = Math.floor;
@@ -47,6 +59,12 @@ export const METER_PRELUDE = `
   delete G.Proxy;
 
   function fix(obj, name, value) { defProp(obj, name, { value: value, writable: false, enumerable: false, configurable: false }); }
+
+  // JSON and repeat: by the characters they write or read (repeat's copy is cheap: 25 characters a unit).
+  var stringify0 = JSON.stringify, parse0 = JSON.parse, repeat0 = String.prototype.repeat;
+  fix(JSON, "stringify", function stringify(v, r, s) { charge(0); var t = rApply(stringify0, JSON, [v, r, s]); if (typeof t === "string") charge(t.length); return t; });
+  fix(JSON, "parse", function parse(t, r) { t = S(t); charge(t.length); return rApply(parse0, JSON, [t, r]); });
+  fix(String.prototype, "repeat", function repeat(n) { var s = S(this); n = N(n); charge((s.length * n) / 25); return rApply(repeat0, s, [n]); });
   function toLen(x) { x = N(x); return x > 0 ? (x === 1 / 0 ? 9007199254740991 : floor(x)) : 0; }
   /** A typed array's length by the original getter, or -1 for anything else. */
   function taLen(o) { try { return rApply(taLength, o, []); } catch (e) { return -1; } }
