@@ -73,6 +73,10 @@ describe("js sandbox: expensive natives spend the step budget", () => {
     ["typed array sort", "var u = new Float64Array(1e5); for (;;) u.sort();"],
     ["typed array slice", "var u = new Float64Array(1e5); for (;;) u.slice();"],
     ["an array-like's length", "var o = { length: 1e5 }; for (;;) Array.prototype.indexOf.call(o, 1);"],
+    ["new RegExp(long pattern)", `${BIG_STRING} for (;;) new RegExp(s);`],
+    ["RegExp(long pattern) called", `${BIG_STRING} for (;;) RegExp(s, "g");`],
+    ["encodeURIComponent", `${BIG_STRING} for (;;) encodeURIComponent(s);`],
+    ["parseFloat", "var s = '1'; for (var i = 0; i < 17; i++) s = s + s; for (;;) parseFloat(s);"],
   ];
   for (const [name, body] of loops) {
     it(`${name}: a loop over it ends with the CPU-budget JavaScriptException`, async () => {
@@ -151,6 +155,8 @@ describe("js sandbox: expensive natives spend the step budget", () => {
         from: Array.from({ length: 2 }, function (_, i) { return i * 2; }), ofs: Array.of(1, 2),
         json: JSON.parse(JSON.stringify({ k: [1, "2"] })), joined: [1, 2].join("+"), rep: "ab".repeat(2),
         regexOk: "hello world".match(/o/g), destructured: (function () { var [p, q] = [1, 2]; return p + q; })(),
+        rx: [new RegExp("b+", "g").test("abb"), RegExp(/x/g).flags, /x/ instanceof RegExp, new RegExp(/y/i).source, "a,b".split(new RegExp(","))],
+        uri: [encodeURIComponent("a b"), decodeURIComponent("a%20b"), parseInt("ff", 16), parseFloat("1.5")],
       };`);
     expect(error).toBeUndefined();
     expect(JSON.parse(json as string)).toEqual({
@@ -173,6 +179,8 @@ describe("js sandbox: expensive natives spend the step budget", () => {
       rep: "abab",
       regexOk: ["o", "o"],
       destructured: 3,
+      rx: [true, "g", true, "y", ["a", "b"]],
+      uri: ["a%20b", "a b", 255, 1.5],
     });
   });
 });

@@ -30,10 +30,13 @@
  *   `next`, is off because `Array.prototype[Symbol.iterator]` is no longer the original).
  *
  * Not metered here, because they are cheap or already bounded: O(1) built-ins (Math, charAt, at,
- * push/pop, property access), regular expressions (this QuickJS polls the interrupt handler inside
- * the regex engine itself, so catastrophic backtracking is stopped by the step budget: tested),
- * and string `+` (QuickJS builds ropes, no copy). What stays unmetered: `for…in` over an object
- * with very many keys (the key list is built natively, once per loop; see README: Queries).
+ * push/pop, property access), running regular expressions (this QuickJS polls the interrupt
+ * handler inside the regex engine itself, so catastrophic backtracking is stopped by the step
+ * budget: tested; compiling one at run time is metered by its pattern's length),
+ * and string `+` (QuickJS builds ropes, no copy). What stays unmetered (syntax and operators):
+ * `for…in` over an object with very many keys (the key list is built natively each time a loop
+ * starts), a read that copies a rope built by `+` from very long strings, and arithmetic on (or
+ * printing of) huge BigInts; see README: Queries, and BENCHMARKS.md for what they cost.
  */
 /** Units a step of the budget stands for: one check of a plain loop is ~0.1–0.3 ms here; so is
  * writing ~4,000 characters of JSON or sorting ~4,000 elements' worth (BENCHMARKS.md). */
@@ -231,6 +234,38 @@ export const METER_PRELUDE = `
   meter(Function.prototype, "apply", null, function (self, a) { return lengthOf(a[1]) || (a[1] ? dataLength(a[1]) : 0); });
   meter(R, "apply", null, function (self, a) { return lengthOf(a[2]) || (a[2] ? dataLength(a[2]) : 0); });
   meter(R, "construct", null, function (self, a) { return lengthOf(a[1]) || (a[1] ? dataLength(a[1]) : 0); });
+
+  // Functions of one string that scan or copy it: the string, coerced once, costs its length.
+  ["encodeURI", "encodeURIComponent", "decodeURI", "decodeURIComponent", "escape", "unescape", "parseInt", "parseFloat"].forEach(function (k) {
+    var orig = G[k];
+    if (typeof orig !== "function") return;
+    var w = function (x, radix) {
+      x = S(x);
+      charge(x.length);
+      return rApply(orig, undefined, arguments.length > 1 ? [x, radix] : [x]);
+    };
+    defProp(G, k, { value: name(w, orig), writable: false, enumerable: false, configurable: false });
+  });
+
+  // Compiling a regular expression is linear in its pattern (its execution is checked by QuickJS
+  // itself): RegExp built at run time goes through a proxy that charges the pattern's length.
+  // Literals are compiled with the script, whose length the query's length bounds.
+  var sourceOf = gopd(RegExp.prototype, "source").get;
+  function pattern(a) {
+    var x = a[0];
+    try { return { a: a, n: rApply(sourceOf, x, []).length }; } catch (e) {}
+    if (x === undefined) return { a: a, n: 0 };
+    x = S(x);
+    return { a: a.length > 1 ? [x, a[1]] : [x], n: x.length };
+  }
+  var RX = RegExp;
+  var rxProxy = new P(RX, {
+    construct: function (t, a, nt) { var p = pattern(a); charge(p.n * 4); return rConstruct(t, p.a, nt === rxProxy ? t : nt); },
+    apply: function (t, self, a) { var p = pattern(a); charge(p.n * 4); return rApply(t, self, p.a); },
+  });
+  fix(RX.prototype, "constructor", rxProxy);
+  defProp(G, "RegExp", { value: rxProxy, writable: true, enumerable: false, configurable: true });
+  meter(RX.prototype, "compile", null, function (self, a) { return pattern(a).n * 4; });
 
   // Every built-in iterator's next becomes a JavaScript call, which the interrupt checks count.
   [[][symIterator](), new Set()[symIterator](), new Map()[symIterator](), ""[symIterator](), /x/[Symbol.matchAll]("x"),
