@@ -76,6 +76,8 @@ describe("js sandbox: expensive natives spend the step budget", () => {
     ["new RegExp(long pattern)", `${BIG_STRING} for (;;) new RegExp(s);`],
     ["RegExp(long pattern) called", `${BIG_STRING} for (;;) RegExp(s, "g");`],
     ["encodeURIComponent", `${BIG_STRING} for (;;) encodeURIComponent(s);`],
+    ["RegExp toString", `${BIG_STRING} var r = new RegExp(s.slice(0, 2e4)); for (;;) r.toString();`],
+    ["String link (HTML methods)", `${BIG_STRING} for (;;) 'x'.link(s);`],
     ["parseFloat", "var s = '1'; for (var i = 0; i < 17; i++) s = s + s; for (;;) parseFloat(s);"],
   ];
   for (const [name, body] of loops) {
@@ -156,6 +158,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
         json: JSON.parse(JSON.stringify({ k: [1, "2"] })), joined: [1, 2].join("+"), rep: "ab".repeat(2),
         regexOk: "hello world".match(/o/g), destructured: (function () { var [p, q] = [1, 2]; return p + q; })(),
         rx: [new RegExp("b+", "g").test("abb"), RegExp(/x/g).flags, /x/ instanceof RegExp, new RegExp(/y/i).source, "a,b".split(new RegExp(","))],
+        printed: [String(/a/g), (function g() {}).toString(), "x".bold()],
         uri: [encodeURIComponent("a b"), decodeURIComponent("a%20b"), parseInt("ff", 16), parseFloat("1.5")],
       };`);
     expect(error).toBeUndefined();
@@ -180,6 +183,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
       regexOk: ["o", "o"],
       destructured: 3,
       rx: [true, "g", true, "y", ["a", "b"]],
+      printed: ["/a/g", "function g() {}", "<b>x</b>"],
       uri: ["a%20b", "a b", 255, 1.5],
     });
   });

@@ -206,7 +206,10 @@ export const METER_PRELUDE = `
   ["split", "replace", "replaceAll", "match", "matchAll", "search", "trim", "trimStart", "trimEnd", "toUpperCase", "toLowerCase",
    "toLocaleUpperCase", "toLocaleLowerCase", "normalize", "isWellFormed", "toWellFormed", "localeCompare"]
     .forEach(function (k) { meter(SP, k, "string", slen, k === "split" || k === "match" ? resultSize : null); });
-  ["slice", "substring", "substr", "concat"].forEach(function (k) { meter(SP, k, "string", null, resultSize); });
+  ["slice", "substring", "substr", "concat", "anchor", "big", "blink", "bold", "fixed", "fontcolor", "fontsize", "italics", "link",
+   "small", "strike", "sub", "sup"].forEach(function (k) { meter(SP, k, "string", null, resultSize); });
+  // Printing a function or a regular expression copies its source.
+  meter(Function.prototype, "toString", null, null, resultSize);
   ["padStart", "padEnd"].forEach(function (k) {
     var orig = SP[k];
     var w = function (n, fill) {
@@ -266,6 +269,7 @@ export const METER_PRELUDE = `
   fix(RX.prototype, "constructor", rxProxy);
   defProp(G, "RegExp", { value: rxProxy, writable: true, enumerable: false, configurable: true });
   meter(RX.prototype, "compile", null, function (self, a) { return pattern(a).n * 4; });
+  meter(RX.prototype, "toString", null, null, resultSize);
 
   // Every built-in iterator's next becomes a JavaScript call, which the interrupt checks count.
   [[][symIterator](), new Set()[symIterator](), new Map()[symIterator](), ""[symIterator](), /x/[Symbol.matchAll]("x"),
