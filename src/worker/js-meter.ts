@@ -47,10 +47,10 @@ export const METER_PRELUDE = `
   // Charges add up here and reach the host (a call out of the WebAssembly, tens of microseconds)
   // once they make a tenth of a step: small calls cost a JavaScript addition, not a host call.
   // What is left below that when a round ends is forgiven (less than a tenth of a step).
-  var pending = 0;
+  var pending = 0, TENTH = ${UNITS_PER_STEP / 10};
   function charge(n) {
     if (n > 0) pending += n;
-    if (pending >= ${UNITS_PER_STEP / 10}) { n = pending; pending = 0; hostCharge(n); }
+    if (pending >= TENTH) { n = pending; pending = 0; hostCharge(n); }
   }
   var O = Object, R = Reflect, S = String, N = Number, G = globalThis;
   var rApply = R.apply, rConstruct = R.construct, ownKeys = R.ownKeys, gopd = O.getOwnPropertyDescriptor;
@@ -116,14 +116,21 @@ export const METER_PRELUDE = `
       var self = this;
       if (mode === "copy" && !isArray(self) && self !== null && self !== undefined) self = snapshot(self);
       else if (mode === "string" && typeof self !== "string" && self !== null && self !== undefined) self = S(self);
-      charge(before ? before(self, arguments) : 0);
+      // charge() inlined: this runs on every call of a metered built-in.
+      var n = before ? before(self, arguments) : 0;
+      if (n > 0) pending += n;
+      if (pending >= TENTH) charge(0);
       var r = rApply(orig, self, arguments);
-      if (after) charge(after(r));
+      if (after) {
+        n = after(r);
+        if (n > 0) pending += n;
+        if (pending >= TENTH) charge(0);
+      }
       return r;
     };
     fix(obj, key, name(w, orig));
   }
-  var len = function (self) { return mode_len(self); };
+  var len = mode_len;
   function mode_len(self) { return isArray(self) ? self.length : taLen(self) >= 0 ? taLen(self) : dataLength(self); }
   function sorting(self) { return nlogn(mode_len(self)); }
   function argsLength(self, a) { var n = 0; for (var i = 0; i < a.length; i++) n += lengthOf(a[i]); return mode_len(self) + n; }
