@@ -78,6 +78,9 @@ describe("js sandbox: expensive natives spend the step budget", () => {
     ["encodeURIComponent", `${BIG_STRING} for (;;) encodeURIComponent(s);`],
     ["RegExp toString", `${BIG_STRING} var r = new RegExp(s.slice(0, 2e4)); for (;;) r.toString();`],
     ["String link (HTML methods)", `${BIG_STRING} for (;;) 'x'.link(s);`],
+    ["String match compiling a long pattern", `${BIG_STRING} for (;;) 'x'.match(s);`],
+    ["a pattern whose toString answers long", `${BIG_STRING} var p = { toString: function () { return s; } }; for (;;) 'x'.search(p);`],
+    ["String includes with a long needle", `${BIG_STRING} for (;;) s.includes(s.slice(1) + 'c');`],
     ["parseFloat", "var s = '1'; for (var i = 0; i < 17; i++) s = s + s; for (;;) parseFloat(s);"],
   ];
   for (const [name, body] of loops) {
@@ -112,6 +115,11 @@ describe("js sandbox: expensive natives spend the step budget", () => {
     const write = await outcome("var n = 0, o = { get length() { return n++ ? 1e9 : 1; } }; Array.prototype.fill.call(o, 1); return {};");
     expect(write.error?.message).toContain("plain numeric length");
     // valueOf answering differently the second time: the buffer's size is coerced once.
+    // A Symbol.match getter that answers "a RegExp" to the wrapper and "not one" to the original.
+    const flip = await outcome(
+      "var n = 0, p = { get [Symbol.match]() { return n++ ? undefined : true; }, toString: function () { return 'b'; } }; try { 'abc'.includes(p); return { threw: false }; } catch (e) { return { threw: e.name }; }",
+    );
+    expect(flip.json).toBe('{"threw":"TypeError"}');
     const size = await outcome("var n = 0; for (;;) new ArrayBuffer({ valueOf: function () { return n++ % 2 ? 4e6 : 0; } });");
     expect(size.error?.message).toContain("CPU budget");
   });
@@ -159,6 +167,12 @@ describe("js sandbox: expensive natives spend the step budget", () => {
         regexOk: "hello world".match(/o/g), destructured: (function () { var [p, q] = [1, 2]; return p + q; })(),
         rx: [new RegExp("b+", "g").test("abb"), RegExp(/x/g).flags, /x/ instanceof RegExp, new RegExp(/y/i).source, "a,b".split(new RegExp(","))],
         printed: [String(/a/g), (function g() {}).toString(), "x".bold()],
+        patterns: [
+          "a1b2".replace(/\\d/g, function (d) { return "<" + d + ">"; }), "aXbX".replaceAll("X", "-"), "a.b".split("."), "a+b".search("\\\\+"),
+          [..."a1b2".matchAll(/\\d/g)].map(function (m) { return m[0]; }), "ab".match("b").index,
+          "x".replace({ [Symbol.replace]: function (s, r) { return s + r + "!"; } }, "y"), "a b".split({ toString: function () { return " "; } }),
+          (function () { try { "aa".replaceAll(/a/, "b"); return "no"; } catch (e) { return e.name; } })(),
+        ],
         uri: [encodeURIComponent("a b"), decodeURIComponent("a%20b"), parseInt("ff", 16), parseFloat("1.5")],
       };`);
     expect(error).toBeUndefined();
@@ -184,6 +198,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
       destructured: 3,
       rx: [true, "g", true, "y", ["a", "b"]],
       printed: ["/a/g", "function g() {}", "<b>x</b>"],
+      patterns: ["a<1>b<2>", "a-b-", ["a", "b"], 1, ["1", "2"], 1, "xy!", ["a", "b"], "TypeError"],
       uri: ["a%20b", "a b", 255, 1.5],
     });
   });

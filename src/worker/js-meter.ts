@@ -198,21 +198,58 @@ export const METER_PRELUDE = `
   var SP = String.prototype;
   function isRegExp(x) { return x !== null && (typeof x === "object" || typeof x === "function") && x[symMatch] !== undefined; }
   function meterSearch(k) {
-    var orig = SP[k];
+    var orig = SP[k], refusesRegExp = k !== "indexOf" && k !== "lastIndexOf";
     var w = function (t, pos) {
       var s = typeof this === "string" || this === null || this === undefined ? this : S(this);
-      if (typeof t !== "string" && !isRegExp(t)) t = S(t);
-      var m = typeof t === "string" ? t.length : 0;
-      charge(s === null || s === undefined ? 0 : s.length * (1 + m / 64));
+      // Decided once here: a Symbol.match getter must not answer the original differently.
+      if (refusesRegExp && isRegExp(t)) throw new TypeError("String.prototype." + k + " does not take a regular expression");
+      t = S(t);
+      charge(s === null || s === undefined ? 0 : s.length * (1 + t.length / 64));
       return rApply(orig, s, arguments.length > 1 ? [t, pos] : [t]);
     };
     fix(SP, k, name(w, orig));
   }
+  /**
+   * split/replace/replaceAll/match/matchAll/search: as the specification does, an argument with
+   * the method's symbol (a RegExp, or an object of the script's) is called here, once looked up;
+   * anything else becomes a string here, once, and costs its length (a pattern that match,
+   * matchAll and search compile: four units a character) on top of the string's.
+   */
+  function meterPattern(k, sym, compiles, needsGlobal) {
+    var orig = SP[k];
+    var w = function (p) {
+      if (this === null || this === undefined) return rApply(orig, this, arguments);
+      var args = [p];
+      for (var i = 1; i < arguments.length; i++) args[i] = arguments[i];
+      if (p !== null && p !== undefined) {
+        var method = typeof p === "object" || typeof p === "function" ? p[sym] : undefined;
+        if (method !== undefined && method !== null) {
+          if (needsGlobal && isRegExp(p) && S(p.flags).indexOf("g") < 0) throw new TypeError("String.prototype." + k + " needs a global regular expression");
+          args[0] = this;
+          return rApply(method, p, args);
+        }
+        p = S(p);
+      }
+      var s = typeof this === "string" ? this : S(this);
+      var m = typeof p === "string" ? p.length : 0;
+      charge(s.length * (1 + m / 64) + (compiles ? m * 4 : 0));
+      args[0] = p;
+      var r = rApply(orig, s, args);
+      if (k === "split" || k === "match") charge(resultSize(r));
+      return r;
+    };
+    fix(SP, k, name(w, orig));
+  }
+  meterPattern("split", Symbol.split, false, false);
+  meterPattern("replace", Symbol.replace, false, false);
+  meterPattern("replaceAll", Symbol.replace, false, true);
+  meterPattern("match", symMatch, true, false);
+  meterPattern("matchAll", Symbol.matchAll, true, true);
+  meterPattern("search", Symbol.search, true, false);
   ["indexOf", "lastIndexOf", "includes", "startsWith", "endsWith"].forEach(meterSearch);
   var slen = function (s) { return s === null || s === undefined ? 0 : s.length; };
-  ["split", "replace", "replaceAll", "match", "matchAll", "search", "trim", "trimStart", "trimEnd", "toUpperCase", "toLowerCase",
-   "toLocaleUpperCase", "toLocaleLowerCase", "normalize", "isWellFormed", "toWellFormed", "localeCompare"]
-    .forEach(function (k) { meter(SP, k, "string", slen, k === "split" || k === "match" ? resultSize : null); });
+  ["trim", "trimStart", "trimEnd", "toUpperCase", "toLowerCase", "toLocaleUpperCase", "toLocaleLowerCase", "normalize",
+   "isWellFormed", "toWellFormed", "localeCompare"].forEach(function (k) { meter(SP, k, "string", slen); });
   ["slice", "substring", "substr", "concat", "anchor", "big", "blink", "bold", "fixed", "fontcolor", "fontsize", "italics", "link",
    "small", "strike", "sub", "sup"].forEach(function (k) { meter(SP, k, "string", null, resultSize); });
   // Printing a function or a regular expression copies its source.
