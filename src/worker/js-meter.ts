@@ -10,7 +10,7 @@
  * thousands of them per check: seconds of CPU where deployed Workers' frozen clock cannot stop it.
  *
  * Units: one unit is about one element or character handled; the host turns units into steps
- * (UNITS_PER_STEP in js-sandbox.ts). Costs are charged before the call where the size is known
+ * (UNITS_PER_STEP below; js-sandbox.ts's host function divides by it). Costs are charged before the call where the size is known
  * (n log n for a sort, the length for a search or a copy) and after it by the result's size where
  * only the result tells (slice, Object.keys, flat).
  *
