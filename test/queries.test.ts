@@ -331,10 +331,21 @@ describe("JavaScript in queries (declare function, select { … })", { timeout: 
     expect(runaway.json.Message).toContain("CPU budget");
     const bomb = await query(
       db,
-      "from Companies as c select { x: (function () { var a = []; for (;;) a.push(new Array(1e5).fill(a.length)); })() }",
+      "from Companies as c select { x: (function () { var s = 'x'; for (;;) { s = s + s; s.charCodeAt(0); } })() }",
     );
     expect([bomb.status, bomb.json.Type]).toEqual([400, "Raven.Client.Exceptions.Documents.Patching.JavaScriptException"]);
     expect(bomb.json.Message).toContain("out of memory");
+    // A loop over an expensive built-in (sorting a large array) spends the same budget (worker/js-meter.ts).
+    const sorting = await query(
+      db,
+      "declare function sorts(c) { var a = []; for (var i = 0; i < 1e5; i++) a.push(-i); for (;;) a.sort(); } from Companies as c select sorts(c)",
+    );
+    expect([sorting.status, sorting.json.Type]).toEqual([400, "Raven.Client.Exceptions.Documents.Patching.JavaScriptException"]);
+    expect(sorting.json.Message).toContain("CPU budget");
+    // Catastrophic backtracking: QuickJS checks the budget inside the regex engine too.
+    const regex = await query(db, "from Companies as c select { m: /(a+)+b/.test('a'.repeat(40)) }");
+    expect([regex.status, regex.json.Type]).toEqual([400, "Raven.Client.Exceptions.Documents.Patching.JavaScriptException"]);
+    expect(regex.json.Message).toContain("CPU budget");
     const parse = await query(db, "declare function f(c) { return c..x; } from Companies as c select f(c)");
     expect([parse.status, parse.json.Type]).toEqual([400, "Raven.Client.Exceptions.Documents.Patching.JavaScriptParseException"]);
     // While a runaway query runs, the database's shards keep answering other requests.

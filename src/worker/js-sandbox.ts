@@ -14,10 +14,8 @@
  *
  * What checks do not see: native calls run between two of them, and QuickJS checks only every
  * 10,000 calls, so a loop whose body is one expensive native call could run thousands of them per
- * check. The scripts' JSON.stringify/parse, Array.prototype.join and String.prototype.repeat are
- * therefore metered by the characters they handle (CHARS_PER_STEP); other natives (sorting or
- * searching a huge array in a loop, say) are not, and there the Worker's own CPU limit is the
- * backstop (see README: Queries).
+ * check. Every built-in whose work grows with its input is therefore wrapped by the metering
+ * prelude (worker/js-meter.ts) and spends the budget by the size it handles (UNITS_PER_STEP).
  *
  * Values cross the boundary as JSON text only (parsed and written by core/json.ts on this side,
  * by the VM's own JSON on the other). `cmpxchg(key)` and `load(id)` answer from lookups fetched
@@ -35,6 +33,7 @@ import {
 } from "quickjs-emscripten-core";
 import { echo, RavenError } from "../core/errors";
 import { lowerKey } from "../core/keys";
+import { METER_PRELUDE, UNITS_PER_STEP } from "./js-meter";
 import { MAX_QUERY_JS_HEAP, MAX_QUERY_JS_MEMORY, MAX_QUERY_JS_MS, MAX_QUERY_JS_STACK, MAX_QUERY_JS_STEPS } from "../core/limits";
 
 export const JS_ERROR = "Raven.Client.Exceptions.Documents.Patching.JavaScriptException";
@@ -118,15 +117,9 @@ const PRELUDE = `
 var __h = { c: __host_cmpxchg, l: __host_load, ic: __host_include_cmpxchg, id: __host_include, charge: __host_charge };
 delete globalThis.__host_cmpxchg; delete globalThis.__host_load; delete globalThis.__host_include_cmpxchg;
 delete globalThis.__host_include; delete globalThis.__host_charge;
-// The runner's own JSON, before the scripts' copies are metered below.
+// The runner's own JSON, before the scripts' copies are metered (js-meter.ts).
 var __json = { parse: JSON.parse, stringify: JSON.stringify };
-(function (charge) {
-  var stringify = JSON.stringify, parse = JSON.parse, repeat = String.prototype.repeat, join = Array.prototype.join;
-  JSON.stringify = function (v, r, s) { charge(0); var t = stringify(v, r, s); if (typeof t === "string") charge(t.length); return t; };
-  JSON.parse = function (t, r) { t = String(t); charge(t.length); return parse(t, r); };
-  String.prototype.repeat = function (n) { charge(String(this).length * Number(n) / 25); return repeat.call(this, n); };
-  Array.prototype.join = function (s) { charge(0); var t = join.call(this, s); charge(t.length); return t; };
-})(__h.charge);
+${METER_PRELUDE}(__h.charge);
 function cmpxchg(key) {
   if (key === null || key === undefined) return null;
   var t = __h.c(String(key));
@@ -157,13 +150,6 @@ var includes = {
   },
 };
 `;
-
-/**
- * Characters of JSON a step stands for when a script calls JSON.stringify/parse, join or repeat:
- * natives run between two interrupt checks, so a loop over them would otherwise cost up to 10,000
- * calls per check. One check of a plain loop is ~0.1–0.3 ms here; so is writing ~4,000 characters.
- */
-const CHARS_PER_STEP = 4000;
 
 /** A marker the host throws into the VM for a lookup it has not fetched yet. */
 const MISSING = "__edge_cmpxchg_missing__";
@@ -230,7 +216,7 @@ function runIn(
   const charge = vm.newFunction("__host_charge", (chars) => {
     // NaN (`'x'.repeat(NaN)`) must not poison the count: `used` would never compare above the limit again.
     const n = vm.getNumber(chars);
-    if (budget.spend(n > 0 ? n / CHARS_PER_STEP : 0)) throw vm.newError({ name: "InternalError", message: "interrupted" });
+    if (budget.spend(n > 0 ? n / UNITS_PER_STEP : 0)) throw vm.newError({ name: "InternalError", message: "interrupted" });
   });
   vm.setProp(vm.global, "__host_charge", charge);
   charge.dispose();

@@ -1,0 +1,205 @@
+// The metering prelude (worker/js-meter.ts) inside workerd: every built-in whose work grows with
+// its input spends the step budget by that size, so a loop over one (which QuickJS's interrupt
+// checks, every 10,000 operations, would let run for seconds) ends with the CPU-budget error. The
+// budgets here have no clock deadline, as deployed Workers (whose clock stands still while code runs).
+import { describe, expect, it } from "vitest";
+import type { RavenError } from "../src/core/errors";
+import { type JsProgram, quickJs, runRound, StepBudget } from "../src/worker/js-sandbox";
+
+const program = (body: string): JsProgram => ({
+  functions: [`function f(c) { ${body} }`],
+  expression: "f(c)",
+  parameters: ["c"],
+  queryParameters: {},
+});
+const row = [JSON.stringify({ name: "Acme", "@metadata": { "@id": "companies/1" } })];
+const noLookups = () => ({ cmpxchg: new Map(), docs: new Map() });
+
+/** Runs `body` with a steps-only budget; its outcome: the projected JSON or the error. */
+async function outcome(body: string, budget = new StepBudget(100, Number.POSITIVE_INFINITY)) {
+  try {
+    const [out] = runRound(await quickJs(), program(body), [row], noLookups(), budget);
+    return { json: (out as { json: string | null }).json, budget };
+  } catch (err) {
+    return { error: err as RavenError, budget };
+  }
+}
+
+const BIG_ARRAY = "var a = []; for (var i = 0; i < 1e5; i++) a.push((i * 7919) % 100003);";
+const BIG_OBJECT = "var o = {}; for (var i = 0; i < 1e5; i++) o['k' + i] = i;";
+const BIG_STRING = "var s = 'ab'; for (var i = 0; i < 16; i++) s = s + s;"; // 131,072 characters, no metered call
+
+describe("js sandbox: expensive natives spend the step budget", () => {
+  // Each loop body is one native call over 10⁵ elements or characters: unmetered, 5,000 of them
+  // ran per interrupt check (seconds each check; BENCHMARKS.md). Metered, each ends in the budget.
+  const loops: [string, string][] = [
+    ["Array indexOf", `${BIG_ARRAY} for (;;) a.indexOf(-1);`],
+    ["Array includes via call", `${BIG_ARRAY} for (;;) Array.prototype.includes.call(a, -1);`],
+    ["Array lastIndexOf via Reflect.apply", `${BIG_ARRAY} for (;;) Reflect.apply(Array.prototype.lastIndexOf, a, [-1]);`],
+    ["Array sort", `${BIG_ARRAY} for (;;) a.sort();`],
+    ["Array slice", `${BIG_ARRAY} for (;;) a.slice();`],
+    ["Array concat", `${BIG_ARRAY} for (;;) a.concat(a);`],
+    ["Array splice", `${BIG_ARRAY} for (;;) { a.splice(0, 1); a.push(1); }`],
+    ["Array shift", `${BIG_ARRAY} for (;;) { a.shift(); a.push(1); }`],
+    ["Array reverse", `${BIG_ARRAY} for (;;) a.reverse();`],
+    ["Array map with a native callback", `${BIG_ARRAY} for (;;) a.map(Math.abs);`],
+    ["Array forEach with a native callback", `${BIG_ARRAY} for (;;) a.forEach(Number);`],
+    ["Array fill", "var a = new Array(1e5); for (;;) a.fill(0);"],
+    ["Array copyWithin", `${BIG_ARRAY} for (;;) a.copyWithin(0, 1);`],
+    ["Array.from an array-like", "for (;;) Array.from({ length: 1e5 });"],
+    ["spread", `${BIG_ARRAY} for (;;) [...a];`],
+    ["spread into a call", "var a = []; for (var i = 0; i < 6e4; i++) a.push(i); function g() {} for (;;) g(...a);"],
+    ["Function.prototype.apply", "var a = []; for (var i = 0; i < 6e4; i++) a.push(i); function g() {} for (;;) g.apply(null, a);"],
+    ["spread of a Set", "var t = new Set(); for (var i = 0; i < 1e5; i++) t.add(i); for (;;) [...t];"],
+    [
+      "arguments' original iterator",
+      `${BIG_ARRAY} var v = (function () { return arguments[Symbol.iterator]; })(); for (;;) [...v.call(a)];`,
+    ],
+    ["String indexOf", `${BIG_STRING} for (;;) s.indexOf('c');`],
+    ["String indexOf with a long needle", `${BIG_STRING} var t = 'ab'.repeat(500) + 'c'; for (;;) s.indexOf(t);`],
+    ["String includes via call", `${BIG_STRING} for (;;) String.prototype.includes.call(s, 'c');`],
+    ["String split", `${BIG_STRING} for (;;) s.split('');`],
+    ["String replace", `${BIG_STRING} for (;;) s.replace('c', 'd');`],
+    ["String toUpperCase", `${BIG_STRING} for (;;) s.toUpperCase();`],
+    ["String padStart", "for (;;) 'x'.padStart(1e5);"],
+    ["String slice", `${BIG_STRING} for (;;) s.slice(1);`],
+    ["Object.keys", `${BIG_OBJECT} for (;;) Object.keys(o);`],
+    ["Object.entries", `${BIG_OBJECT} for (;;) Object.entries(o);`],
+    ["Object.assign", `${BIG_OBJECT} for (;;) Object.assign({}, o);`],
+    ["Reflect.ownKeys", `${BIG_OBJECT} for (;;) Reflect.ownKeys(o);`],
+    ["new Uint8Array(n)", "for (;;) new Uint8Array(4e6);"],
+    ["new ArrayBuffer(n)", "for (;;) new ArrayBuffer(4e6);"],
+    ["typed array indexOf", "var u = new Float64Array(1e5); for (;;) u.indexOf(1);"],
+    ["typed array sort", "var u = new Float64Array(1e5); for (;;) u.sort();"],
+    ["typed array slice", "var u = new Float64Array(1e5); for (;;) u.slice();"],
+    ["an array-like's length", "var o = { length: 1e5 }; for (;;) Array.prototype.indexOf.call(o, 1);"],
+    ["new RegExp(long pattern)", `${BIG_STRING} for (;;) new RegExp(s);`],
+    ["RegExp(long pattern) called", `${BIG_STRING} for (;;) RegExp(s, "g");`],
+    ["encodeURIComponent", `${BIG_STRING} for (;;) encodeURIComponent(s);`],
+    ["RegExp toString", `${BIG_STRING} var r = new RegExp(s.slice(0, 2e4)); for (;;) r.toString();`],
+    ["String link (HTML methods)", `${BIG_STRING} for (;;) 'x'.link(s);`],
+    ["String match compiling a long pattern", `${BIG_STRING} for (;;) 'x'.match(s);`],
+    ["a pattern whose toString answers long", `${BIG_STRING} var p = { toString: function () { return s; } }; for (;;) 'x'.search(p);`],
+    ["String includes with a long needle", `${BIG_STRING} for (;;) s.includes(s.slice(1) + 'c');`],
+    ["parseFloat", "var s = '1'; for (var i = 0; i < 17; i++) s = s + s; for (;;) parseFloat(s);"],
+  ];
+  for (const [name, body] of loops) {
+    it(`${name}: a loop over it ends with the CPU-budget JavaScriptException`, async () => {
+      const { error, budget } = await outcome(body);
+      expect(error?.status).toBe(400);
+      expect(error?.type).toBe("Raven.Client.Exceptions.Documents.Patching.JavaScriptException");
+      expect(error?.message).toContain("CPU budget");
+      expect(budget.stopped).toBe(true);
+    });
+  }
+
+  it("catastrophic regex backtracking ends with the CPU-budget error (QuickJS checks inside the regex engine)", async () => {
+    for (const body of [
+      "return { m: /(a+)+b/.test('a'.repeat(40)) };",
+      "return { m: 'a'.repeat(40).replace(/(a+)+b/g, 'x') };",
+      "return { m: 'a'.repeat(40).split(/(a|aa)+b/) };",
+      "return { m: new RegExp('(x+x+)+y').exec('x'.repeat(40)) };",
+    ]) {
+      const { error } = await outcome(body);
+      expect(error?.type).toBe("Raven.Client.Exceptions.Documents.Patching.JavaScriptException");
+      expect(error?.message).toContain("CPU budget");
+    }
+  });
+
+  it("a length that lies (a getter) cannot make the original do more than the wrapper charged", async () => {
+    // The non-mutating method runs on a copy read once; a mutating one refuses a getter length.
+    const read = await outcome(
+      "var n = 0, o = { get length() { return n++ ? 1e9 : 1; }, 0: 'x' }; return { i: Array.prototype.indexOf.call(o, 'x') };",
+    );
+    expect(read.json).toBe('{"i":0}');
+    const write = await outcome("var n = 0, o = { get length() { return n++ ? 1e9 : 1; } }; Array.prototype.fill.call(o, 1); return {};");
+    expect(write.error?.message).toContain("plain numeric length");
+    // valueOf answering differently the second time: the buffer's size is coerced once.
+    // A Symbol.match getter that answers "a RegExp" to the wrapper and "not one" to the original.
+    const flip = await outcome(
+      "var n = 0, p = { get [Symbol.match]() { return n++ ? undefined : true; }, toString: function () { return 'b'; } }; try { 'abc'.includes(p); return { threw: false }; } catch (e) { return { threw: e.name }; }",
+    );
+    expect(flip.json).toBe('{"threw":"TypeError"}');
+    const size = await outcome("var n = 0; for (;;) new ArrayBuffer({ valueOf: function () { return n++ % 2 ? 4e6 : 0; } });");
+    expect(size.error?.message).toContain("CPU budget");
+  });
+
+  it("the wrappers cannot be replaced or removed, the originals are out of reach, Proxy is gone", async () => {
+    const { json } = await outcome(`
+      "use strict";
+      var tries = [];
+      try { Array.prototype.sort = function () {}; } catch (e) { tries.push(e.name); }
+      try { delete String.prototype.indexOf; } catch (e) { tries.push(e.name); }
+      try { Object.defineProperty(Object, "keys", { value: function () {} }); } catch (e) { tries.push(e.name); }
+      var d = Object.getOwnPropertyDescriptor(Array.prototype, "indexOf");
+      return {
+        tries: tries,
+        fixed: [d.writable, d.configurable],
+        proxy: typeof Proxy,
+        ctor: new Uint8Array(1).constructor === Uint8Array && Uint8Array.prototype.constructor === Uint8Array,
+        iter: Array.prototype[Symbol.iterator] === Array.prototype.values,
+      };`);
+    expect(JSON.parse(json as string)).toEqual({
+      tries: ["TypeError", "TypeError", "TypeError"],
+      fixed: [false, false],
+      proxy: "undefined",
+      ctor: true,
+      iter: true,
+    });
+  });
+
+  it("metered built-ins answer as before", async () => {
+    const { json, error } = await outcome(`
+      var a = [3, 1, 2];
+      var u = new Uint8Array([5, 4, 6]);
+      class Bytes extends Uint8Array {}
+      return {
+        sorted: a.slice().sort(), byFn: [3, 1, 2].sort(function (x, y) { return y - x; }), spread: [...a, ...new Set([9])],
+        like: Array.prototype.map.call({ length: 2, 0: "a", 1: "b" }, function (x) { return x.toUpperCase(); }),
+        holes: Array.prototype.filter.call({ length: 3, 1: "x" }, function () { return true; }),
+        args: (function () { return Array.prototype.slice.call(arguments, 1); })(1, 2, 3),
+        str: ["abc".indexOf("c"), "abc".includes("b"), "a-b".split("-"), "abc".padStart(5, "."), "abc".replace(/b/, "B"), "ab".slice(1)],
+        boxed: String.prototype.toUpperCase.call({ toString: function () { return "q"; } }),
+        typed: [u.indexOf(4), Array.from(u.slice().sort()), u instanceof Uint8Array, new Bytes(2) instanceof Uint8Array, new Bytes(2).length],
+        keys: Object.keys({ x: 1, y: 2 }), assigned: Object.assign({}, { z: 1 }), applied: Math.max.apply(null, [1, 7, 3]),
+        from: Array.from({ length: 2 }, function (_, i) { return i * 2; }), ofs: Array.of(1, 2),
+        json: JSON.parse(JSON.stringify({ k: [1, "2"] })), joined: [1, 2].join("+"), rep: "ab".repeat(2),
+        regexOk: "hello world".match(/o/g), destructured: (function () { var [p, q] = [1, 2]; return p + q; })(),
+        rx: [new RegExp("b+", "g").test("abb"), RegExp(/x/g).flags, /x/ instanceof RegExp, new RegExp(/y/i).source, "a,b".split(new RegExp(","))],
+        printed: [String(/a/g), (function g() {}).toString(), "x".bold()],
+        patterns: [
+          "a1b2".replace(/\\d/g, function (d) { return "<" + d + ">"; }), "aXbX".replaceAll("X", "-"), "a.b".split("."), "a+b".search("\\\\+"),
+          [..."a1b2".matchAll(/\\d/g)].map(function (m) { return m[0]; }), "ab".match("b").index,
+          "x".replace({ [Symbol.replace]: function (s, r) { return s + r + "!"; } }, "y"), "a b".split({ toString: function () { return " "; } }),
+          (function () { try { "aa".replaceAll(/a/, "b"); return "no"; } catch (e) { return e.name; } })(),
+        ],
+        uri: [encodeURIComponent("a b"), decodeURIComponent("a%20b"), parseInt("ff", 16), parseFloat("1.5")],
+      };`);
+    expect(error).toBeUndefined();
+    expect(JSON.parse(json as string)).toEqual({
+      sorted: [1, 2, 3],
+      byFn: [3, 2, 1],
+      spread: [3, 1, 2, 9],
+      like: ["A", "B"],
+      holes: ["x"],
+      args: [2, 3],
+      str: [2, true, ["a", "b"], "..abc", "aBc", "b"],
+      boxed: "Q",
+      typed: [1, [4, 5, 6], true, true, 2],
+      keys: ["x", "y"],
+      assigned: { z: 1 },
+      applied: 7,
+      from: [0, 2],
+      ofs: [1, 2],
+      json: { k: [1, "2"] },
+      joined: "1+2",
+      rep: "abab",
+      regexOk: ["o", "o"],
+      destructured: 3,
+      rx: [true, "g", true, "y", ["a", "b"]],
+      printed: ["/a/g", "function g() {}", "<b>x</b>"],
+      patterns: ["a<1>b<2>", "a-b-", ["a", "b"], 1, ["1", "2"], 1, "xy!", ["a", "b"], "TypeError"],
+      uri: ["a%20b", "a b", 255, 1.5],
+    });
+  });
+});
