@@ -45,7 +45,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/e2e/**", "test/explicit/**", "test/deployed/**"],
+          exclude: ["test/e2e/**", "test/explicit/**", "test/deployed/**", "test/retention/**"],
         },
       },
       {
