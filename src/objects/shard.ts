@@ -53,19 +53,8 @@ import type {
 import { SHARD_MIGRATIONS } from "./shard-schema";
 import { ShardWatch, type ChangeEvent, eventsOf } from "./shard-watch";
 
-export type {
-  DeleteCommand,
-  Lead,
-  ListQuery,
-  OnePhaseEntry,
-  PutCommand,
-  ShardMessage,
-  ShardReplies,
-  ShardReply,
-  StoredDoc,
-  StoredItem,
-  WriteResult,
-} from "./shard/types";
+/** The RPC value types, for callers of this object. */
+export type * from "./shard/types";
 
 /** Request ids of one-phase transactions, beside single-key ones in the request log. */
 const TXN_REQUEST_PREFIX = "txn:";
