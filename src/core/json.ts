@@ -51,6 +51,18 @@ export function numberFromText(text: string): number | JsonNumber {
  * exact. Throws SyntaxError naming the position of the first error.
  */
 export function parseJson(text: string): JsonValue {
+  if (nativeReadsSame(text)) {
+    try {
+      return JSON.parse(text) as JsonValue;
+    } catch {
+      // Not JSON: the reader below names the error as it always did.
+    }
+  }
+  return readJson(text);
+}
+
+/** The reader alone, without the native fast path (exported for the test that compares them). */
+export function readJson(text: string): JsonValue {
   const parser = new Parser(text);
   parser.space();
   const value = parser.value(0);
@@ -61,6 +73,40 @@ export function parseJson(text: string): JsonValue {
 
 /** Deeper nesting is refused instead of overflowing the stack. */
 export const MAX_JSON_DEPTH = 512;
+
+/**
+ * Strings, numbers and brackets of JSON text, as the grammar reads them when the text is valid
+ * (a match never starts inside a string: every string is consumed whole from its opening quote,
+ * and outside strings a digit or `-` starts only a number).
+ */
+const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|[[{]|[\]}]/g;
+
+/**
+ * Whether `JSON.parse` would read `text` exactly as the reader below does: every number survives
+ * a double (its text is what the double prints) and nothing nests deeper than MAX_JSON_DEPTH.
+ * Why: `JSON.parse` is native and 2–4× faster than the reader (a batch or value body is parsed
+ * on every write); the scan is one native regular expression. False (the reader then runs) on
+ * anything unusual, including text that is not JSON at all — never a different result.
+ */
+function nativeReadsSame(text: string): boolean {
+  let depth = 0;
+  TOKEN.lastIndex = 0;
+  try {
+    for (let match = TOKEN.exec(text); match; match = TOKEN.exec(text)) {
+      const token = match[0];
+      const first = token.charCodeAt(0);
+      if (first === 0x22) continue;
+      if (first === 0x5b || first === 0x7b) {
+        if (++depth > MAX_JSON_DEPTH) return false;
+      } else if (first === 0x5d || first === 0x7d) depth--;
+      else if (JSON.stringify(Number(token)) !== token) return false;
+    }
+  } catch {
+    // A regular-expression engine limit on a huge string: the reader handles it.
+    return false;
+  }
+  return true;
+}
 
 class Parser {
   at = 0;

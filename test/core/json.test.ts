@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeJson, JsonNumber, parseJson } from "../../src/core/json";
+import { encodeJson, JsonNumber, MAX_JSON_DEPTH, parseJson, readJson } from "../../src/core/json";
 
 const accepts = (text: string) => {
   try {
@@ -77,5 +77,43 @@ describe("the one JSON reader and writer", () => {
 
   it("refuses nesting deeper than it can read without overflowing", () => {
     expect(() => parseJson("[".repeat(10_000) + "]".repeat(10_000))).toThrow(/deeper/);
+    // The native fast path counts depth too: one level more than allowed, in an object.
+    const deep = (n: number) => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`;
+    expect(() => parseJson(deep(MAX_JSON_DEPTH))).not.toThrow();
+    expect(() => parseJson(deep(MAX_JSON_DEPTH + 1))).toThrow(/deeper/);
+  });
+
+  it("reads every text exactly as the reader alone does (the native fast path changes nothing)", () => {
+    // Numbers as clients write them: some survive a double, some do not (1.50, 1E5, -0, 20 digits).
+    const numberText = fc.oneof(
+      fc.integer().map(String),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+      fc.constantFrom("1.50", "1E5", "1e-7", "-0", "0.1000", "12345678901234567890123", "2.5e+3"),
+    );
+    const text: fc.Arbitrary<string> = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        numberText,
+        fc.string().map((s) => JSON.stringify(s)),
+        fc.constantFrom('"1.50"', '"a\\"', '"\\"1.50"', '"\\u0031.50"', "true", "null"),
+        fc.array(tie("value") as fc.Arbitrary<string>, { maxLength: 4 }).map((items) => `[${items.join(",")}]`),
+        fc
+          .array(fc.tuple(fc.string(), tie("value") as fc.Arbitrary<string>), { maxLength: 4 })
+          .map((pairs) => `{${pairs.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(",")}}`),
+      ),
+    })).value;
+    const read = (f: (t: string) => unknown, t: string) => {
+      try {
+        return { ok: encodeJson(f(t)), kinds: JSON.stringify(f(t), (_k, v) => (v instanceof JsonNumber ? `#${v.text}` : v)) };
+      } catch (err) {
+        return { error: String(err) };
+      }
+    };
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(read(parseJson, t)).toEqual(read(readJson, t));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
