@@ -24,7 +24,7 @@ export async function runTransaction(env: Env, database: string, request: Transa
     // The reply was lost: the shard may or may not have committed. Fencing tells us, and makes
     // sure a delayed delivery of this attempt can no longer commit it.
     try {
-      outcome = await shardStub(env, database, shard).fence(txnId);
+      outcome = await shardStub(env, database, shard).fence(txnId, request.requestId);
     } catch {
       return { failed: "unknown", txnId };
     }

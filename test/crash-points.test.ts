@@ -334,6 +334,22 @@ describe("one-phase commit", () => {
     expect((await raw(s.db, s.sa, s.a)).value).toBe("solo");
   });
 
+  it("learns the outcome from the request log when the reply of a transaction with a request id is lost", async () => {
+    // With a request id the outcome is only in the request log (one row per transaction): the
+    // fence must find it there, or it would report a committed transaction as aborted.
+    const s = await setup("one_phase_drop_logged");
+    await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "drop-reply");
+    const request = { requestId: "solo-logged", mode: "ClusterWide" as const, ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) };
+    const result = await run(s.db, request);
+    expect(await fired(() => shard(s.db, s.sa), "shard.commitOnePhase.after")).toBe(1);
+    expect("committed" in result && result.committed).toBe(true);
+    expect((await raw(s.db, s.sa, s.a)).value).toBe("solo");
+    // A retry gets the same outcome, and nothing is applied twice.
+    const retry = await run(s.db, request);
+    expect(retry).toEqual(result);
+    expect((await raw(s.db, s.sa, s.a)).index).toBe("committed" in result && result.committed ? result.index : -1);
+  });
+
   it("reports a shard crash as nothing applied, and a retry with the same id runs anew", async () => {
     const s = await setup("one_phase_crash");
     await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "abort");

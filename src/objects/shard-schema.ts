@@ -3,7 +3,8 @@ import type { Migration } from "./migrations";
 /**
  * Tables of a shard: its compare-exchange items, its index counter, its request log (1); its
  * documents and the state of the transactions it takes part in (2); the identities of the
- * prefixes it owns (4); the change history of resumable watches (6).
+ * prefixes it owns (4); the change history of resumable watches (6); one-phase transactions in
+ * the request log (7).
  */
 export const SHARD_MIGRATIONS: readonly Migration[] = [
   {
@@ -115,6 +116,18 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
       -- existed, hence the current counter).
       INSERT INTO counters (name, value) VALUES ('history-floor-seq', 0);
       INSERT INTO counters (name, value) SELECT 'history-floor-index', value FROM counters WHERE name = 'index';
+    `,
+  },
+  {
+    id: 7,
+    description: "a one-phase transaction with a request id is one row of the request log",
+    sql: `
+      -- A one-phase transaction that has a request id keeps its outcome only here (before, also
+      -- in outcomes: two rows and four B-tree entries per transaction): which attempt wrote it
+      -- (fence() answers that attempt's question from it) and what the transactions panel lists.
+      ALTER TABLE requests ADD COLUMN txn_id TEXT;
+      ALTER TABLE requests ADD COLUMN mode TEXT;
+      ALTER TABLE requests ADD COLUMN keys TEXT;
     `,
   },
 ];

@@ -34,6 +34,7 @@ import { deleteAll, holdsAnything } from "./shard/store/admin";
 import * as identityStore from "./shard/store/identities";
 import { itemExpiresAt } from "./shard/store/items";
 import { recentListed } from "./shard/store/outcomes";
+import { loggedResult, recentLoggedTransactions } from "./shard/store/requests";
 import { bornOf, coordinatorOf, preparedBefore } from "./shard/store/prepared";
 import { pruneHistory } from "./shard/store/history";
 import { oldestEntries, sweepExpiredItems, sweepOutcomes, sweepRequests } from "./shard/store/sweeps";
@@ -266,7 +267,7 @@ export class ShardObject extends DurableObject<Env> {
     const { outcome, applied } = await this.run(() => onePhaseStep(this.ledger, txnId, mode, ops, minIndex, requestKey), "grouped");
     if (applied && outcome.committed) this.watch.publish(eventsOf(ops, outcome.index));
     this.failpoints.hit("shard.commitOnePhase.after");
-    await this.scheduleAlarm(this.expiryDeadline(ops));
+    await this.scheduleAlarm(this.expiryDeadline(ops, requestKey !== null));
     return outcome;
   }
 
@@ -313,13 +314,23 @@ export class ShardObject extends DurableObject<Env> {
    * What became of a one-phase transaction, for the coordinator's recovery: its outcome, or, when
    * this shard never saw it, a recorded abort so that a late delivery cannot commit it.
    */
-  async fence(txnId: string): Promise<TxOutcome> {
+  async fence(txnId: string, requestId?: string): Promise<TxOutcome> {
+    if (requestId) {
+      // With a request id a committed (or conflicting) attempt left its outcome only in the
+      // request log. An earlier attempt's outcome there is also this attempt's answer: a late
+      // delivery of this one would replay it, never apply again.
+      const logged = this.sync(() => loggedResult(this.sql, TXN_REQUEST_PREFIX + requestId));
+      if (logged !== null) return JSON.parse(logged) as TxOutcome;
+    }
     return this.finish(txnId, { decision: "aborted" })!;
   }
 
   /** The most recent one-phase transactions applied here, newest first (the transactions panel). */
   recentOnePhase(limit: number): OnePhaseEntry[] {
-    return recentListed(this.sql, Math.min(Math.max(limit, 1), 500)).map((row) => {
+    const n = Math.min(Math.max(limit, 1), 500);
+    // Those with a request id are in the request log, those without in the outcomes table.
+    const rows = [...recentListed(this.sql, n), ...recentLoggedTransactions(this.sql, n)].sort((a, b) => b.at - a.at).slice(0, n);
+    return rows.map((row) => {
       const outcome = JSON.parse(row.outcome) as TxOutcome;
       return {
         txnId: row.txn_id,
@@ -539,9 +550,10 @@ export class ShardObject extends DurableObject<Env> {
     return requestDeadline === null ? expiresAt : Math.min(expiresAt, requestDeadline);
   }
 
-  private expiryDeadline(ops: TxOp[]): number | null {
+  /** A one-phase transaction's: its earliest expiry, else the eviction of its row (request log or outcomes). */
+  private expiryDeadline(ops: TxOp[], logged: boolean): number | null {
     const times = ops.flatMap((op) => (op.kind === "cmpxchg-put" && op.expiresAt !== null ? [op.expiresAt] : []));
-    return times.length ? Math.min(...times) : Date.now() + OUTCOME_TTL_MS;
+    return times.length ? Math.min(...times) : Date.now() + (logged ? REQUEST_LOG_TTL_MS : OUTCOME_TTL_MS);
   }
 
   /** Earliest instant the alarm has work: a lock to resolve, an expiry, or an entry to forget. */

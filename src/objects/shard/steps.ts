@@ -116,8 +116,11 @@ export function onePhaseStep(
     result = { committed: true, index, results: applyOps(ledger.sql, ops, index, mode, ledger.database(), now) };
     applied = true;
   }
-  recordOutcome(ledger.sql, txnId, result, now, { mode, keys: ops.map(opLabel) });
-  if (requestKey) logRequest(ledger.sql, requestKey, result, now);
+  const listed = { mode, keys: ops.map(opLabel) };
+  // One row: with a request id the request log holds the outcome, for retries and for `fence`
+  // (the shard's `fence` reads it there); without one, the outcomes table does.
+  if (requestKey) logRequest(ledger.sql, requestKey, result, now, { txnId, ...listed });
+  else recordOutcome(ledger.sql, txnId, result, now, listed);
   return { done: { outcome: result, applied } };
 }
 
