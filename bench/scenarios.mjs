@@ -203,6 +203,7 @@ async function startServe() {
 }
 
 const recipeRows = [];
+const boundRows = [];
 const failovers = [];
 if (ONLY !== "tx") {
   const client = await loadClient(ROOT);
@@ -216,7 +217,7 @@ if (ONLY !== "tx") {
       { name: "simple lock (baseline)", run: (n) => simpleLockHandoff(url, n, SECONDS) },
       // In a database created with KeyHashTags (the lock's keys on one shard: one-phase enqueues).
       { name: "fair lock", run: (n) => fairLockHandoff(client, url, n, SECONDS, { tags: true }) },
-      // The same lock in a database without tags: its keys spread over shards (two-phase enqueues).
+      // The same lock in a database without tags: the client draws its queue keys on one shard.
       { name: "fair lock, no tags", run: (n) => fairLockHandoff(client, url, n, SECONDS, { tags: false }) },
       { name: "etcd lock", run: (n) => etcdLockHandoff(etcdUrl, n, SECONDS) },
     ];
@@ -239,6 +240,27 @@ if (ONLY !== "tx") {
         );
       }
     }
+    // The issue's per-waiter bound: 8 waiters, each holding HOLD_MS (see fairLockHandoff).
+    const HOLD_MS = 10;
+    for (const tags of [true, false]) {
+      const runs = [];
+      for (let r = 0; r < REPEATS; r++) runs.push(await fairLockHandoff(client, url, 8, SECONDS, { tags, holdMs: HOLD_MS }));
+      const row = {
+        system: tags ? "fair lock" : "fair lock, no tags",
+        waiters: 8,
+        holdMs: HOLD_MS,
+        rps: median(runs.map((x) => x.rps)),
+        excessP50: median(runs.map((x) => x.excessP50)),
+        excessP99: median(runs.map((x) => x.excessP99)),
+        excessMax: Math.max(...runs.map((x) => x.excessMax)),
+        overtakes: runs.reduce((s, x) => s + x.overtakes, 0),
+        errors: runs.reduce((s, x) => s + x.errors, 0),
+      };
+      boundRows.push(row);
+      console.log(
+        `${row.system} waiters=8 hold=${HOLD_MS} ms: ${row.rps.toFixed(0)}/s wait − served × hold: p50 ${row.excessP50.toFixed(2)} ms p99 ${row.excessP99.toFixed(2)} ms max ${row.excessMax.toFixed(2)} ms; overtakes ${row.overtakes}, errors ${row.errors}`,
+      );
+    }
     const FAILOVER_TTL_S = 2;
     for (let r = 0; r < REPEATS; r++) {
       failovers.push({ system: "ours (Election)", ms: await oursFailover(client, url, FAILOVER_TTL_S * 1000) });
@@ -253,7 +275,11 @@ if (ONLY !== "tx") {
 fs.mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
 fs.writeFileSync(
   path.join(ROOT, "bench/results/scenarios.json"),
-  JSON.stringify({ server: SERVER, seconds: SECONDS, repeats: REPEATS, results, recipes: recipeRows, failovers }, null, 2),
+  JSON.stringify(
+    { server: SERVER, seconds: SECONDS, repeats: REPEATS, results, recipes: recipeRows, bound: boundRows, failovers },
+    null,
+    2,
+  ),
 );
 if (results.length)
   console.log(
@@ -275,6 +301,21 @@ if (recipeRows.length) {
     console.log(
       `fair lock vs ${r.system}, ${r.waiters} waiters: acquisitions/s ×${(f.rps / r.rps).toFixed(2)}, hand-off p50 ×${(f.p50 / r.p50).toFixed(2)}`,
     );
+  }
+  for (const name of ["fair lock", "fair lock, no tags"]) {
+    const at = (w) => recipeRows.find((r) => r.system === name && r.waiters === w);
+    if (at(2) && at(8))
+      console.log(
+        `${name}: 8 waiters ÷ 2 waiters acquisitions/s ×${(at(8).rps / at(2).rps).toFixed(2)}; 8-waiter hand-off p50 ${at(8).p50.toFixed(2)} ms`,
+      );
+  }
+  if (boundRows.length) {
+    console.log("\n| lock | waiters | hold ms | acquisitions/s | (wait − served × hold) p50 ms | p99 ms | max ms | overtakes | errors |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
+    for (const r of boundRows)
+      console.log(
+        `| ${r.system} | ${r.waiters} | ${r.holdMs} | ${r.rps.toFixed(0)} | ${r.excessP50.toFixed(2)} | ${r.excessP99.toFixed(2)} | ${r.excessMax.toFixed(2)} | ${r.overtakes} | ${r.errors} |`,
+      );
   }
   const med = (name) => median(failovers.filter((f) => f.system === name).map((f) => f.ms));
   console.log(

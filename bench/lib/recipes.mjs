@@ -83,13 +83,23 @@ export async function createTaggedDatabase(url, db) {
 
 /**
  * The fair lock of src/client: each waiter its own client, as separate processes would have.
- * `tags`: in a database created with key hash tags (the lock's queue on one shard); otherwise in
- * one used implicitly, whole-key routing (its keys spread over the shards).
+ * `tags`: in a database created with key hash tags; otherwise in one used implicitly, whole-key
+ * routing (the client then draws queue keys on one shard, see fair-lock.ts).
+ *
+ * `holdMs`: how long each holder holds the lock before releasing (0: releases at once). Per
+ * acquisition it also records the issue's per-waiter bound: `excess` = the wait (from the call to
+ * acquireFairLock to holding) − (the number of others who held the lock meanwhile) × holdMs, i.e.
+ * everything beyond the holds the waiter had to sit through (its enqueue, the listing, each
+ * hand-off); and `overtakes`: acquisitions, during a wait, by a waiter with a LARGER token (one
+ * queued behind it): FIFO says none.
  */
-export async function fairLockHandoff(client, url, waiters, seconds, { tags = true } = {}) {
-  const db = `bench_flock_${tags ? "tags" : "plain"}_${Date.now()}_${waiters}`;
+export async function fairLockHandoff(client, url, waiters, seconds, { tags = true, holdMs = 0 } = {}) {
+  const db = `bench_flock_${tags ? "tags" : "plain"}_${Date.now()}_${waiters}_${holdMs}`;
   if (tags) await createTaggedDatabase(url, db);
   const handoffs = [];
+  const excess = [];
+  const tokens = [];
+  let overtakes = 0;
   let released = null;
   let acquisitions = 0;
   let errors = 0;
@@ -100,11 +110,19 @@ export async function fairLockHandoff(client, url, waiters, seconds, { tags = tr
       const api = new client.CmpxchgClient({ url, database: db });
       while (Date.now() < until) {
         try {
+          const start = performance.now();
+          const before = tokens.length;
           const lock = await client.acquireFairLock(api, "bench", { ttlMs: 10_000, waitMs: Math.max(1, until - Date.now() + 2_000) });
           if (holding) errors++; // two holders at once: must never happen
           holding = true;
-          if (released !== null) handoffs.push(performance.now() - released);
+          const now = performance.now();
+          if (released !== null) handoffs.push(now - released);
+          const served = tokens.length - before;
+          for (let i = before; i < tokens.length; i++) if (tokens[i] > lock.token) overtakes++;
+          excess.push(now - start - served * holdMs);
+          tokens.push(lock.token);
           acquisitions++;
+          if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
           holding = false;
           await lock.release();
           released = performance.now();
@@ -114,7 +132,14 @@ export async function fairLockHandoff(client, url, waiters, seconds, { tags = tr
       }
     }),
   );
-  return summarize(handoffs, acquisitions, seconds, errors);
+  excess.sort((x, y) => x - y);
+  return {
+    ...summarize(handoffs, acquisitions, seconds, errors),
+    excessP50: quantile(excess, 0.5),
+    excessP99: quantile(excess, 0.99),
+    excessMax: excess.length ? excess[excess.length - 1] : NaN,
+    overtakes,
+  };
 }
 
 const b64 = (text) => Buffer.from(text).toString("base64");
