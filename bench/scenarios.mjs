@@ -253,12 +253,15 @@ if (ONLY !== "tx") {
         excessP50: median(runs.map((x) => x.excessP50)),
         excessP99: median(runs.map((x) => x.excessP99)),
         excessMax: Math.max(...runs.map((x) => x.excessMax)),
+        idleP50: median(runs.map((x) => x.idleP50)),
+        idleP99: median(runs.map((x) => x.idleP99)),
+        idleMax: Math.max(...runs.map((x) => x.idleMax)),
         overtakes: runs.reduce((s, x) => s + x.overtakes, 0),
         errors: runs.reduce((s, x) => s + x.errors, 0),
       };
       boundRows.push(row);
       console.log(
-        `${row.system} waiters=8 hold=${HOLD_MS} ms: ${row.rps.toFixed(0)}/s wait − served × hold: p50 ${row.excessP50.toFixed(2)} ms p99 ${row.excessP99.toFixed(2)} ms max ${row.excessMax.toFixed(2)} ms; overtakes ${row.overtakes}, errors ${row.errors}`,
+        `${row.system} waiters=8 hold=${HOLD_MS} ms: ${row.rps.toFixed(0)}/s wait − served × hold: p50 ${row.excessP50.toFixed(2)} ms p99 ${row.excessP99.toFixed(2)} ms max ${row.excessMax.toFixed(2)} ms; lock idle during the wait: p50 ${row.idleP50.toFixed(2)} ms p99 ${row.idleP99.toFixed(2)} ms max ${row.idleMax.toFixed(2)} ms; overtakes ${row.overtakes}, errors ${row.errors}`,
       );
     }
     const FAILOVER_TTL_S = 2;
@@ -310,11 +313,13 @@ if (recipeRows.length) {
       );
   }
   if (boundRows.length) {
-    console.log("\n| lock | waiters | hold ms | acquisitions/s | (wait − served × hold) p50 ms | p99 ms | max ms | overtakes | errors |");
-    console.log("|---|---|---|---|---|---|---|---|---|");
+    console.log(
+      "\n| lock | waiters | hold ms | acquisitions/s | (wait − served × hold) p50 / p99 / max ms | lock idle during the wait p50 / p99 / max ms | overtakes | errors |",
+    );
+    console.log("|---|---|---|---|---|---|---|---|");
     for (const r of boundRows)
       console.log(
-        `| ${r.system} | ${r.waiters} | ${r.holdMs} | ${r.rps.toFixed(0)} | ${r.excessP50.toFixed(2)} | ${r.excessP99.toFixed(2)} | ${r.excessMax.toFixed(2)} | ${r.overtakes} | ${r.errors} |`,
+        `| ${r.system} | ${r.waiters} | ${r.holdMs} | ${r.rps.toFixed(0)} | ${r.excessP50.toFixed(2)} / ${r.excessP99.toFixed(2)} / ${r.excessMax.toFixed(2)} | ${r.idleP50.toFixed(2)} / ${r.idleP99.toFixed(2)} / ${r.idleMax.toFixed(2)} | ${r.overtakes} | ${r.errors} |`,
       );
   }
   const med = (name) => median(failovers.filter((f) => f.system === name).map((f) => f.ms));

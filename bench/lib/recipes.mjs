@@ -86,11 +86,14 @@ export async function createTaggedDatabase(url, db) {
  * `tags`: in a database created with key hash tags; otherwise in one used implicitly, whole-key
  * routing (the client then draws queue keys on one shard, see fair-lock.ts).
  *
- * `holdMs`: how long each holder holds the lock before releasing (0: releases at once). Per
- * acquisition it also records the issue's per-waiter bound: `excess` = the wait (from the call to
- * acquireFairLock to holding) − (the number of others who held the lock meanwhile) × holdMs, i.e.
- * everything beyond the holds the waiter had to sit through (its enqueue, the listing, each
- * hand-off); and `overtakes`: acquisitions, during a wait, by a waiter with a LARGER token (one
+ * `holdMs`: how long each holder works under the lock before releasing (0: releases at once).
+ * Per acquisition it also records the issue's per-waiter bound, two ways: `excess` = the wait
+ * (from the call to acquireFairLock to holding) − (the number of others who held the lock
+ * meanwhile) × holdMs, i.e. everything beyond the work the waiter sat through (its enqueue and
+ * listing, and per holder ahead: the release write and the hand-off); `idle` = the wait − the time
+ * within it during which someone held the lock (a hold runs from its acquisition to its release's
+ * answer), i.e. how long the lock lay free while this waiter waited: the bound's "small" part,
+ * FIFO or not. And `overtakes`: acquisitions, during a wait, by a waiter with a LARGER token (one
  * queued behind it): FIFO says none.
  */
 export async function fairLockHandoff(client, url, waiters, seconds, { tags = true, holdMs = 0 } = {}) {
@@ -98,7 +101,10 @@ export async function fairLockHandoff(client, url, waiters, seconds, { tags = tr
   if (tags) await createTaggedDatabase(url, db);
   const handoffs = [];
   const excess = [];
+  const idle = [];
   const tokens = [];
+  /** Every hold: [acquired, released (null while held)], performance.now() times. */
+  const holds = [];
   let overtakes = 0;
   let released = null;
   let acquisitions = 0;
@@ -120,12 +126,19 @@ export async function fairLockHandoff(client, url, waiters, seconds, { tags = tr
           const served = tokens.length - before;
           for (let i = before; i < tokens.length; i++) if (tokens[i] > lock.token) overtakes++;
           excess.push(now - start - served * holdMs);
+          let held = 0;
+          for (let i = holds.length - 1; i >= 0 && (holds[i][1] ?? now) > start; i--)
+            held += Math.min(holds[i][1] ?? now, now) - Math.max(holds[i][0], start);
+          idle.push(now - start - held);
+          const hold = [now, null];
+          holds.push(hold);
           tokens.push(lock.token);
           acquisitions++;
           if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
           holding = false;
           await lock.release();
           released = performance.now();
+          hold[1] = released;
         } catch (err) {
           if (!(err instanceof client.LockTimeoutException)) errors++;
         }
@@ -133,11 +146,15 @@ export async function fairLockHandoff(client, url, waiters, seconds, { tags = tr
     }),
   );
   excess.sort((x, y) => x - y);
+  idle.sort((x, y) => x - y);
   return {
     ...summarize(handoffs, acquisitions, seconds, errors),
     excessP50: quantile(excess, 0.5),
     excessP99: quantile(excess, 0.99),
     excessMax: excess.length ? excess[excess.length - 1] : NaN,
+    idleP50: quantile(idle, 0.5),
+    idleP99: quantile(idle, 0.99),
+    idleMax: idle.length ? idle[idle.length - 1] : NaN,
     overtakes,
   };
 }
