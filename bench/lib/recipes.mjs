@@ -93,8 +93,9 @@ export async function createTaggedDatabase(url, db) {
  * listing, and per holder ahead: the release write and the hand-off); `idle` = the wait − the time
  * within it during which someone held the lock (a hold runs from its acquisition to its release's
  * answer), i.e. how long the lock lay free while this waiter waited: the bound's "small" part,
- * FIFO or not. And `overtakes`: acquisitions, during a wait, by a waiter with a LARGER token (one
- * queued behind it): FIFO says none.
+ * FIFO or not. Both skip each waiter's first acquisition (all waiters enqueue at once on cold
+ * objects: that start-up is not a steady-state wait). And `overtakes`: acquisitions, during a
+ * wait, by a waiter with a LARGER token (one queued behind it): FIFO says none.
  */
 export async function fairLockHandoff(client, url, waiters, seconds, { tags = true, holdMs = 0 } = {}) {
   const db = `bench_flock_${tags ? "tags" : "plain"}_${Date.now()}_${waiters}_${holdMs}`;
@@ -114,6 +115,7 @@ export async function fairLockHandoff(client, url, waiters, seconds, { tags = tr
   await Promise.all(
     Array.from({ length: waiters }, async () => {
       const api = new client.CmpxchgClient({ url, database: db });
+      let first = true;
       while (Date.now() < until) {
         try {
           const start = performance.now();
@@ -125,11 +127,14 @@ export async function fairLockHandoff(client, url, waiters, seconds, { tags = tr
           if (released !== null) handoffs.push(now - released);
           const served = tokens.length - before;
           for (let i = before; i < tokens.length; i++) if (tokens[i] > lock.token) overtakes++;
-          excess.push(now - start - served * holdMs);
           let held = 0;
           for (let i = holds.length - 1; i >= 0 && (holds[i][1] ?? now) > start; i--)
             held += Math.min(holds[i][1] ?? now, now) - Math.max(holds[i][0], start);
-          idle.push(now - start - held);
+          if (!first) {
+            excess.push(now - start - served * holdMs);
+            idle.push(now - start - held);
+          }
+          first = false;
           const hold = [now, null];
           holds.push(hold);
           tokens.push(lock.token);
