@@ -83,13 +83,30 @@ export async function createTaggedDatabase(url, db) {
 
 /**
  * The fair lock of src/client: each waiter its own client, as separate processes would have.
- * `tags`: in a database created with key hash tags (the lock's queue on one shard); otherwise in
- * one used implicitly, whole-key routing (its keys spread over the shards).
+ * `tags`: in a database created with key hash tags; otherwise in one used implicitly, whole-key
+ * routing (the client then draws queue keys on one shard, see fair-lock.ts).
+ *
+ * `holdMs`: how long each holder works under the lock before releasing (0: releases at once).
+ * Per acquisition it also records the issue's per-waiter bound, two ways: `excess` = the wait
+ * (from the call to acquireFairLock to holding) − (the number of others who held the lock
+ * meanwhile) × holdMs, i.e. everything beyond the work the waiter sat through (its enqueue and
+ * listing, and per holder ahead: the release write and the hand-off); `idle` = the wait − the time
+ * within it during which someone held the lock (a hold runs from its acquisition to its release's
+ * answer), i.e. how long the lock lay free while this waiter waited: the bound's "small" part,
+ * FIFO or not. Both skip each waiter's first acquisition (all waiters enqueue at once on cold
+ * objects: that start-up is not a steady-state wait). And `overtakes`: acquisitions, during a
+ * wait, by a waiter with a LARGER token (one queued behind it): FIFO says none.
  */
-export async function fairLockHandoff(client, url, waiters, seconds, { tags = true } = {}) {
-  const db = `bench_flock_${tags ? "tags" : "plain"}_${Date.now()}_${waiters}`;
+export async function fairLockHandoff(client, url, waiters, seconds, { tags = true, holdMs = 0 } = {}) {
+  const db = `bench_flock_${tags ? "tags" : "plain"}_${Date.now()}_${waiters}_${holdMs}`;
   if (tags) await createTaggedDatabase(url, db);
   const handoffs = [];
+  const excess = [];
+  const idle = [];
+  const tokens = [];
+  /** Every hold: [acquired, released (null while held)], performance.now() times. */
+  const holds = [];
+  let overtakes = 0;
   let released = null;
   let acquisitions = 0;
   let errors = 0;
@@ -98,23 +115,53 @@ export async function fairLockHandoff(client, url, waiters, seconds, { tags = tr
   await Promise.all(
     Array.from({ length: waiters }, async () => {
       const api = new client.CmpxchgClient({ url, database: db });
+      let first = true;
       while (Date.now() < until) {
         try {
+          const start = performance.now();
+          const before = tokens.length;
           const lock = await client.acquireFairLock(api, "bench", { ttlMs: 10_000, waitMs: Math.max(1, until - Date.now() + 2_000) });
           if (holding) errors++; // two holders at once: must never happen
           holding = true;
-          if (released !== null) handoffs.push(performance.now() - released);
+          const now = performance.now();
+          if (released !== null) handoffs.push(now - released);
+          const served = tokens.length - before;
+          for (let i = before; i < tokens.length; i++) if (tokens[i] > lock.token) overtakes++;
+          let held = 0;
+          for (let i = holds.length - 1; i >= 0 && (holds[i][1] ?? now) > start; i--)
+            held += Math.min(holds[i][1] ?? now, now) - Math.max(holds[i][0], start);
+          if (!first) {
+            excess.push(now - start - served * holdMs);
+            idle.push(now - start - held);
+          }
+          first = false;
+          const hold = [now, null];
+          holds.push(hold);
+          tokens.push(lock.token);
           acquisitions++;
+          if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
           holding = false;
           await lock.release();
           released = performance.now();
+          hold[1] = released;
         } catch (err) {
           if (!(err instanceof client.LockTimeoutException)) errors++;
         }
       }
     }),
   );
-  return summarize(handoffs, acquisitions, seconds, errors);
+  excess.sort((x, y) => x - y);
+  idle.sort((x, y) => x - y);
+  return {
+    ...summarize(handoffs, acquisitions, seconds, errors),
+    excessP50: quantile(excess, 0.5),
+    excessP99: quantile(excess, 0.99),
+    excessMax: excess.length ? excess[excess.length - 1] : NaN,
+    idleP50: quantile(idle, 0.5),
+    idleP99: quantile(idle, 0.99),
+    idleMax: idle.length ? idle[idle.length - 1] : NaN,
+    overtakes,
+  };
 }
 
 const b64 = (text) => Buffer.from(text).toString("base64");

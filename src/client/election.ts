@@ -8,7 +8,10 @@
  * capped at that expiry) leads, and observers see the new leader.
  */
 import { expiryOf, type CmpxchgApi } from "./api.js";
-import { acquireFairLock, lockKeys, queueOf, routesByTags, ticketOf, type FairLock, type LockKeys, type QueueRecord } from "./fair-lock.js";
+import { acquireFairLock, lockKeys, queueOf, ticketOf, type FairLock, type LockKeys, type QueueRecord } from "./fair-lock.js";
+import { sleep } from "./retry.js";
+import type { WatchOptions, WatchTarget } from "./types.js";
+import type { ChangeStream } from "./watch.js";
 
 export interface ElectionOptions {
   /** Lease length of each candidate's item (renewed at a third of it). */
@@ -49,7 +52,7 @@ export interface Leadership<T = unknown> {
 
 const EXPIRY_SLACK_MS = 25;
 const MAX_WAIT_MS = 60_000;
-/** How often an observer looks for a first candidate while nobody leads, in a database with key hash tags. */
+/** How often an observer looks for a first candidate while nobody leads, with a client that cannot watch. */
 const IDLE_LOOK_MS = 1_000;
 
 export class Election<T = unknown> {
@@ -84,8 +87,8 @@ export class Election<T = unknown> {
 
   /**
    * Every leader (and every proclaimed value) from now on, until the signal aborts or the
-   * iteration is left. Long-polls the leader's item (or the ticket counter while nobody leads),
-   * so a quiet election costs one open request, not polling.
+   * iteration is left. Long-polls the leader's item, so a quiet election costs one open request,
+   * not polling; while nobody leads it watches the queue's prefix (see `untilCandidate`).
    */
   async *observe(signal?: AbortSignal): AsyncGenerator<Leader<T>> {
     let last: string | null = null;
@@ -105,15 +108,8 @@ export class Election<T = unknown> {
           const expiry = expiryOf(first.metadata);
           const timeoutMs = Math.max(1, Math.min(MAX_WAIT_MS, expiry === null ? MAX_WAIT_MS : expiry - Date.now() + EXPIRY_SLACK_MS));
           await this.client.waitForChange(first.key, first.index, { timeoutMs, signal });
-        } else if (await routesByTags(this.client, signal)) {
-          // Nobody leads, in a database with key hash tags: a candidate's enqueue is a create of
-          // a key no one can name in advance, so look again after a while (`seq` is never
-          // written there: waiting on its absence is an abortable pause).
-          await this.client.waitForChange(this.keys.seq, -1, { timeoutMs: IDLE_LOOK_MS, signal });
         } else {
-          // Nobody leads: the next candidate's enqueue moves the ticket counter.
-          const seq = await this.client.get<number>(this.keys.seq, { signal });
-          await this.client.waitForChange(this.keys.seq, seq?.index ?? -1, { timeoutMs: MAX_WAIT_MS, signal });
+          await this.untilCandidate(signal);
         }
       } catch (err) {
         // Stopping through the signal ends the stream; anything else is the caller's to see.
@@ -122,6 +118,34 @@ export class Election<T = unknown> {
       }
     }
   }
+
+  /**
+   * Nobody leads: resolves once a candidate may have queued. A candidate's enqueue is a create of
+   * a key no one can name in advance (a random id, see fair-lock.ts), so no single key can be
+   * long-polled: with a client that has change streams, the queue's prefix is watched (and listed
+   * again once the watch is live, for a candidate that came in between); otherwise, or should the
+   * watch fail, it looks again after IDLE_LOOK_MS.
+   */
+  private async untilCandidate(signal?: AbortSignal): Promise<void> {
+    const watching = this.client as Partial<Watching>;
+    if (typeof watching.watch !== "function") return sleep(IDLE_LOOK_MS, signal);
+    const stop = new AbortController();
+    try {
+      const stream = watching.watch({ prefix: this.keys.queue }, { signal: signal ? AbortSignal.any([stop.signal, signal]) : stop.signal });
+      await stream.ready;
+      if ((await queueOf(this.client, this.keys, signal)).length > 0) return;
+      await stream.next();
+    } catch {
+      if (!signal?.aborted) await sleep(IDLE_LOOK_MS, signal);
+    } finally {
+      stop.abort();
+    }
+  }
+}
+
+/** A client with change streams (CmpxchgClient; not every CmpxchgApi has them). */
+interface Watching {
+  watch(target: WatchTarget, options: WatchOptions): ChangeStream<unknown>;
 }
 
 function toLeader<T>(item: { key: string; index: number; value: QueueRecord }): Leader<T> {

@@ -5,20 +5,36 @@
  * Layout under `<prefix>{<name>}/` (the name is the keys' hash tag), one item per waiter or
  * holder under `queue/`, with an `@expires` lease. Every item has a ticket; the holder is the live
  * item with the smallest ticket, and the ticket is the fencing token (strictly increasing per
- * lock, since holders take the lock in ticket order). Two ways to hand out tickets, chosen by how
- * the database routes keys (asked once per client, `CmpxchgApi.routing`; fixed for the
- * database's life, so every client of one database uses the same):
+ * lock, since holders take the lock in ticket order).
  *
- * - **Key hash tags** (README, "Co-located keys"): every key of the lock lies on one shard, whose
- *   indexes are one total order of its writes. A waiter creates `queue/<random id>` with one
- *   plain create, which never conflicts, and its ticket is the index that create returned (as
- *   etcd's Mutex orders waiters by create revision). The item's index changes when it is renewed,
- *   so every later write of the item stores the ticket in its value (`ticket`); an item without
- *   one was never rewritten and its index is still its ticket.
- * - **Whole-key routing**: the queue's keys lie on different shards, and two items' indexes say
- *   nothing about which came first. `seq` is a ticket counter: taking a ticket and creating
- *   `queue/<ticket, 16 digits>` happen in ONE cluster-wide transaction (write `seq` if its index
- *   is still i, create the item of ticket i+1; the ticket is also stored in the value).
+ * Every queue item of a lock lies on ONE shard, whose indexes are one total order of its writes: a
+ * waiter creates `queue/<random id>` with one plain create, which never conflicts, and its ticket
+ * is the index that create returned (as etcd's Mutex orders waiters by create revision). How the
+ * keys get onto one shard depends on how the database routes keys (asked once per client,
+ * `CmpxchgApi.routing`; fixed for the database's life, so every client of one database agrees):
+ *
+ * - **Key hash tags** (README, "Co-located keys"): every key of the lock shares the tag `<name>`,
+ *   so any random id will do.
+ * - **Whole-key routing** (the default): the waiter draws random ids until the key's shard is the
+ *   shard of the lock's anchor key `<prefix>{<name>}/seq` (about `shardCount` draws, local hashing
+ *   only). The client computes shards with the server's own routing function (src/core/key-hash.ts:
+ *   FNV-1a + fmix32 over the lower-cased key, `shardCount` contiguous ranges), which is why that
+ *   function and the shard count are a documented contract (README, "Routing contract").
+ *
+ * The item's index changes when it is renewed, so every later write of the item stores the ticket
+ * in its value (`ticket`); an item without one was never rewritten and its index is still its
+ * ticket.
+ *
+ * Earlier versions queued differently in databases without tags: a ticket counter `seq`, taken in
+ * one cluster-wide transaction together with the create of `queue/<ticket, 16 digits>` (ticket in
+ * the value), so those items lie on any shard. Such items are still honoured, by their stored
+ * ticket, like any other: the anchor is the counter's own key, so the anchor shard's index counter
+ * (a Lamport clock raised by every transaction that wrote `seq`) is above every ticket the counter
+ * ever handed out, and every new ticket is larger than every old one. A lock whose old-scheme
+ * items are still queued is thus drained in order before new waiters, and fencing tokens keep
+ * increasing across the upgrade. Old and new clients queueing on ONE lock at the same time is not
+ * supported (an old client's ticket may fall below a new one's, and each may then think the other
+ * is behind it): stop the old clients of a lock before the new ones start.
  *
  * Either way, when a waiter's item is created every smaller ticket's item already exists or is
  * gone for good, so one listing names all of its predecessors and none can appear later.
@@ -34,12 +50,13 @@
  * A waiter that dies stops renewing; its item expires and its successor (whose wait is capped at
  * that expiry) moves on. A waiter that gives up deletes its item.
  */
+import { wholeKeyShard } from "../core/key-hash.js";
+import { lowerKey } from "../core/keys.js";
 import { expiresIn, expiryOf, type CmpxchgApi } from "./api.js";
-import { ClusterTransactionConcurrencyException, LockLostException, LockTimeoutException } from "./errors.js";
+import { LockLostException, LockTimeoutException } from "./errors.js";
 import { KeepAlive } from "./lease.js";
 import { EXPIRY_SLACK_MS, type Lock } from "./lock.js";
-import { backoffDelay, sleep } from "./retry.js";
-import type { ChangeResult, CompareExchangeValue, Metadata } from "./types.js";
+import type { ChangeResult, CompareExchangeValue, DatabaseRouting, Metadata } from "./types.js";
 
 export interface FairLockOptions {
   /** Lease length of the queue item (waiting and holding). */
@@ -48,7 +65,7 @@ export interface FairLockOptions {
   waitMs: number;
   /** Stored in the item for operators and observers (default: a random id). */
   owner?: string;
-  /** Key prefix (default `locks/`; the keys are `<prefix>{<name>}/seq` and `<prefix>{<name>}/queue/…`). */
+  /** Key prefix (default `locks/`; the queue's keys are `<prefix>{<name>}/queue/…`). */
   prefix?: string;
   /** Renew the lease at a third of its TTL while waiting and holding (default true). */
   keepAlive?: boolean;
@@ -85,14 +102,17 @@ export interface FairLock extends Lock {
   setValue(value: unknown): Promise<void>;
 }
 
-/** Tickets are zero-padded so that key order (what a listing returns) is ticket order. */
-const TICKET_DIGITS = 16;
 /** The server's longest long-poll. */
 const MAX_WAIT_MS = 60_000;
-const ENQUEUE_BACKOFF = { baseMs: 2, maxMs: 100 };
 
 export interface LockKeys {
-  seq: string;
+  /**
+   * The key whose shard holds the queue in a database without key hash tags. Never written by
+   * this version: it is the name of the earlier versions' ticket counter, kept as the anchor so
+   * that new tickets exceed the counter's (see the header).
+   */
+  anchor: string;
+  /** The queue items' prefix. */
   queue: string;
 }
 
@@ -104,11 +124,7 @@ export interface LockKeys {
  */
 export function lockKeys(name: string, prefix = "locks/"): LockKeys {
   const base = `${prefix}{${name}}/`;
-  return { seq: `${base}seq`, queue: `${base}queue/` };
-}
-
-export function ticketKey(keys: LockKeys, ticket: number): string {
-  return keys.queue + String(ticket).padStart(TICKET_DIGITS, "0");
+  return { anchor: `${base}seq`, queue: `${base}queue/` };
 }
 
 /** The ticket of a queue item: the one its value records, else its index (see the header). */
@@ -117,18 +133,33 @@ export function ticketOf(item: { index: number; value: unknown }): number {
   return typeof stored === "number" ? stored : item.index;
 }
 
-/** Per client: whether its database routes by key hash tags (the queue's indexes are then one order). */
-const taggedRouting = new WeakMap<CmpxchgApi, Promise<boolean>>();
+/** Per client: how its database routes keys (fixed for the database's life). */
+const routings = new WeakMap<CmpxchgApi, Promise<DatabaseRouting>>();
 
-export function routesByTags(client: CmpxchgApi, signal?: AbortSignal): Promise<boolean> {
-  let known = taggedRouting.get(client);
+export function routingOf(client: CmpxchgApi, signal?: AbortSignal): Promise<DatabaseRouting> {
+  let known = routings.get(client);
   if (!known) {
-    known = client.routing({ signal }).then((routing) => routing.keyHashTags);
-    taggedRouting.set(client, known);
+    known = client.routing({ signal });
+    routings.set(client, known);
     // A failed question is asked again next time, not remembered.
-    known.catch(() => taggedRouting.delete(client));
+    known.catch(() => routings.delete(client));
   }
   return known;
+}
+
+/**
+ * Draws a queue key on the anchor's shard (whole-key routing): each random id lands there with
+ * probability 1/shardCount, so this takes about shardCount draws of local hashing. The cap is
+ * never reached in practice (at 1/shardCount per draw, missing it 64 × shardCount times in a row
+ * has probability below e^-64); it only turns a broken routing into an error instead of a spin.
+ */
+export function queueKeyOnAnchorShard(keys: LockKeys, shardCount: number): string {
+  const target = wholeKeyShard(lowerKey(keys.anchor), shardCount);
+  for (let draw = 0; draw < 64 * shardCount; draw++) {
+    const key = keys.queue + crypto.randomUUID();
+    if (wholeKeyShard(lowerKey(key), shardCount) === target) return key;
+  }
+  throw new Error(`No queue key on shard ${target} of ${shardCount} found for '${keys.queue}'.`);
 }
 
 /** A place in the queue. */
@@ -141,13 +172,9 @@ export interface Ticket {
   record: QueueRecord;
 }
 
-/** Per client and lock: the index `seq` had after this client's last enqueue (the next one's first guess). */
-const seqIndexSeen = new WeakMap<CmpxchgApi, Map<string, number>>();
-
 /**
- * Takes a ticket and creates the queue item: in a database with key hash tags one create whose
- * index is the ticket, else the `seq` transaction. Exported for tests that simulate a waiter
- * dying right after it queued.
+ * Creates the queue item, on the lock's one shard (see the header): one create, whose index is
+ * the ticket. Exported for tests that simulate a waiter dying right after it queued.
  */
 export async function enqueue(
   client: CmpxchgApi,
@@ -156,56 +183,13 @@ export async function enqueue(
   ttlMs: number,
   signal?: AbortSignal,
 ): Promise<Ticket> {
-  if (!(await routesByTags(client, signal))) return enqueueWithCounter(client, keys, record, ttlMs, signal);
-  const key = keys.queue + crypto.randomUUID();
+  const routing = await routingOf(client, signal);
+  const key = routing.keyHashTags ? keys.queue + crypto.randomUUID() : queueKeyOnAnchorShard(keys, routing.shardCount);
   const metadata = expiresIn(ttlMs);
   const created = await client.create(key, record, metadata, { signal });
   // A random key that exists already: not this waiter's, never overwritten.
   if (!created.successful) throw new Error(`The queue item '${key}' of a new waiter already existed.`);
   return { ticket: created.index, key, index: created.index, expiresAt: expiryOf(metadata)!, record: { ...record, ticket: created.index } };
-}
-
-/**
- * The ticket counter's enqueue (whole-key routing), one transaction, retried on a lost race.
- *
- * The ticket is one more than the index of `seq` the transaction compares against: `seq`'s index
- * grows with every write of it and never repeats (indexes grow strictly per key), and every
- * enqueue writes it, so tickets are unique and grow in commit order. A lost race reports `seq`'s
- * actual index (the conflict's violation), which is the next attempt's guess: no read of `seq`
- * before a retry (only before a client's first enqueue for the lock), one round trip per attempt.
- */
-async function enqueueWithCounter(
-  client: CmpxchgApi,
-  keys: LockKeys,
-  record: QueueRecord,
-  ttlMs: number,
-  signal?: AbortSignal,
-): Promise<Ticket> {
-  let seen = seqIndexSeen.get(client);
-  if (!seen) seqIndexSeen.set(client, (seen = new Map()));
-  // A client that never queued for this lock reads `seq` once (its guess would be wrong);
-  // afterwards the index from its last enqueue is the first guess.
-  let expected = seen.get(keys.seq) ?? (await client.get<number>(keys.seq, { signal }))?.index ?? 0;
-  for (let attempt = 0; ; attempt++) {
-    const ticket = expected + 1;
-    const key = ticketKey(keys, ticket);
-    const metadata = expiresIn(ttlMs);
-    const stored: QueueRecord = { ...record, ticket };
-    try {
-      const committed = await client.transaction().put(keys.seq, ticket, expected).create(key, stored, metadata).commit({ signal });
-      seen.set(keys.seq, committed.index);
-      return { ticket, key, index: committed.index, expiresAt: expiryOf(metadata)!, record: stored };
-    } catch (err) {
-      if (!(err instanceof ClusterTransactionConcurrencyException)) throw err;
-      const onSeq = err.violations.find((v) => v.id.toLowerCase() === keys.seq.toLowerCase());
-      // Only `seq` can conflict (a ticket's key is never used twice); should anything else, read it.
-      expected = onSeq ? Math.max(0, onSeq.actual) : ((await client.get<number>(keys.seq, { signal }))?.index ?? 0);
-      seen.set(keys.seq, expected);
-      // A first loss is retried at once with the index just learned; a crowd arriving together
-      // then spreads out with short jittered pauses.
-      if (attempt > 0) await sleep(backoffDelay(Math.min(attempt - 1, 6), ENQUEUE_BACKOFF), signal);
-    }
-  }
 }
 
 interface Predecessor {

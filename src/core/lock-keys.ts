@@ -9,13 +9,11 @@
  *
  * Pure: no Workers API; the shard store builds its SQL from these.
  */
+import { ATOMIC_GUARD_PREFIX } from "./key-hash";
 import type { TxOp } from "./transaction";
 
-/**
- * RavenDB's atomic guard of a cluster-wide document write: the compare-exchange item
- * `rvn-atomic/<document id>`, which lives (and is routed) beside its document.
- */
-export const ATOMIC_GUARD_PREFIX = "rvn-atomic/";
+/** Defined beside the routing hash (key-hash.ts), which routes guards beside their documents. */
+export { ATOMIC_GUARD_PREFIX };
 
 /** Prefix of the lock keys of compare-exchange items. */
 export const ITEM_LOCK_PREFIX = "c:";

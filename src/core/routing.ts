@@ -1,8 +1,10 @@
 /**
  * Key → shard routing. A key is lower-cased, hashed with FNV-1a (32 bit, over UTF-8 bytes) and
- * finished with murmur3's fmix32 (FNV alone mixes the high bits of short, similar keys poorly, and
- * the ranges are cut by high bits); the hash space is cut into `shardCount` contiguous ranges, so that one range can later be split in two
- * without moving keys of other ranges. The shard count is fixed per deployment.
+ * finished with murmur3's fmix32 (key-hash.ts); the hash space is cut into `shardCount` contiguous
+ * ranges, so that one range can later be split in two without moving keys of other ranges. The
+ * shard count is fixed per deployment. Clients rely on this mapping too (the fair lock of
+ * src/client places its queue on one shard with it): changing it is a breaking change of the
+ * routing contract (README, "Routing contract").
  *
  * Hash tags (opt-in per database, fixed at its creation: `KeyHashTags`): as in Redis Cluster, when
  * a key holds a `{`, a `}` after it and at least one character between them, only the text
@@ -11,39 +13,12 @@
  * hashes the whole key, braces included, as every database did before tags existed: turning tags
  * on for a database that holds braced keys would lose sight of them, so it is never done.
  */
+import { ATOMIC_GUARD_PREFIX, fmix32, fnv1a32, hashRange, routedPart, routingHash } from "./key-hash";
 import { lowerKey } from "./keys";
-import { ATOMIC_GUARD_PREFIX } from "./lock-keys";
 import { shardName } from "./names";
 
-/** Defined with the lock-key encoding (lock-keys.ts); re-exported for the callers that route. */
-export { ATOMIC_GUARD_PREFIX };
-
-const encoder = new TextEncoder();
-
-export function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of encoder.encode(text)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/** murmur3's 32-bit finalizer: every input bit affects every output bit. */
-export function fmix32(hash: number): number {
-  let h = hash;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** The stable 32-bit routing hash of an already lower-cased key. */
-export function routingHash(loweredKey: string): number {
-  return fmix32(fnv1a32(loweredKey));
-}
+/** Defined with the hash (key-hash.ts, which the client package compiles too); re-exported for the callers that route. */
+export { ATOMIC_GUARD_PREFIX, fmix32, fnv1a32, routingHash };
 
 /** How one database maps keys to shards: the deployment's shard count, and the database's tag option. */
 export interface Routing {
@@ -69,15 +44,6 @@ export function hashTagOf(key: string): string | null {
   return key.slice(open + 1, close);
 }
 
-/** Atomic guards live beside their document: `rvn-atomic/<docId>` routes as `<docId>` does. */
-function routedPart(loweredKey: string): string {
-  return loweredKey.startsWith(ATOMIC_GUARD_PREFIX) ? loweredKey.slice(ATOMIC_GUARD_PREFIX.length) : loweredKey;
-}
-
-function rangeOf(text: string, shardCount: number): number {
-  return Math.floor((routingHash(text) * shardCount) / 0x1_0000_0000);
-}
-
 /**
  * Which of `shardCount` hash ranges the already lower-cased key falls in; with `hashTags`, a key
  * holding a tag falls where its tag does.
@@ -85,7 +51,7 @@ function rangeOf(text: string, shardCount: number): number {
 export function shardOf(loweredKey: string, shardCount: number, hashTags = false): number {
   const routed = routedPart(loweredKey);
   const tag = hashTags ? hashTagOf(routed) : null;
-  return rangeOf(tag ?? routed, shardCount);
+  return hashRange(tag ?? routed, shardCount);
 }
 
 /** The shard of an already lower-cased key under a database's routing. */
@@ -107,7 +73,7 @@ export function shardOfPrefix(loweredPrefix: string, routing: Routing): number |
   else if (ATOMIC_GUARD_PREFIX.startsWith(loweredPrefix)) return null;
   else routed = loweredPrefix;
   const tag = hashTagOf(routed);
-  return tag === null ? null : rangeOf(tag, routing.shardCount);
+  return tag === null ? null : hashRange(tag, routing.shardCount);
 }
 
 export function shardForKey(database: string, key: string, shardCount: number, hashTags = false): string {
