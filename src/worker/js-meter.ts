@@ -41,6 +41,15 @@
 /** Units a step of the budget stands for: one check of a plain loop is ~0.1–0.3 ms here; so is
  * writing ~4,000 characters of JSON or sorting ~4,000 elements' worth (BENCHMARKS.md). */
 export const UNITS_PER_STEP = 4000;
+/** A string made by + or a template literal is charged once longer than this (short ones are free). */
+export const LONG_STRING = 1024;
+/**
+ * Characters of such a string a unit stands for: this build copies on concatenation (~0.13 ns a
+ * character, ~0.3 with a read that follows; BENCHMARKS.md), and a unit is ~25–75 ns of work.
+ */
+export const CONCAT_CHARS_PER_UNIT = 100;
+/** Units an own key costs object spread and object rest (~270 ns a key measured, native property definition). */
+export const UNITS_PER_COPIED_KEY = 4;
 
 export const METER_PRELUDE = `
 (function (hostCharge) {
@@ -264,7 +273,7 @@ export const METER_PRELUDE = `
     };
     fix(SP, k, name(w, orig));
   });
-  ["fromCharCode", "fromCodePoint", "raw"].forEach(function (k) { meter(String, k, null, function (self, a) { return a.length; }); });
+  ["fromCharCode", "fromCodePoint"].forEach(function (k) { meter(String, k, null, function (self, a) { return a.length; }); });
 
   // Objects: their own keys, counted by the result (or, where none is returned, by the original
   // Reflect.ownKeys first).
@@ -323,5 +332,111 @@ export const METER_PRELUDE = `
     if (typeof next !== "function" || gopd(proto, "next").configurable === false) return;
     fix(proto, "next", name(function () { return rApply(next, this, []); }, next));
   });
+
+  // Set algebra and forEach (a native callback runs between checks): this set's size and the other's.
+  var setSize = gopd(Set.prototype, "size").get, mapSize = gopd(Map.prototype, "size").get;
+  function sizeOf(getter, x) { try { return rApply(getter, x, []); } catch (e) { return 0; } }
+  ["union", "intersection", "difference", "symmetricDifference", "isSubsetOf", "isSupersetOf", "isDisjointFrom"].forEach(function (k) {
+    meter(Set.prototype, k, null, function (self, a) { return sizeOf(setSize, self) + (sizeOf(setSize, a[0]) || sizeOf(mapSize, a[0])); });
+  });
+  meter(Set.prototype, "forEach", null, function (self) { return sizeOf(setSize, self); });
+  meter(Map.prototype, "forEach", null, function (self) { return sizeOf(mapSize, self); });
+  // String.raw reads its template's raw array-like natively: it runs on a copy made by a loop the checks count.
+  var raw0 = String.raw;
+  fix(String, "raw", name(function raw(t) {
+    var args = [{ raw: snapshot(O(O(t).raw)) }];
+    for (var i = 1; i < arguments.length; i++) args[i] = arguments[i];
+    charge(args.length);
+    return rApply(raw0, String, args);
+  }, raw0));
+
+  // No source text the rewrite (core/js-rewrite.ts) did not see may run: no eval, and every
+  // function constructor (Function, and the constructors behind generators, async functions and
+  // async generators, reachable as their prototypes' "constructor") throws.
+  var FP = Function.prototype;
+  var NoSource = function Function() { throw new TypeError("Query scripts cannot make functions from source text"); };
+  fix(NoSource, "prototype", FP);
+  [function () {}, function* () {}, async function () {}, async function* () {}].forEach(function (f) {
+    defProp(getProto(f), "constructor", { value: NoSource, writable: false, enumerable: false, configurable: false });
+  });
+  defProp(G, "Function", { value: NoSource, writable: true, enumerable: false, configurable: true });
+  delete G.eval;
+  // No BigInt: arithmetic on and printing of huge BigInts cost O(n²) in one operation; literals are
+  // refused by the rewrite, and nothing else makes one without these.
+  ["BigInt", "BigInt64Array", "BigUint64Array"].forEach(function (k) { delete G[k]; });
+  ["getBigInt64", "getBigUint64", "setBigInt64", "setBigUint64"].forEach(function (k) { delete DataView.prototype[k]; });
+
+  // Helpers the rewrite calls in place of syntax whose one operation costs O(n) natively.
+  var LONG = ${LONG_STRING}, PER = ${CONCAT_CHARS_PER_UNIT}, PER_KEY = ${UNITS_PER_COPIED_KEY};
+  /** a + b; a string result longer than LONG is charged by its length (this build copies on concatenation). */
+  function add(a, b) {
+    var r = a + b;
+    if (typeof r === "string" && r.length > LONG) { pending += r.length / PER; if (pending >= TENTH) charge(0); }
+    return r;
+  }
+  /** A template literal's result, charged as add's. */
+  function str(r) {
+    if (r.length > LONG) { pending += r.length / PER; if (pending >= TENTH) charge(0); }
+    return r;
+  }
+  /** o[k] += y in two calls, so that o[k] is read before y is evaluated: the key is converted once. */
+  function addStart(o, k) {
+    if (k !== null && (typeof k === "object" || typeof k === "function")) { var t = {}; t[k] = 0; k = ownKeys(t)[0]; }
+    return { o: o, k: k, v: o[k] };
+  }
+  function addEnd(ref, y) { var r = add(ref.v, y); ref.o[ref.k] = r; return r; }
+  /** Object spread and rest: each argument's own keys are copied natively (charged before or after the copy). */
+  function own(x) {
+    for (var i = 0; i < arguments.length; i++) {
+      var o = arguments[i];
+      if (o !== null && (typeof o === "object" || typeof o === "function")) pending += ownKeys(o).length * PER_KEY;
+      else if (typeof o === "string") pending += o.length * PER_KEY;
+    }
+    if (pending >= TENTH) charge(0);
+    return x;
+  }
+  function first(x) { return x; }
+  var NONE = { value: undefined, done: true };
+  /**
+   * What for (k in x) visits, for for…of: own enumerable string keys (integer-like first, then
+   * in creation order), then the prototype's not shadowed by a key seen before (enumerable or
+   * not), and so on up the chain; a key deleted before its turn is skipped. Charged by the keys listed.
+   */
+  function forIn(x) {
+    var keys = [], at = 0, o = null;
+    if (x !== null && x !== undefined) {
+      o = O(x);
+      var seen = { __proto__: null };
+      for (var p = o; p !== null; p = getProto(p)) {
+        var ks = ownKeys(p);
+        pending += ks.length;
+        if (pending >= TENTH) charge(0);
+        for (var i = 0; i < ks.length; i++) {
+          var k = ks[i];
+          if (typeof k !== "string" || seen[k] === true) continue;
+          seen[k] = true;
+          var d = gopd(p, k);
+          if (d !== undefined && d.enumerable) keys[keys.length] = k;
+        }
+      }
+    }
+    var it = {
+      next: function () {
+        while (at < keys.length) { var k = keys[at++]; if (k in o) return { value: k, done: false }; }
+        return NONE;
+      },
+    };
+    it[symIterator] = function () { return it; };
+    return it;
+  }
+  return { add: add, str: str, addStart: addStart, addEnd: addEnd, own: own, first: first, forIn: forIn };
 })
 `;
+
+/** The names the rewrite calls, bound in the sandbox as global constants (not globalThis properties: no script reaches them by another name). */
+export const HELPERS = ["add", "str", "addStart", "addEnd", "own", "first", "forIn"] as const;
+
+/** Evaluates the metering prelude with `charge` (an expression naming the host's charge function) and binds the helpers. */
+export function meterPrelude(charge: string): string {
+  return `const __sbx = ${METER_PRELUDE}(${charge});\n${HELPERS.map((h) => `const __sbx_${h} = __sbx.${h};`).join(" ")}\n`;
+}
