@@ -63,6 +63,7 @@ export const METER_PRELUDE = `
   }
   var O = Object, R = Reflect, S = String, N = Number, G = globalThis;
   var rApply = R.apply, rConstruct = R.construct, ownKeys = R.ownKeys, gopd = O.getOwnPropertyDescriptor;
+  var keys0 = O.keys, hasOwn = O.prototype.hasOwnProperty;
   var getProto = O.getPrototypeOf, defProp = O.defineProperty, isArray = Array.isArray, floor = Math.floor;
   var log2 = Math.log2, symMatch = Symbol.match, symIterator = Symbol.iterator;
   var TA = getProto(Uint8Array.prototype);
@@ -406,18 +407,24 @@ export const METER_PRELUDE = `
     var keys = [], at = 0, o = null;
     if (x !== null && x !== undefined) {
       o = O(x);
-      var seen = { __proto__: null };
-      for (var p = o; p !== null; p = getProto(p)) {
+      // The object's own: the original Object.keys lists them natively in for-in's order.
+      keys = rApply(keys0, O, [o]);
+      pending += keys.length;
+      if (pending >= TENTH) charge(0);
+      // The prototypes' (usually a few dozen keys, none enumerable), unless an object below has the key.
+      var below = [o];
+      for (var p = getProto(o); p !== null; p = getProto(p)) {
         var ks = ownKeys(p);
         pending += ks.length;
         if (pending >= TENTH) charge(0);
         for (var i = 0; i < ks.length; i++) {
-          var k = ks[i];
-          if (typeof k !== "string" || seen[k] === true) continue;
-          seen[k] = true;
-          var d = gopd(p, k);
-          if (d !== undefined && d.enumerable) keys[keys.length] = k;
+          var k = ks[i], d = typeof k === "string" ? gopd(p, k) : undefined;
+          if (d === undefined || !d.enumerable) continue;
+          var shadowed = false;
+          for (var j = 0; j < below.length && !shadowed; j++) shadowed = rApply(hasOwn, below[j], [k]);
+          if (!shadowed) keys[keys.length] = k;
         }
+        below[below.length] = p;
       }
     }
     var it = {

@@ -71,6 +71,8 @@ export type RowOutcome =
  */
 export class StepBudget {
   used = 0;
+  /** How many of the steps used were interrupt checks (the rest were charged by size). */
+  checks = 0;
   /** Set once the budget is spent: every later check stops the script too. */
   stopped = false;
   private ms = 0;
@@ -162,7 +164,10 @@ const MISSING = "__edge_cmpxchg_missing__";
  */
 export function runRound(engine: QuickJSWASMModule, program: JsProgram, rows: Row[], lookups: Lookups, budget: StepBudget): RowOutcome[] {
   const runtime = engine.newRuntime({ memoryLimitBytes: MAX_QUERY_JS_HEAP, maxStackSizeBytes: MAX_QUERY_JS_STACK });
-  runtime.setInterruptHandler(() => budget.spend());
+  runtime.setInterruptHandler(() => {
+    budget.checks++;
+    return budget.spend();
+  });
   const vm = runtime.newContext();
   budget.startRound();
   try {
