@@ -171,10 +171,13 @@ for (const [label, code] of [
 }
 // What the rewrite itself costs a query: parsing and rewriting a typical declared function and
 // projection expression (Node, the same JavaScript as in workerd).
-const fn = "function project(c) { var name = c.FirstName + ' ' + c.LastName; var tags = []; for (var k in c.Tags) tags.push(k); return { Name: name, Tags: tags.join(','), Ext: cmpxchg(c.ExternalId), Label: `${c.Company}/${c.Id}` }; }";
+const fn =
+  "function project(c) { var name = c.FirstName + ' ' + c.LastName; var tags = []; for (var k in c.Tags) tags.push(k); return { Name: name, Tags: tags.join(','), Ext: cmpxchg(c.ExternalId), Label: `${c.Company}/${c.Id}` }; }";
 const expr = "{ Name: c.Name, Country: c.Address.Country, Ext: cmpxchg(c.ExternalId), Total: c.Lines.length + 1 }";
 for (let i = 0; i < 200; i++) rewriteScript(fn), rewriteExpression(expr); // warm-up
 const N = 2000;
 const r0 = performance.now();
 for (let i = 0; i < N; i++) rewriteScript(fn), rewriteExpression(expr);
-console.log(`rewrite of a ${fn.length}-character function + a ${expr.length}-character projection: ${(((performance.now() - r0) / N) * 1000).toFixed(0)} µs per query`);
+console.log(
+  `rewrite of a ${fn.length}-character function + a ${expr.length}-character projection: ${(((performance.now() - r0) / N) * 1000).toFixed(0)} µs per query`,
+);

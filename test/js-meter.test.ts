@@ -209,6 +209,17 @@ describe("js sandbox: expensive natives spend the step budget", () => {
     expect(shapes().lists[0]).toEqual(["2", "10", "z", "a", "shadowed", "7", "inherited"]);
   });
 
+  it("a long string built by += costs budget by the square of its length; the same by join does not (README: Queries)", async () => {
+    const plus = await outcome("var s = ''; for (var i = 0; i < 1024; i++) s += '0123456789'; return { n: s.length };");
+    expect(plus.json).toBe('{"n":10240}');
+    const charged = plus.budget.used - plus.budget.checks;
+    expect(charged).toBeGreaterThan(10);
+    expect(charged).toBeLessThan(16);
+    const join = await outcome("var a = []; for (var i = 0; i < 1024; i++) a.push('0123456789'); return { n: a.join('').length };");
+    expect(join.json).toBe('{"n":10240}');
+    expect(join.budget.used - join.budget.checks).toBeLessThan(4);
+  });
+
   it("rewritten + and += answer as the operators do (numbers, strings, objects, evaluation order)", async () => {
     const { json, error } = await outcome(`
       var log = [];

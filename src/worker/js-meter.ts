@@ -30,13 +30,19 @@
  *   `next`, is off because `Array.prototype[Symbol.iterator]` is no longer the original).
  *
  * Not metered here, because they are cheap or already bounded: O(1) built-ins (Math, charAt, at,
- * push/pop, property access), running regular expressions (this QuickJS polls the interrupt
+ * push/pop, property access), and running regular expressions (this QuickJS polls the interrupt
  * handler inside the regex engine itself, so catastrophic backtracking is stopped by the step
- * budget: tested; compiling one at run time is metered by its pattern's length),
- * and string `+` (QuickJS builds ropes, no copy). What stays unmetered (syntax and operators):
- * `for…in` over an object with very many keys (the key list is built natively each time a loop
- * starts), a read that copies a rope built by `+` from very long strings, and arithmetic on (or
- * printing of) huge BigInts; see README: Queries, and BENCHMARKS.md for what they cost.
+ * budget: tested; compiling one at run time is metered by its pattern's length).
+ *
+ * Syntax whose one operation is O(n) natively is charged through the helpers at the end of this
+ * prelude, which core/js-rewrite.ts puts in its place before any script runs: `for…in` (its key
+ * list), `+`, `+=` and template literals (a string result longer than LONG_STRING: this build
+ * copies on concatenation), object spread and object rest (the keys copied). The prelude also
+ * takes away what would run source no rewrite saw (`eval`, every function constructor) and
+ * BigInt (huge ones cost O(n²) in one operation). What stays unmetered: comparisons of very long
+ * strings (`===`, `<`, ~0.3–0.5 ms per 1 MB comparison) and lookups through very deep prototype
+ * chains (built with `new` after reassigning `F.prototype`, ~0.4 ms per lookup at 10⁵ levels); see
+ * README: Queries, and BENCHMARKS.md for what they cost.
  */
 /** Units a step of the budget stands for: one check of a plain loop is ~0.1–0.3 ms here; so is
  * writing ~4,000 characters of JSON or sorting ~4,000 elements' worth (BENCHMARKS.md). */

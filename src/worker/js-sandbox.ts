@@ -15,7 +15,11 @@
  * What checks do not see: native calls run between two of them, and QuickJS checks only every
  * 10,000 calls, so a loop whose body is one expensive native call could run thousands of them per
  * check. Every built-in whose work grows with its input is therefore wrapped by the metering
- * prelude (worker/js-meter.ts) and spends the budget by the size it handles (UNITS_PER_STEP).
+ * prelude (worker/js-meter.ts) and spends the budget by the size it handles (UNITS_PER_STEP), and
+ * every script is parsed and rewritten first (core/js-rewrite.ts) so that syntax whose one
+ * operation is O(n) natively (for…in, string +, templates, object spread/rest) calls the
+ * prelude's charging helpers; BigInt literals, `with` and the helpers' names are refused there,
+ * and the prelude removes `eval` and the function constructors, so only rewritten source runs.
  *
  * Values cross the boundary as JSON text only (parsed and written by core/json.ts on this side,
  * by the VM's own JSON on the other). `cmpxchg(key)` and `load(id)` answer from lookups fetched
