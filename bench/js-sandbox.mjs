@@ -158,6 +158,7 @@ const mb = "var s = 'x'.repeat(1e6);";
 for (const [label, code] of [
   ["rewritten: for (;;) for…in over 10^5 keys", `${bigObj} for (;;) { for (var k in o) break; }`],
   ["rewritten: for (;;) (s + j).charCodeAt(0), s 10^6 chars", `${mb} for (var j = 0; ; j++) (s + j).charCodeAt(0);`],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the label shows the script's template literal
   ["rewritten: for (;;) `${s}${j}`.charCodeAt(0)", `${mb} for (var j = 0; ; j++) \`\${s}\${j}\`.charCodeAt(0);`],
   ["rewritten: for (;;) { s += 'abcdefgh'; s.charCodeAt(0) }", "var s = ''; for (;;) { s += 'abcdefgh'; s.charCodeAt(0); }"],
   ["rewritten: for (;;) o.s += 'abcdefgh'", "var o = { s: '' }; for (;;) o.s += 'abcdefgh';"],
@@ -172,12 +173,20 @@ for (const [label, code] of [
 // What the rewrite itself costs a query: parsing and rewriting a typical declared function and
 // projection expression (Node, the same JavaScript as in workerd).
 const fn =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template literal of the script, not of this file
   "function project(c) { var name = c.FirstName + ' ' + c.LastName; var tags = []; for (var k in c.Tags) tags.push(k); return { Name: name, Tags: tags.join(','), Ext: cmpxchg(c.ExternalId), Label: `${c.Company}/${c.Id}` }; }";
 const expr = "{ Name: c.Name, Country: c.Address.Country, Ext: cmpxchg(c.ExternalId), Total: c.Lines.length + 1 }";
-for (let i = 0; i < 200; i++) rewriteScript(fn), rewriteExpression(expr); // warm-up
+// warm-up
+for (let i = 0; i < 200; i++) {
+  rewriteScript(fn);
+  rewriteExpression(expr);
+}
 const N = 2000;
 const r0 = performance.now();
-for (let i = 0; i < N; i++) rewriteScript(fn), rewriteExpression(expr);
+for (let i = 0; i < N; i++) {
+  rewriteScript(fn);
+  rewriteExpression(expr);
+}
 console.log(
   `rewrite of a ${fn.length}-character function + a ${expr.length}-character projection: ${(((performance.now() - r0) / N) * 1000).toFixed(0)} µs per query`,
 );

@@ -34,9 +34,11 @@ describe("js rewrite", () => {
     expect(rewriteScript("class A { #x = ''; m() { this.#x += 'a'; super.y += 2; } }")).toBe(
       "class A { #x = ''; m() { this.#x = __sbx_add(this.#x, 'a'); super.y = __sbx_add(super.y, 2); } }",
     );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the scripts' template literals
     expect(rewriteExpression("`a${b + 1}c`")).toBe("__sbx_str(`a${__sbx_add(b, 1)}c`)");
     // No expression, nothing concatenated; a tag receives the pieces.
     expect(rewriteExpression("`plain`")).toBe("`plain`");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the scripts' template literals
     expect(rewriteExpression("String.raw`a${b}`")).toBe("String.raw`a${b}`");
     // Other operators are left alone.
     expect(rewriteScript("a - b; a * b; i++; x -= 1; a === b;")).toBe("a - b; a * b; i++; x -= 1; a === b;");
