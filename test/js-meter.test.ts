@@ -100,6 +100,10 @@ describe("js sandbox: expensive natives spend the step budget", () => {
     ["object rest in an assignment", `${BIG_OBJECT} var r; for (;;) ({ ...r } = o);`],
     ["object rest nested in a for…of head", `${BIG_OBJECT} var l = [[o]]; for (;;) { for (const [{ ...r }] of l); }`],
     ["Set union", "var t = new Set(); for (var i = 0; i < 1e5; i++) t.add(i); for (;;) t.union(t);"],
+    [
+      "String replace with a function answering a long string",
+      "var big = 'y'.repeat(1e6); for (;;) 'x'.replace('x', function () { return big; });",
+    ],
     ["Set forEach with a native callback", "var t = new Set(); for (var i = 0; i < 1e5; i++) t.add(i); for (;;) t.forEach(Math.abs);"],
   ];
   // String.raw's raw array-like is copied by a loop the interrupt checks count.

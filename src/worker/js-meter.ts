@@ -251,7 +251,8 @@ export const METER_PRELUDE = `
       charge(s.length * (1 + m / 64) + (compiles ? m * 4 : 0));
       args[0] = p;
       var r = rApply(orig, s, args);
-      if (k === "split" || k === "match") charge(resultSize(r));
+      // A replacement (a function's answer, or $& patterns) can make the result far longer than the string.
+      if (k === "split" || k === "match" || k === "replace" || k === "replaceAll") charge(resultSize(r));
       return r;
     };
     fix(SP, k, name(w, orig));
