@@ -240,6 +240,9 @@ describe("js sandbox: expensive natives spend the step budget", () => {
         len: long.length, tpl: \`\${x}-\${t}-\${obj}\`, nested: \`a\${\`b\${1 + 1}\`}\`,
         spread: { ...{ a: 1 }, ...null, ...[7], b: 2 }, rest: (function ({ a, ...r }) { return r; })({ a: 1, b: 2, c: 3 }),
         restAssigned: (function () { var r; ({ a: r, ...r } = { a: 1, q: 2 }); return r; })(),
+        gen: [...(function* (o) { outer: for (var k in o) { for (var j in o) { if (j === k) continue outer; yield k + j; } } })({ a: 1, b: 2 })],
+        cls: (function () { class A { #x = "p"; add(y) { this.#x += y; return this.#x; } } return new A().add("q"); })(),
+        arrowRest: (({ a, ...r }) => Object.keys(r))({ a: 1, b: 2 }),
       };`);
     expect(error).toBeUndefined();
     expect(JSON.parse(json as string)).toEqual({
@@ -256,6 +259,9 @@ describe("js sandbox: expensive natives spend the step budget", () => {
       spread: { a: 1, 0: 7, b: 2 },
       rest: { b: 2, c: 3 },
       restAssigned: { q: 2 },
+      gen: ["ba"],
+      cls: "pq",
+      arrowRest: ["b"],
     });
   });
 
