@@ -104,6 +104,9 @@ describe("js sandbox: expensive natives spend the step budget", () => {
       "String replace with a function answering a long string",
       "var big = 'y'.repeat(1e6); for (;;) 'x'.replace('x', function () { return big; });",
     ],
+    ["Error toString of a long message", "var e = new Error('y'.repeat(1e6)); for (;;) String(e);"],
+    ["Object toString of a long toStringTag", "var o = { [Symbol.toStringTag]: 'y'.repeat(1e6) }; for (;;) String(o);"],
+    ["Symbol toString of a long description", "var y = Symbol('y'.repeat(1e6)); for (;;) y.toString();"],
     ["Set forEach with a native callback", "var t = new Set(); for (var i = 0; i < 1e5; i++) t.add(i); for (;;) t.forEach(Math.abs);"],
   ];
   // String.raw's raw array-like is copied by a loop the interrupt checks count.
@@ -243,6 +246,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
         gen: [...(function* (o) { outer: for (var k in o) { for (var j in o) { if (j === k) continue outer; yield k + j; } } })({ a: 1, b: 2 })],
         cls: (function () { class A { #x = "p"; add(y) { this.#x += y; return this.#x; } } return new A().add("q"); })(),
         arrowRest: (({ a, ...r }) => Object.keys(r))({ a: 1, b: 2 }),
+        printed: [Object.prototype.toString.call(null), Object.prototype.toString.call(1), String(new TypeError("m")), String({}), Symbol("d").toString()],
       };`);
     expect(error).toBeUndefined();
     expect(JSON.parse(json as string)).toEqual({
@@ -262,6 +266,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
       gen: ["ba"],
       cls: "pq",
       arrowRest: ["b"],
+      printed: ["[object Null]", "[object Number]", "TypeError: m", "[object Object]", "Symbol(d)"],
     });
   });
 

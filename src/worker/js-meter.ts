@@ -349,6 +349,19 @@ export const METER_PRELUDE = `
   });
   meter(Set.prototype, "forEach", null, function (self) { return sizeOf(setSize, self); });
   meter(Map.prototype, "forEach", null, function (self) { return sizeOf(mapSize, self); });
+  var LONG = ${LONG_STRING}, PER = ${CONCAT_CHARS_PER_UNIT}, PER_KEY = ${UNITS_PER_COPIED_KEY};
+  // Printing that concatenates a string the script chose (an error's name and message, a
+  // Symbol.toStringTag, a symbol's description) copies it: charged by the result, as + is.
+  // Strict, so that a null or primitive this reaches the original as it is ("[object Null]").
+  [[Error.prototype, "toString"], [O.prototype, "toString"], [Symbol.prototype, "toString"]].forEach(function (m) {
+    var orig = m[0][m[1]];
+    fix(m[0], m[1], name(function toString() {
+      "use strict";
+      var r = rApply(orig, this, []);
+      if (typeof r === "string" && r.length > LONG) charge(r.length / PER);
+      return r;
+    }, orig));
+  });
   // String.raw reads its template's raw array-like natively: it runs on a copy made by a loop the checks count.
   var raw0 = String.raw;
   fix(String, "raw", name(function raw(t) {
@@ -375,7 +388,6 @@ export const METER_PRELUDE = `
   ["getBigInt64", "getBigUint64", "setBigInt64", "setBigUint64"].forEach(function (k) { delete DataView.prototype[k]; });
 
   // Helpers the rewrite calls in place of syntax whose one operation costs O(n) natively.
-  var LONG = ${LONG_STRING}, PER = ${CONCAT_CHARS_PER_UNIT}, PER_KEY = ${UNITS_PER_COPIED_KEY};
   /** a + b; a string result longer than LONG is charged by its length (this build copies on concatenation). */
   function add(a, b) {
     var r = a + b;
