@@ -107,6 +107,8 @@ describe("js sandbox: expensive natives spend the step budget", () => {
     ["Error toString of a long message", "var e = new Error('y'.repeat(1e6)); for (;;) String(e);"],
     ["Object toString of a long toStringTag", "var o = { [Symbol.toStringTag]: 'y'.repeat(1e6) }; for (;;) String(o);"],
     ["Symbol toString of a long description", "var y = Symbol('y'.repeat(1e6)); for (;;) y.toString();"],
+    ["Map get with a long string key", "var k = 'y'.repeat(1e6), m = new Map(); for (;;) m.get(k);"],
+    ["Set has with a long string key", "var k = 'y'.repeat(1e6), t = new Set([k]); for (;;) t.has(k);"],
     ["Set forEach with a native callback", "var t = new Set(); for (var i = 0; i < 1e5; i++) t.add(i); for (;;) t.forEach(Math.abs);"],
   ];
   // String.raw's raw array-like is copied by a loop the interrupt checks count.
@@ -246,6 +248,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
         gen: [...(function* (o) { outer: for (var k in o) { for (var j in o) { if (j === k) continue outer; yield k + j; } } })({ a: 1, b: 2 })],
         cls: (function () { class A { #x = "p"; add(y) { this.#x += y; return this.#x; } } return new A().add("q"); })(),
         arrowRest: (({ a, ...r }) => Object.keys(r))({ a: 1, b: 2 }),
+        maps: (function () { var m = new Map([["a", 1]]); m.set("b", 2); var t = new Set(["x"]); t.add("y"); return [m.get("a"), m.has("b"), m.delete("a"), m.size, t.has("y"), t.delete("x"), t.size, [...t]]; })(),
         printed: [Object.prototype.toString.call(null), Object.prototype.toString.call(1), String(new TypeError("m")), String({}), Symbol("d").toString()],
       };`);
     expect(error).toBeUndefined();
@@ -266,6 +269,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
       gen: ["ba"],
       cls: "pq",
       arrowRest: ["b"],
+      maps: [1, true, true, 1, true, true, 1, ["y"]],
       printed: ["[object Null]", "[object Number]", "TypeError: m", "[object Object]", "Symbol(d)"],
     });
   });
