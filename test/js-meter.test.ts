@@ -82,6 +82,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
     ["a pattern whose toString answers long", `${BIG_STRING} var p = { toString: function () { return s; } }; for (;;) 'x'.search(p);`],
     ["String includes with a long needle", `${BIG_STRING} for (;;) s.includes(s.slice(1) + 'c');`],
     ["parseFloat", "var s = '1'; for (var i = 0; i < 17; i++) s = s + s; for (;;) parseFloat(s);"],
+    ["Number.parseFloat (the same function)", "var s = '1'; for (var i = 0; i < 17; i++) s = s + s; for (;;) Number.parseFloat(s);"],
   ];
   // Syntax, not built-ins: core/js-rewrite.ts turns each into a helper call that charges by size.
   const LONG = "var s = 'x'.repeat(1e6);";
@@ -248,6 +249,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
         gen: [...(function* (o) { outer: for (var k in o) { for (var j in o) { if (j === k) continue outer; yield k + j; } } })({ a: 1, b: 2 })],
         cls: (function () { class A { #x = "p"; add(y) { this.#x += y; return this.#x; } } return new A().add("q"); })(),
         arrowRest: (({ a, ...r }) => Object.keys(r))({ a: 1, b: 2 }),
+        sameParse: Number.parseFloat === parseFloat && Number.parseInt === parseInt,
         maps: (function () { var m = new Map([["a", 1]]); m.set("b", 2); var t = new Set(["x"]); t.add("y"); return [m.get("a"), m.has("b"), m.delete("a"), m.size, t.has("y"), t.delete("x"), t.size, [...t]]; })(),
         printed: [Object.prototype.toString.call(null), Object.prototype.toString.call(1), String(new TypeError("m")), String({}), Symbol("d").toString()],
       };`);
@@ -269,6 +271,7 @@ describe("js sandbox: expensive natives spend the step budget", () => {
       gen: ["ba"],
       cls: "pq",
       arrowRest: ["b"],
+      sameParse: true,
       maps: [1, true, true, 1, true, true, 1, ["y"]],
       printed: ["[object Null]", "[object Number]", "TypeError: m", "[object Object]", "Symbol(d)"],
     });

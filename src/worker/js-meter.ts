@@ -311,6 +311,8 @@ export const METER_PRELUDE = `
       return rApply(orig, undefined, arguments.length > 1 ? [x, radix] : [x]);
     };
     defProp(G, k, { value: name(w, orig), writable: false, enumerable: false, configurable: false });
+    // Number.parseInt and Number.parseFloat are the same functions as the globals.
+    if (N[k] === orig) fix(N, k, G[k]);
   });
 
   // Compiling a regular expression is linear in its pattern (its execution is checked by QuickJS
