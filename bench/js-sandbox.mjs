@@ -7,7 +7,8 @@
 import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
 import { newQuickJSWASMModuleFromVariant, newVariant } from "quickjs-emscripten-core";
 import { MAX_QUERY_JS_HEAP, MAX_QUERY_JS_MEMORY, MAX_QUERY_JS_STACK, MAX_QUERY_JS_STEPS } from "../src/core/limits.ts";
-import { METER_PRELUDE, UNITS_PER_STEP } from "../src/worker/js-meter.ts";
+import { rewriteExpression, rewriteScript } from "../src/core/js-rewrite.ts";
+import { meterPrelude, UNITS_PER_STEP } from "../src/worker/js-meter.ts";
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_QUERY_JS_MEMORY / 65536 });
@@ -17,9 +18,21 @@ console.log(`instantiate: ${(performance.now() - t0).toFixed(0)} ms`);
 
 /**
  * One run of `code` in a fresh runtime; the outcome and the milliseconds it took. `metered`: the
- * sandbox's metering prelude (src/worker/js-meter.ts) is evaluated first, charging the same budget.
+ * sandbox's metering prelude (src/worker/js-meter.ts) is evaluated first, charging the same budget;
+ * "rewritten": also the code is rewritten as the sandbox does (src/core/js-rewrite.ts) first (not
+ * timed here: the rewrite's own cost per query is the last row).
  */
 function once(code, metered) {
+  if (metered === "rewritten") {
+    try {
+      code = rewriteScript(code);
+    } catch (err) {
+      return { outcome: `refused: ${err.message}`, ms: 0, checks: 0 };
+    }
+  }
+  return run(code, metered);
+}
+function run(code, metered) {
   const runtime = engine.newRuntime({ memoryLimitBytes: MAX_QUERY_JS_HEAP, maxStackSizeBytes: MAX_QUERY_JS_STACK });
   let checks = 0;
   runtime.setInterruptHandler(() => ++checks > MAX_QUERY_JS_STEPS);
@@ -34,7 +47,7 @@ function once(code, metered) {
     });
     vm.setProp(vm.global, "__charge", charge);
     charge.dispose();
-    vm.unwrapResult(vm.evalCode(`${METER_PRELUDE}(__charge); delete globalThis.__charge;`)).dispose();
+    vm.unwrapResult(vm.evalCode(`${meterPrelude("__charge")} delete globalThis.__charge;`)).dispose();
   }
   const start = performance.now();
   const result = vm.evalCode(code);
@@ -55,7 +68,7 @@ function measure(label, code, metered = false) {
   const runs = Array.from({ length: REPEATS }, () => once(code, metered));
   const ms = runs.map((r) => r.ms);
   console.log(
-    `${label.padEnd(52)} ${runs[0].outcome.slice(0, 28).padEnd(28)} median ${median(ms).toFixed(0).padStart(6)} ms  max ${Math.max(...ms)
+    `${label.padEnd(60)} ${runs[0].outcome.slice(0, 28).padEnd(28)} median ${median(ms).toFixed(0).padStart(6)} ms  max ${Math.max(...ms)
       .toFixed(0)
       .padStart(6)} ms  checks ${runs[0].checks}`,
   );
@@ -87,8 +100,8 @@ const builtins = `var d = ${JSON.stringify(doc)}; var out = 0; for (var i = 0; i
   var p = { Name: c.f1.toUpperCase(), Words: c.f2.split(" "), Keys: Object.keys(c).length, Tags: [c.f3, c.f4, c.f5].sort().join(","),
     Has: c.f6.indexOf("6") >= 0, Short: c.f7.slice(0, 5).padStart(8, "."), Vals: Object.values(c).filter(function (v) { return v.length > 7; }).length };
   out += __json.stringify(p).length; } out`;
-for (const metered of [false, true]) {
-  const tag = metered ? "metered" : "bare";
+for (const metered of [false, true, "rewritten"]) {
+  const tag = metered === "rewritten" ? "metered + rewritten" : metered ? "metered" : "bare";
   measure(`1,000 rows: JSON.parse, project, stringify (${tag})`, plain, metered);
   measure(`1,000 rows: with string/array built-ins (${tag})`, builtins, metered);
 }
@@ -113,11 +126,67 @@ measure("unmetered: 1,000 × a.indexOf(-1), 10^5 elements", `${bigArray} for (va
 measure("unmetered: 1,000 × [...a]", `${bigArray} for (var j = 0; j < 1000; j++) [...a];`);
 // What stays unmetered even with the prelude (syntax, not built-ins): bounded to 100 or 1,000
 // iterations; an endless loop runs 10,000 of them per check.
-measure("still unmetered: 100 × for…in over 10^5 keys", `${bigObject} for (var j = 0; j < 100; j++) { for (var k in o) break; }`, true);
+measure("before the rewrite: 100 × for…in over 10^5 keys", `${bigObject} for (var j = 0; j < 100; j++) { for (var k in o) break; }`, true);
 measure(
-  "still unmetered: 1,000 × (s + j).charCodeAt(0), s 10^6 chars",
+  "before the rewrite: 1,000 × (s + j).charCodeAt(0), s 10^6 chars",
   // The + builds a rope (no copy); the read flattens it: a 1 MB copy per iteration.
   "var s = 'x'.repeat(1e6); var t; for (var j = 0; j < 1000; j++) t = (s + j).charCodeAt(0);",
   true,
 );
-measure("still unmetered: 100 × x * x, x = 7n ** 20000n", "var x = 7n ** 20000n; for (var j = 0; j < 100; j++) x * x; 1", true);
+measure("before the rewrite: 100 × x * x, x = 7n ** 20000n", "var x = 7n ** 20000n; for (var j = 0; j < 100; j++) x * x; 1", true);
+measure("before the rewrite: 100 × ({ ...o }), 10^5 keys", `${bigObject} for (var j = 0; j < 100; j++) ({ ...o });`, true);
+// Still unmetered after the rewrite (operators on long strings, deep prototype chains, bound
+// arguments): bounded to 1,000 iterations, rewritten and metered as in the sandbox.
+const two = "var s = 'x'.repeat(1e6) + 'y', t = 'x'.repeat(1e6) + 'y';";
+const deep = "function F() {} var d = {}; for (var i = 0; i < 1e5; i++) { F.prototype = d; d = new F(); }";
+for (const [label, code] of [
+  ["still unmetered: 1,000 × s === t, equal 1 MB strings", `${two} for (var j = 0; j < 1000; j++) s === t;`],
+  ["still unmetered: 1,000 × s < t, 1 MB strings", `${two} for (var j = 0; j < 1000; j++) s < t;`],
+  ["still unmetered: 1,000 × o[s], a 1 MB key", `${two} var o = {}; for (var j = 0; j < 1000; j++) o[s];`],
+  ["still unmetered: 1,000 × d.missing, 10^5-deep prototypes", `${deep} for (var j = 0; j < 1000; j++) d.missing;`],
+  [
+    "still unmetered: 1,000 × g(), bound to 5,000 arguments",
+    "var a = []; for (var i = 0; i < 5000; i++) a.push(i); var g = Math.max.bind(null, ...a); for (var j = 0; j < 1000; j++) g();",
+  ],
+]) {
+  measure(label, code, "rewritten");
+}
+
+// The rewrite (src/core/js-rewrite.ts) charges that syntax: the same kinds, endless, clock off.
+const bigObj = bigObject;
+const mb = "var s = 'x'.repeat(1e6);";
+for (const [label, code] of [
+  ["rewritten: for (;;) for…in over 10^5 keys", `${bigObj} for (;;) { for (var k in o) break; }`],
+  ["rewritten: for (;;) (s + j).charCodeAt(0), s 10^6 chars", `${mb} for (var j = 0; ; j++) (s + j).charCodeAt(0);`],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the label shows the script's template literal
+  ["rewritten: for (;;) `${s}${j}`.charCodeAt(0)", `${mb} for (var j = 0; ; j++) \`\${s}\${j}\`.charCodeAt(0);`],
+  ["rewritten: for (;;) { s += 'abcdefgh'; s.charCodeAt(0) }", "var s = ''; for (;;) { s += 'abcdefgh'; s.charCodeAt(0); }"],
+  ["rewritten: for (;;) o.s += 'abcdefgh'", "var o = { s: '' }; for (;;) o.s += 'abcdefgh';"],
+  ["rewritten: for (;;) ({ ...o }), 10^5 keys", `${bigObj} for (;;) ({ ...o });`],
+  ["rewritten: for (;;) { var { k0, ...r } = o }", `${bigObj} for (;;) { var { k0, ...r } = o; }`],
+  ["rewritten: for (;;) g(o), function g({ ...r })", `${bigObj} function g({ ...r }) {} for (;;) g(o);`],
+  ["metered: for (;;) t.union(t), 10^5 elements", "var t = new Set(); for (var i = 0; i < 1e5; i++) t.add(i); for (;;) t.union(t);"],
+  ["rewritten: x * x, x = 7n ** 20000n", "var x = 7n ** 20000n; for (;;) x * x;"],
+]) {
+  measure(label, code, "rewritten");
+}
+// What the rewrite itself costs a query: parsing and rewriting a typical declared function and
+// projection expression (Node, the same JavaScript as in workerd).
+const fn =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template literal of the script, not of this file
+  "function project(c) { var name = c.FirstName + ' ' + c.LastName; var tags = []; for (var k in c.Tags) tags.push(k); return { Name: name, Tags: tags.join(','), Ext: cmpxchg(c.ExternalId), Label: `${c.Company}/${c.Id}` }; }";
+const expr = "{ Name: c.Name, Country: c.Address.Country, Ext: cmpxchg(c.ExternalId), Total: c.Lines.length + 1 }";
+// warm-up
+for (let i = 0; i < 200; i++) {
+  rewriteScript(fn);
+  rewriteExpression(expr);
+}
+const N = 2000;
+const r0 = performance.now();
+for (let i = 0; i < N; i++) {
+  rewriteScript(fn);
+  rewriteExpression(expr);
+}
+console.log(
+  `rewrite of a ${fn.length}-character function + a ${expr.length}-character projection: ${(((performance.now() - r0) / N) * 1000).toFixed(0)} µs per query`,
+);

@@ -103,8 +103,10 @@ describe("js sandbox", () => {
   });
 
   it("a memory bomb ends with a JavaScriptException: out of memory; the next script runs", async () => {
-    // A string doubled and read (flattened): a bomb made with fill() or repeat() now spends the CPU budget first (js-meter.ts).
-    const err = await failure(program("f()", ["function f() { var s = 'x'; for (;;) { s = s + s; s.charCodeAt(0); } }"]), [[doc({})]]);
+    // Small objects until the heap is full: a bomb made of strings (doubled by +, or by fill() or
+    // repeat()) now spends the CPU budget first (js-meter.ts, core/js-rewrite.ts).
+    const bomb = "function f() { var a = []; for (;;) a.push({ i: a.length, s: 'abc', t: [a.length] }); }";
+    const err = await failure(program("f()", [bomb]), [[doc({})]], new StepBudget(100, Number.POSITIVE_INFINITY));
     expect(err.type).toBe("Raven.Client.Exceptions.Documents.Patching.JavaScriptException");
     expect(err.message).toContain("out of memory");
     expect((await run(program("{ ok: 1 }"), [[doc({})]]))[0]).toMatchObject({ kind: "done", json: '{"ok":1}' });
@@ -124,8 +126,48 @@ describe("js sandbox", () => {
     expect(thrown.message).toContain("Error: no way");
   });
 
-  it("no eval of the host: the sandbox has no fetch, no host globals", async () => {
-    const out = await run(program("{ f: typeof fetch, g: typeof __host_cmpxchg, e: eval('1 + 1') }"), [[doc({})]]);
-    expect(out[0]).toMatchObject({ json: '{"f":"undefined","g":"undefined","e":2}' });
+  it("no host globals, no eval, no function made from source text, no helper reachable", async () => {
+    const thrower = (code: string) => `(function () { try { ${code}; return "ran"; } catch (e) { return e.name; } })()`;
+    const out = await run(
+      program(`{
+        f: typeof fetch, g: typeof __host_cmpxchg, e: typeof eval, b: [typeof BigInt, typeof BigInt64Array, typeof DataView.prototype.getBigInt64],
+        F: ${thrower("Function('return 1')")}, n: ${thrower("new Function('return 1')")},
+        c: ${thrower("(function () {}).constructor('return 1')")}, gen: ${thrower("(function* () {}).constructor('yield 1')")},
+        as: ${thrower("(async function () {}).constructor('')")}, ag: ${thrower("(async function* () {}).constructor('')")},
+        inst: (function () {}) instanceof Function && Function.prototype.constructor === Function,
+        h: [typeof globalThis["__sbx_add"], typeof globalThis["__sbx_json"], typeof globalThis["__sbx_h"], typeof globalThis["__json"]],
+      }`),
+      [[doc({})]],
+    );
+    expect(JSON.parse((out[0] as { json: string }).json)).toEqual({
+      f: "undefined",
+      g: "undefined",
+      e: "undefined",
+      b: ["undefined", "undefined", "undefined"],
+      F: "TypeError",
+      n: "TypeError",
+      c: "TypeError",
+      gen: "TypeError",
+      as: "TypeError",
+      ag: "TypeError",
+      inst: true,
+      h: ["undefined", "undefined", "undefined", "undefined"],
+    });
+  });
+
+  it("refused syntax answers JavaScriptParseException: BigInt literals, with, the helpers' names, text after the projection", async () => {
+    for (const [expression, functions, says] of [
+      ["f(c)", ["function f(c) { return { n: 10n ** 2n }; }"], "BigInt is not supported"],
+      ["{ n: 1n }", [], "BigInt is not supported"],
+      ["f(c)", ["function f(c) { with (c) { return { n: name }; } }"], "'with' is not supported"],
+      ["{ a: __sbx_add }", [], "reserved"],
+      ["{ a: 1 }); while (true) {} ({", [], "SyntaxError"],
+    ] as [string, string[], string][]) {
+      const err = await failure(program(expression, functions), [[doc({})]]);
+      expect(err.type).toBe("Raven.Client.Exceptions.Documents.Patching.JavaScriptParseException");
+      expect(err.status).toBe(400);
+      expect(err.message).toContain(says);
+    }
+    expect((await run(program("{ ok: 3 }"), [[doc({})]]))[0]).toMatchObject({ kind: "done", json: '{"ok":3}' });
   });
 });

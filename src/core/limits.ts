@@ -42,7 +42,9 @@ export const MAX_SCANNED_DOCS = 100_000;
  *   (BENCHMARKS.md). Wherever the clock advances during code (local workerd, Node), a script is
  *   also stopped after MAX_QUERY_JS_MS; deployed Workers freeze the clock while code runs, so
  *   there the steps are the bound. Built-ins whose work grows with their input spend steps by that
- *   size too (worker/js-meter.ts: UNITS_PER_STEP elements or characters a step).
+ *   size too (worker/js-meter.ts: UNITS_PER_STEP elements or characters a step), and so does
+ *   syntax that is O(n) in one operation (for…in, long string +, object spread/rest), which
+ *   core/js-rewrite.ts turns into charging calls before a script runs.
  * - Memory: the WebAssembly memory of the isolate's QuickJS instance cannot grow past
  *   MAX_QUERY_JS_MEMORY (a hard cap: malloc fails, the script gets "out of memory"); one runtime
  *   lives at a time, with a heap limit of MAX_QUERY_JS_HEAP as QuickJS counts it.

@@ -30,17 +30,34 @@
  *   `next`, is off because `Array.prototype[Symbol.iterator]` is no longer the original).
  *
  * Not metered here, because they are cheap or already bounded: O(1) built-ins (Math, charAt, at,
- * push/pop, property access), running regular expressions (this QuickJS polls the interrupt
+ * push/pop, property access), and running regular expressions (this QuickJS polls the interrupt
  * handler inside the regex engine itself, so catastrophic backtracking is stopped by the step
- * budget: tested; compiling one at run time is metered by its pattern's length),
- * and string `+` (QuickJS builds ropes, no copy). What stays unmetered (syntax and operators):
- * `for…in` over an object with very many keys (the key list is built natively each time a loop
- * starts), a read that copies a rope built by `+` from very long strings, and arithmetic on (or
- * printing of) huge BigInts; see README: Queries, and BENCHMARKS.md for what they cost.
+ * budget: tested; compiling one at run time is metered by its pattern's length).
+ *
+ * Syntax whose one operation is O(n) natively is charged through the helpers at the end of this
+ * prelude, which core/js-rewrite.ts puts in its place before any script runs: `for…in` (its key
+ * list), `+`, `+=` and template literals (a string result longer than LONG_STRING: this build
+ * copies on concatenation), object spread and object rest (the keys copied). The prelude also
+ * takes away what would run source no rewrite saw (`eval`, every function constructor) and
+ * BigInt (huge ones cost O(n²) in one operation). What stays unmetered: comparisons of very long
+ * strings (`===`, `<`, ~0.3–0.5 ms per 1 MB comparison) and lookups through very deep prototype
+ * chains (built with `new` after reassigning `F.prototype`, ~0.4 ms per lookup at 10⁵ levels); see
+ * README: Queries, and BENCHMARKS.md for what they cost.
  */
 /** Units a step of the budget stands for: one check of a plain loop is ~0.1–0.3 ms here; so is
  * writing ~4,000 characters of JSON or sorting ~4,000 elements' worth (BENCHMARKS.md). */
 export const UNITS_PER_STEP = 4000;
+/** A string made by + or a template literal is charged once longer than this (short ones are free). */
+export const LONG_STRING = 1024;
+/**
+ * Characters of such a string a unit stands for: this build copies on concatenation (~0.13 ns a
+ * character, ~0.3 with a read that follows; BENCHMARKS.md), and a unit is ~25–75 ns of work.
+ */
+export const CONCAT_CHARS_PER_UNIT = 100;
+/** Characters of a string key a unit stands for when a Map or Set hashes it (~1.8 ns a character measured). */
+export const MAP_KEY_CHARS_PER_UNIT = 16;
+/** Units an own key costs object spread and object rest (~270 ns a key measured, native property definition). */
+export const UNITS_PER_COPIED_KEY = 4;
 
 export const METER_PRELUDE = `
 (function (hostCharge) {
@@ -54,6 +71,7 @@ export const METER_PRELUDE = `
   }
   var O = Object, R = Reflect, S = String, N = Number, G = globalThis;
   var rApply = R.apply, rConstruct = R.construct, ownKeys = R.ownKeys, gopd = O.getOwnPropertyDescriptor;
+  var keys0 = O.keys, hasOwn = O.prototype.hasOwnProperty;
   var getProto = O.getPrototypeOf, defProp = O.defineProperty, isArray = Array.isArray, floor = Math.floor;
   var log2 = Math.log2, symMatch = Symbol.match, symIterator = Symbol.iterator;
   var TA = getProto(Uint8Array.prototype);
@@ -235,7 +253,8 @@ export const METER_PRELUDE = `
       charge(s.length * (1 + m / 64) + (compiles ? m * 4 : 0));
       args[0] = p;
       var r = rApply(orig, s, args);
-      if (k === "split" || k === "match") charge(resultSize(r));
+      // A replacement (a function's answer, or $& patterns) can make the result far longer than the string.
+      if (k === "split" || k === "match" || k === "replace" || k === "replaceAll") charge(resultSize(r));
       return r;
     };
     fix(SP, k, name(w, orig));
@@ -264,7 +283,7 @@ export const METER_PRELUDE = `
     };
     fix(SP, k, name(w, orig));
   });
-  ["fromCharCode", "fromCodePoint", "raw"].forEach(function (k) { meter(String, k, null, function (self, a) { return a.length; }); });
+  ["fromCharCode", "fromCodePoint"].forEach(function (k) { meter(String, k, null, function (self, a) { return a.length; }); });
 
   // Objects: their own keys, counted by the result (or, where none is returned, by the original
   // Reflect.ownKeys first).
@@ -292,6 +311,8 @@ export const METER_PRELUDE = `
       return rApply(orig, undefined, arguments.length > 1 ? [x, radix] : [x]);
     };
     defProp(G, k, { value: name(w, orig), writable: false, enumerable: false, configurable: false });
+    // Number.parseInt and Number.parseFloat are the same functions as the globals.
+    if (N[k] === orig) fix(N, k, G[k]);
   });
 
   // Compiling a regular expression is linear in its pattern (its execution is checked by QuickJS
@@ -323,5 +344,142 @@ export const METER_PRELUDE = `
     if (typeof next !== "function" || gopd(proto, "next").configurable === false) return;
     fix(proto, "next", name(function () { return rApply(next, this, []); }, next));
   });
+
+  // Set algebra and forEach (a native callback runs between checks): this set's size and the other's.
+  var setSize = gopd(Set.prototype, "size").get, mapSize = gopd(Map.prototype, "size").get;
+  function sizeOf(getter, x) { try { return rApply(getter, x, []); } catch (e) { return 0; } }
+  ["union", "intersection", "difference", "symmetricDifference", "isSubsetOf", "isSupersetOf", "isDisjointFrom"].forEach(function (k) {
+    meter(Set.prototype, k, null, function (self, a) { return sizeOf(setSize, self) + (sizeOf(setSize, a[0]) || sizeOf(mapSize, a[0])); });
+  });
+  meter(Set.prototype, "forEach", null, function (self) { return sizeOf(setSize, self); });
+  meter(Map.prototype, "forEach", null, function (self) { return sizeOf(mapSize, self); });
+  var LONG = ${LONG_STRING}, PER = ${CONCAT_CHARS_PER_UNIT}, PER_KEY = ${UNITS_PER_COPIED_KEY};
+  // Printing that concatenates a string the script chose (an error's name and message, a
+  // Symbol.toStringTag, a symbol's description) copies it: charged by the result, as + is.
+  // Strict, so that a null or primitive this reaches the original as it is ("[object Null]").
+  [[Error.prototype, "toString"], [O.prototype, "toString"], [Symbol.prototype, "toString"]].forEach(function (m) {
+    var orig = m[0][m[1]];
+    fix(m[0], m[1], name(function toString() {
+      "use strict";
+      var r = rApply(orig, this, []);
+      if (typeof r === "string" && r.length > LONG) charge(r.length / PER);
+      return r;
+    }, orig));
+  });
+  // A Map or Set hashes a string key whole at each lookup (~1.8 ns a character: 1.2–1.8 ms for a
+  // 1 MB key): a key longer than LONG is charged by its length.
+  var KEY_PER = ${MAP_KEY_CHARS_PER_UNIT};
+  [[Map.prototype, ["get", "set", "has", "delete"]], [Set.prototype, ["add", "has", "delete"]]].forEach(function (m) {
+    m[1].forEach(function (k) {
+      var orig = m[0][k];
+      fix(m[0], k, name(function (key) {
+        "use strict";
+        if (typeof key === "string" && key.length > LONG) charge(key.length / KEY_PER);
+        return rApply(orig, this, arguments);
+      }, orig));
+    });
+  });
+  // String.raw reads its template's raw array-like natively: it runs on a copy made by a loop the checks count.
+  var raw0 = String.raw;
+  fix(String, "raw", name(function raw(t) {
+    var args = [{ raw: snapshot(O(O(t).raw)) }];
+    for (var i = 1; i < arguments.length; i++) args[i] = arguments[i];
+    charge(args.length);
+    return rApply(raw0, String, args);
+  }, raw0));
+
+  // No source text the rewrite (core/js-rewrite.ts) did not see may run: no eval, and every
+  // function constructor (Function, and the constructors behind generators, async functions and
+  // async generators, reachable as their prototypes' "constructor") throws.
+  var FP = Function.prototype;
+  var NoSource = function Function() { throw new TypeError("Query scripts cannot make functions from source text"); };
+  fix(NoSource, "prototype", FP);
+  [function () {}, function* () {}, async function () {}, async function* () {}].forEach(function (f) {
+    defProp(getProto(f), "constructor", { value: NoSource, writable: false, enumerable: false, configurable: false });
+  });
+  defProp(G, "Function", { value: NoSource, writable: true, enumerable: false, configurable: true });
+  delete G.eval;
+  // No BigInt: arithmetic on and printing of huge BigInts cost O(n²) in one operation; literals are
+  // refused by the rewrite, and nothing else makes one without these.
+  ["BigInt", "BigInt64Array", "BigUint64Array"].forEach(function (k) { delete G[k]; });
+  ["getBigInt64", "getBigUint64", "setBigInt64", "setBigUint64"].forEach(function (k) { delete DataView.prototype[k]; });
+
+  // Helpers the rewrite calls in place of syntax whose one operation costs O(n) natively.
+  /** a + b; a string result longer than LONG is charged by its length (this build copies on concatenation). */
+  function add(a, b) {
+    var r = a + b;
+    if (typeof r === "string" && r.length > LONG) { pending += r.length / PER; if (pending >= TENTH) charge(0); }
+    return r;
+  }
+  /** A template literal's result, charged as add's. */
+  function str(r) {
+    if (r.length > LONG) { pending += r.length / PER; if (pending >= TENTH) charge(0); }
+    return r;
+  }
+  /** o[k] += y in two calls, so that o[k] is read before y is evaluated: the key is converted once. */
+  function addStart(o, k) {
+    if (k !== null && (typeof k === "object" || typeof k === "function")) { var t = {}; t[k] = 0; k = ownKeys(t)[0]; }
+    return { o: o, k: k, v: o[k] };
+  }
+  function addEnd(ref, y) { var r = add(ref.v, y); ref.o[ref.k] = r; return r; }
+  /** Object spread and rest: each argument's own keys are copied natively (charged before or after the copy). */
+  function own(x) {
+    for (var i = 0; i < arguments.length; i++) {
+      var o = arguments[i];
+      if (o !== null && (typeof o === "object" || typeof o === "function")) pending += ownKeys(o).length * PER_KEY;
+      else if (typeof o === "string") pending += o.length * PER_KEY;
+    }
+    if (pending >= TENTH) charge(0);
+    return x;
+  }
+  function first(x) { return x; }
+  var NONE = { value: undefined, done: true };
+  /**
+   * What for (k in x) visits, for for…of: own enumerable string keys (integer-like first, then
+   * in creation order), then the prototype's not shadowed by a key seen before (enumerable or
+   * not), and so on up the chain; a key deleted before its turn is skipped. Charged by the keys listed.
+   */
+  function forIn(x) {
+    var keys = [], at = 0, o = null;
+    if (x !== null && x !== undefined) {
+      o = O(x);
+      // The object's own: the original Object.keys lists them natively in for-in's order.
+      keys = rApply(keys0, O, [o]);
+      pending += keys.length;
+      if (pending >= TENTH) charge(0);
+      // The prototypes' (usually a few dozen keys, none enumerable), unless an object below has the key.
+      var below = [o];
+      for (var p = getProto(o); p !== null; p = getProto(p)) {
+        var ks = ownKeys(p);
+        pending += ks.length;
+        if (pending >= TENTH) charge(0);
+        for (var i = 0; i < ks.length; i++) {
+          var k = ks[i], d = typeof k === "string" ? gopd(p, k) : undefined;
+          if (d === undefined || !d.enumerable) continue;
+          var shadowed = false;
+          for (var j = 0; j < below.length && !shadowed; j++) shadowed = rApply(hasOwn, below[j], [k]);
+          if (!shadowed) keys[keys.length] = k;
+        }
+        below[below.length] = p;
+      }
+    }
+    var it = {
+      next: function () {
+        while (at < keys.length) { var k = keys[at++]; if (k in o) return { value: k, done: false }; }
+        return NONE;
+      },
+    };
+    it[symIterator] = function () { return it; };
+    return it;
+  }
+  return { add: add, str: str, addStart: addStart, addEnd: addEnd, own: own, first: first, forIn: forIn };
 })
 `;
+
+/** The names the rewrite calls, bound in the sandbox as global constants (not globalThis properties: no script reaches them by another name). */
+export const HELPERS = ["add", "str", "addStart", "addEnd", "own", "first", "forIn"] as const;
+
+/** Evaluates the metering prelude with `charge` (an expression naming the host's charge function) and binds the helpers. */
+export function meterPrelude(charge: string): string {
+  return `const __sbx = ${METER_PRELUDE}(${charge});\n${HELPERS.map((h) => `const __sbx_${h} = __sbx.${h};`).join(" ")}\n`;
+}

@@ -15,7 +15,11 @@
  * What checks do not see: native calls run between two of them, and QuickJS checks only every
  * 10,000 calls, so a loop whose body is one expensive native call could run thousands of them per
  * check. Every built-in whose work grows with its input is therefore wrapped by the metering
- * prelude (worker/js-meter.ts) and spends the budget by the size it handles (UNITS_PER_STEP).
+ * prelude (worker/js-meter.ts) and spends the budget by the size it handles (UNITS_PER_STEP), and
+ * every script is parsed and rewritten first (core/js-rewrite.ts) so that syntax whose one
+ * operation is O(n) natively (for…in, string +, templates, object spread/rest) calls the
+ * prelude's charging helpers; BigInt literals, `with` and the helpers' names are refused there,
+ * and the prelude removes `eval` and the function constructors, so only rewritten source runs.
  *
  * Values cross the boundary as JSON text only (parsed and written by core/json.ts on this side,
  * by the VM's own JSON on the other). `cmpxchg(key)` and `load(id)` answer from lookups fetched
@@ -33,7 +37,8 @@ import {
 } from "quickjs-emscripten-core";
 import { echo, RavenError } from "../core/errors";
 import { lowerKey } from "../core/keys";
-import { METER_PRELUDE, UNITS_PER_STEP } from "./js-meter";
+import { meterPrelude, UNITS_PER_STEP } from "./js-meter";
+import { JsRewriteError, rewriteExpression, rewriteScript } from "../core/js-rewrite";
 import { MAX_QUERY_JS_HEAP, MAX_QUERY_JS_MEMORY, MAX_QUERY_JS_MS, MAX_QUERY_JS_STACK, MAX_QUERY_JS_STEPS } from "../core/limits";
 
 export const JS_ERROR = "Raven.Client.Exceptions.Documents.Patching.JavaScriptException";
@@ -70,6 +75,8 @@ export type RowOutcome =
  */
 export class StepBudget {
   used = 0;
+  /** How many of the steps used were interrupt checks (the rest were charged by size). */
+  checks = 0;
   /** Set once the budget is spent: every later check stops the script too. */
   stopped = false;
   private ms = 0;
@@ -114,24 +121,25 @@ export function quickJs(): Promise<QuickJSWASMModule> {
  * `getMetadata()` read `@metadata`; `includes.cmpxchg()` and `include()` add to the response.
  */
 const PRELUDE = `
-var __h = { c: __host_cmpxchg, l: __host_load, ic: __host_include_cmpxchg, id: __host_include, charge: __host_charge };
+const __sbx_h = { c: __host_cmpxchg, l: __host_load, ic: __host_include_cmpxchg, id: __host_include, charge: __host_charge };
 delete globalThis.__host_cmpxchg; delete globalThis.__host_load; delete globalThis.__host_include_cmpxchg;
 delete globalThis.__host_include; delete globalThis.__host_charge;
-// The runner's own JSON, before the scripts' copies are metered (js-meter.ts).
-var __json = { parse: JSON.parse, stringify: JSON.stringify };
-${METER_PRELUDE}(__h.charge);
+// The runner's own JSON, before the scripts' copies are metered (js-meter.ts). Global constants
+// named __sbx…: not properties of globalThis, and the rewrite refuses the names in scripts.
+const __sbx_json = { parse: JSON.parse, stringify: JSON.stringify };
+${meterPrelude("__sbx_h.charge")}
 function cmpxchg(key) {
   if (key === null || key === undefined) return null;
-  var t = __h.c(String(key));
+  var t = __sbx_h.c(String(key));
   if (t === null) return null;
-  var v = __json.parse(t);
+  var v = __sbx_json.parse(t);
   return v !== null && typeof v === "object" && "Object" in v ? v.Object : null;
 }
 function load(id) {
   if (Array.isArray(id)) return id.map(load);
   if (id === null || id === undefined) return null;
-  var t = __h.l(String(id));
-  return t === null ? null : __json.parse(t);
+  var t = __sbx_h.l(String(id));
+  return t === null ? null : __sbx_json.parse(t);
 }
 function id(doc) {
   var m = doc && doc["@metadata"];
@@ -141,12 +149,12 @@ function getMetadata(doc) { return doc ? doc["@metadata"] : null; }
 var metadataFor = getMetadata;
 function include(id) {
   if (Array.isArray(id)) { id.forEach(include); return; }
-  if (id !== null && id !== undefined) __h.id(String(id));
+  if (id !== null && id !== undefined) __sbx_h.id(String(id));
 }
 var includes = {
   cmpxchg: function (key) {
     if (Array.isArray(key)) { key.forEach(includes.cmpxchg); return; }
-    if (key !== null && key !== undefined) __h.ic(String(key));
+    if (key !== null && key !== undefined) __sbx_h.ic(String(key));
   },
 };
 `;
@@ -160,7 +168,10 @@ const MISSING = "__edge_cmpxchg_missing__";
  */
 export function runRound(engine: QuickJSWASMModule, program: JsProgram, rows: Row[], lookups: Lookups, budget: StepBudget): RowOutcome[] {
   const runtime = engine.newRuntime({ memoryLimitBytes: MAX_QUERY_JS_HEAP, maxStackSizeBytes: MAX_QUERY_JS_STACK });
-  runtime.setInterruptHandler(() => budget.spend());
+  runtime.setInterruptHandler(() => {
+    budget.checks++;
+    return budget.spend();
+  });
   const vm = runtime.newContext();
   budget.startRound();
   try {
@@ -192,6 +203,7 @@ function runIn(
   interrupted: () => boolean,
   budget: StepBudget,
 ): RowOutcome[] {
+  const rewritten = rewrite(program);
   // Per row: what it asked for that is not fetched yet, and what it included.
   let missing = { cmpxchg: new Set<string>(), docs: new Set<string>() };
   let includeCmpxchg: string[] = [];
@@ -226,13 +238,13 @@ function runIn(
     .map(([name, json]) => `var $${name} = ${json};`)
     .join("\n");
   const run = `(function (__texts) {
-    var __a = __texts.map(function (t) { return t === null ? null : __json.parse(t); });
-    var __r = (function (${program.parameters.join(", ")}) { return (${program.expression}); }).apply(__a[0], __a);
-    return __r === undefined || __r === null ? null : __json.stringify(__r);
+    var __a = __texts.map(function (t) { return t === null ? null : __sbx_json.parse(t); });
+    var __r = (function (${program.parameters.join(", ")}) { return (${rewritten.expression}); }).apply(__a[0], __a);
+    return __r === undefined || __r === null ? null : __sbx_json.stringify(__r);
   })`;
   evaluate(vm, PRELUDE, "prelude", interrupted, budget);
   evaluate(vm, params, "parameters", interrupted, budget);
-  for (const source of program.functions) evaluate(vm, source, "declare function", interrupted, budget);
+  for (const source of rewritten.functions) evaluate(vm, source, "declare function", interrupted, budget);
   const runner = evaluate(vm, run, "select", interrupted, budget, true);
   try {
     return rows.map((row): RowOutcome => {
@@ -259,6 +271,28 @@ function runIn(
     });
   } finally {
     runner.dispose();
+  }
+}
+
+const rewrites = new WeakMap<JsProgram, { functions: string[]; expression: string }>();
+
+/**
+ * The program's pieces as core/js-rewrite.ts rewrites them (once per query: its rounds share it).
+ * Whatever acorn cannot parse, or the rewrite refuses, is a JavaScriptParseException, as before.
+ */
+function rewrite(program: JsProgram): { functions: string[]; expression: string } {
+  const known = rewrites.get(program);
+  if (known) return known;
+  let where = "declare function";
+  try {
+    const functions = program.functions.map(rewriteScript);
+    where = "the projection";
+    const done = { functions, expression: rewriteExpression(program.expression) };
+    rewrites.set(program, done);
+    return done;
+  } catch (err) {
+    if (!(err instanceof JsRewriteError)) throw err;
+    throw new RavenError(400, JS_PARSE_ERROR, `In ${where}: SyntaxError: ${echo(err.message, 500)}`);
   }
 }
 

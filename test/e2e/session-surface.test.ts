@@ -309,7 +309,7 @@ describe("JavaScript in queries", () => {
     ]);
   });
 
-  test("a runaway function and a memory bomb end with a clear JavaScriptException; the next query works", async () => {
+  test("a runaway function, a string bomb, for…in and BigInt end with a clear JavaScript error; the next query works", async () => {
     const store = openStore();
     await seedCompanies(store);
     const session = store.openSession();
@@ -324,7 +324,22 @@ describe("JavaScript in queries", () => {
         .all(),
     );
     expect(bomb.name).toBe("JavaScriptException");
-    expect(bomb.message).toContain("out of memory");
+    // Each + of a long string is charged by its length now (core/js-rewrite.ts): doubling a string
+    // spends the CPU budget before the memory fills (the memory cap: test/js-sandbox.test.ts).
+    expect(bomb.message).toContain("CPU budget");
+    // for…in over many keys is charged too, and a BigInt literal is refused before anything runs.
+    const keys = await rejection(
+      session.advanced
+        .rawQuery(
+          "declare function keys(c) { var o = {}; for (var i = 0; i < 1e5; i++) o['k' + i] = i; for (;;) { for (var k in o) break; } } from Companies as c select keys(c)",
+        )
+        .all(),
+    );
+    expect(keys.name).toBe("JavaScriptException");
+    expect(keys.message).toContain("CPU budget");
+    const bigint = await rejection(session.advanced.rawQuery("from Companies as c select { n: 7n ** 20000n }").all());
+    expect(bigint.name).toBe("JavaScriptParseException");
+    expect(bigint.message).toContain("BigInt is not supported");
     // A loop over an expensive built-in (searching a large array) spends the CPU budget too.
     const searching = await rejection(
       session.advanced
