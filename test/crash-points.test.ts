@@ -350,6 +350,24 @@ describe("one-phase commit", () => {
     expect((await raw(s.db, s.sa, s.a)).index).toBe("committed" in result && result.committed ? result.index : -1);
   });
 
+  it("replays at the shard: a second attempt under the same request id gets the first outcome, applies nothing, fails nothing", async () => {
+    // The entry point's fence would also find the logged outcome, so this asks the shard itself:
+    // the step must replay, not run the ops again (a conflict) or fail on the logged id.
+    const s = await setup("one_phase_replay");
+    const request = { requestId: "solo-replay", mode: "ClusterWide" as const, ops: ops(s.db, [cmpPut(s.a, s.index, "solo")]) };
+    const first = await run(s.db, request);
+    expect("committed" in first && first.committed).toBe(true);
+    const index = (await raw(s.db, s.sa, s.a)).index;
+    let again: unknown;
+    try {
+      again = await shard(s.db, s.sa).commitOnePhase(crypto.randomUUID(), request.mode, request.ops, 0, request.requestId);
+    } catch (err) {
+      again = { threw: String(err) };
+    }
+    expect(again).toEqual(first);
+    expect((await raw(s.db, s.sa, s.a)).index).toBe(index);
+  });
+
   it("reports a shard crash as nothing applied, and a retry with the same id runs anew", async () => {
     const s = await setup("one_phase_crash");
     await shard(s.db, s.sa).armFailpoint("shard.commitOnePhase.after", "abort");
