@@ -311,8 +311,9 @@ export class ShardObject extends DurableObject<Env> {
   }
 
   /**
-   * What became of a one-phase transaction, for the coordinator's recovery: its outcome, or, when
-   * this shard never saw it, a recorded abort so that a late delivery cannot commit it.
+   * What became of a one-phase attempt whose reply the entry point lost (transactions.ts): the
+   * outcome logged for its request id, else its own outcome, or, when this shard never saw it, a
+   * recorded abort so that a late delivery cannot commit it.
    */
   async fence(txnId: string, requestId?: string): Promise<TxOutcome> {
     if (requestId) {
