@@ -24,15 +24,18 @@ export function recordOutcome(
   );
 }
 
+/** A one-phase transaction as the transactions panel lists it, raw (here and in the request log). */
+export interface ListedRow extends Record<string, SqlStorageValue> {
+  txn_id: string;
+  outcome: string;
+  at: number;
+  mode: string;
+  keys: string;
+}
+
 /** The most recent listed (one-phase) outcomes, newest first, raw. */
-export function recentListed(
-  sql: SqlStorage,
-  limit: number,
-): { txn_id: string; outcome: string; at: number; mode: string; keys: string }[] {
+export function recentListed(sql: SqlStorage, limit: number): ListedRow[] {
   return sql
-    .exec<{ txn_id: string; outcome: string; at: number; mode: string; keys: string }>(
-      "SELECT txn_id, outcome, at, mode, keys FROM outcomes WHERE keys IS NOT NULL ORDER BY at DESC LIMIT ?",
-      limit,
-    )
+    .exec<ListedRow>("SELECT txn_id, outcome, at, mode, keys FROM outcomes WHERE keys IS NOT NULL ORDER BY at DESC LIMIT ?", limit)
     .toArray();
 }

@@ -1,5 +1,6 @@
 /** Storage of the request log (the `requests` table): a request id's first result, for retries. */
 import type { TxMode } from "../../../core/transaction";
+import type { ListedRow } from "./outcomes";
 
 /** The logged result (JSON text) of a request id, or null. */
 export function loggedResult(sql: SqlStorage, id: string): string | null {
@@ -29,12 +30,9 @@ export function logRequest(
 }
 
 /** The most recent one-phase transactions of the request log, newest first, raw (as `recentListed`). */
-export function recentLoggedTransactions(
-  sql: SqlStorage,
-  limit: number,
-): { txn_id: string; outcome: string; at: number; mode: string; keys: string }[] {
+export function recentLoggedTransactions(sql: SqlStorage, limit: number): ListedRow[] {
   return sql
-    .exec<{ txn_id: string; outcome: string; at: number; mode: string; keys: string }>(
+    .exec<ListedRow>(
       "SELECT txn_id, result AS outcome, at, mode, keys FROM requests WHERE keys IS NOT NULL ORDER BY at DESC LIMIT ?",
       limit,
     )
