@@ -37,18 +37,20 @@ export const MAX_SCANNED_DOCS = 100_000;
 
 /**
  * A query's JavaScript (worker/js-sandbox.ts).
- * - Steps are checks of QuickJS's interrupt handler, which it makes every 10,000 calls and loop
- *   iterations: 100 checks are about a million operations, 10–100 ms of CPU as measured here
- *   (BENCHMARKS.md). Wherever the clock advances during code (local workerd, Node), a script is
- *   also stopped after MAX_QUERY_JS_MS; deployed Workers freeze the clock while code runs, so
- *   there the steps are the bound. Built-ins whose work grows with their input spend steps by that
- *   size too (worker/js-meter.ts: UNITS_PER_STEP elements or characters a step), and so does
- *   syntax that is O(n) in one operation (for…in, long string +, object spread/rest), which
- *   core/js-rewrite.ts turns into charging calls before a script runs.
+ * - A step is 10,000 ticks of QuickJS's interrupt counter (one per call or loop iteration): 100
+ *   steps are about a million operations, 10–100 ms of CPU as measured here (BENCHMARKS.md).
+ *   Wherever the clock advances during code (local workerd, Node), a script is also stopped after
+ *   MAX_QUERY_JS_MS; deployed Workers freeze the clock while code runs, so there the steps are the
+ *   bound. Native work inside one operation spends ticks too (our build of QuickJS counts bytes
+ *   allocated, compared, hashed or converted to numbers, and prototype links walked:
+ *   engine/README.md); built-ins whose work grows with their input spend steps by that size
+ *   (worker/js-meter.ts), and so does syntax that is O(n) in one operation (for…in, long string
+ *   +, object spread/rest), which core/js-rewrite.ts turns into charging calls before a script runs.
  * - Memory: the WebAssembly memory of the isolate's QuickJS instance cannot grow past
  *   MAX_QUERY_JS_MEMORY (a hard cap: malloc fails, the script gets "out of memory"); one runtime
  *   lives at a time, with a heap limit of MAX_QUERY_JS_HEAP as QuickJS counts it.
- * - The stack bounds recursion (~600 frames; RavenDB allows 64) below the host's own stack.
+ * - The stack bounds recursion (~450 frames of a one-argument function; RavenDB allows 64) well
+ *   below the host's own stack (~1,800 frames in Node).
  * - Rounds are batches of cmpxchg()/load() lookups that depend on one another.
  */
 export const MAX_QUERY_JS_STEPS = 100;

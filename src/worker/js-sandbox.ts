@@ -1,47 +1,42 @@
 /**
  * The sandbox that runs a query's JavaScript (`declare function`, `select { … }`): QuickJS
- * compiled to WebAssembly (quickjs-emscripten), because Workers forbid `eval` and `new Function`.
- * The .wasm is imported as a module (wrangler and the vitest plugin hand it over as a compiled
- * WebAssembly.Module), instantiated once per isolate.
+ * compiled to WebAssembly (worker/js-engine.ts, engine/), because Workers forbid `eval` and
+ * `new Function`. One engine instance per isolate.
  *
- * One QuickJS runtime per round of a query, created, used and disposed synchronously (no `await`
+ * One QuickJS runtime per round of a query, opened, used and closed synchronously (no `await`
  * while it lives), so at most one exists in the isolate at a time. The instance's WebAssembly
- * memory has a hard maximum (QuickJS's own heap limit undercounts strings in this build, so it
- * alone did not stop a string bomb); each runtime has a heap limit, a stack limit and a step
- * budget (checks of the interrupt handler, which QuickJS polls every 10,000 calls and loop
- * iterations) shared by all rounds of the query. Steps, not only milliseconds: deployed Workers
- * do not advance `Date.now()` while code runs, so a deadline alone would never fire there.
+ * memory has a hard maximum (MAX_QUERY_JS_MEMORY); each runtime has a heap limit, a stack limit
+ * and a step budget shared by all rounds of the query. Steps, not only milliseconds: deployed
+ * Workers do not advance `Date.now()` while code runs, so a deadline alone would never fire there.
  *
- * What checks do not see: native calls run between two of them, and QuickJS checks only every
- * 10,000 calls, so a loop whose body is one expensive native call could run thousands of them per
- * check. Every built-in whose work grows with its input is therefore wrapped by the metering
- * prelude (worker/js-meter.ts) and spends the budget by the size it handles (UNITS_PER_STEP), and
- * every script is parsed and rewritten first (core/js-rewrite.ts) so that syntax whose one
- * operation is O(n) natively (for…in, string +, templates, object spread/rest) calls the
- * prelude's charging helpers; BigInt literals, `with` and the helpers' names are refused there,
- * and the prelude removes `eval` and the function constructors, so only rewritten source runs.
+ * What a step is (worker/js-budget.ts): ten thousand calls or loop iterations, where our build of
+ * QuickJS also turns native work into that count (bytes allocated, compared, hashed or converted,
+ * prototype links walked) and checks as soon as 64 KiB of it piled up, so a loop whose body is
+ * one expensive operator pays for it. On top of that, every built-in whose work grows with its
+ * input is wrapped by the metering prelude (worker/js-meter.ts) and spends the budget by the size
+ * it handles, and every script is parsed and rewritten first (core/js-rewrite.ts) so that syntax
+ * whose one operation is O(n) natively (for…in, string +, templates, object spread/rest) calls
+ * the prelude's charging helpers; BigInt literals, `with` and the helpers' names are refused
+ * there, and the prelude removes `eval` and the function constructors, so only rewritten source
+ * runs.
  *
  * Values cross the boundary as JSON text only (parsed and written by core/json.ts on this side,
  * by the VM's own JSON on the other). `cmpxchg(key)` and `load(id)` answer from lookups fetched
  * beforehand; a key not fetched yet marks the row as missing it, and the caller fetches every
  * missing key of the round in one batch and runs those rows again (worker/js-projection.ts).
  */
-import RELEASE_SYNC from "@jitl/quickjs-wasmfile-release-sync";
-import wasmModule from "@jitl/quickjs-wasmfile-release-sync/wasm";
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSWASMModule,
-} from "quickjs-emscripten-core";
 import { echo, RavenError } from "../core/errors";
 import { lowerKey } from "../core/keys";
-import { meterPrelude, UNITS_PER_STEP } from "./js-meter";
+import { StepBudget } from "./js-budget";
+import { type EngineResult, type HostAnswer, MISSING, QueryEngine } from "./js-engine";
+import wasm from "./query-engine.wasm";
+import { meterPrelude } from "./js-meter";
+import { SET_METHODS_POLYFILL } from "./js-polyfills";
 import { JsRewriteError, rewriteExpression, rewriteScript } from "../core/js-rewrite";
-import { MAX_QUERY_JS_HEAP, MAX_QUERY_JS_MEMORY, MAX_QUERY_JS_MS, MAX_QUERY_JS_STACK, MAX_QUERY_JS_STEPS } from "../core/limits";
+import { MAX_QUERY_JS_HEAP, MAX_QUERY_JS_MEMORY, MAX_QUERY_JS_MS, MAX_QUERY_JS_STACK } from "../core/limits";
 
 export const JS_ERROR = "Raven.Client.Exceptions.Documents.Patching.JavaScriptException";
+export { StepBudget };
 export const JS_PARSE_ERROR = "Raven.Client.Exceptions.Documents.Patching.JavaScriptParseException";
 
 /** A query's JavaScript: its declared functions and the projection evaluated per result. */
@@ -69,49 +64,11 @@ export type RowOutcome =
   | { kind: "done"; json: string | null; includeCmpxchg: string[]; includeDocs: string[] }
   | { kind: "missing"; cmpxchg: string[]; docs: string[] };
 
-/**
- * The CPU budget of one query, spent across its rounds: interrupt checks, and milliseconds of
- * running scripts (not the lookups between rounds) where the clock advances while code runs.
- */
-export class StepBudget {
-  used = 0;
-  /** How many of the steps used were interrupt checks (the rest were charged by size). */
-  checks = 0;
-  /** Set once the budget is spent: every later check stops the script too. */
-  stopped = false;
-  private ms = 0;
-  private roundStart = 0;
-  constructor(
-    readonly limit = MAX_QUERY_JS_STEPS,
-    readonly msLimit = MAX_QUERY_JS_MS,
-  ) {}
-  startRound(): void {
-    this.roundStart = Date.now();
-  }
-  endRound(): void {
-    this.ms += Date.now() - this.roundStart;
-  }
-  /** Called at each interrupt check (and by charge()): true stops the script. */
-  spend(steps = 1): boolean {
-    this.used += steps;
-    return (this.stopped ||= this.used > this.limit || this.ms + (Date.now() - this.roundStart) > this.msLimit);
-  }
-}
+let instance: QueryEngine | null = null;
 
-/** WebAssembly pages of 64 KiB: 16 MiB to start with (the build's default), the cap at most. */
-const PAGES = { initial: 256, maximum: MAX_QUERY_JS_MEMORY / 65536 };
-
-let instance: Promise<QuickJSWASMModule> | null = null;
-
-/** The isolate's QuickJS module (instantiated on first use). */
-export function quickJs(): Promise<QuickJSWASMModule> {
-  if (!instance) {
-    const variant = newVariant(RELEASE_SYNC, { wasmModule, wasmMemory: new WebAssembly.Memory(PAGES) });
-    instance = newQuickJSWASMModuleFromVariant(variant).catch((err) => {
-      instance = null;
-      throw err;
-    });
-  }
+/** The isolate's QuickJS engine (instantiated on first use), its memory capped at MAX_QUERY_JS_MEMORY. */
+export async function quickJs(): Promise<QueryEngine> {
+  instance ??= new QueryEngine(wasm, MAX_QUERY_JS_MEMORY);
   return instance;
 }
 
@@ -127,6 +84,7 @@ delete globalThis.__host_include; delete globalThis.__host_charge;
 // The runner's own JSON, before the scripts' copies are metered (js-meter.ts). Global constants
 // named __sbx…: not properties of globalThis, and the rewrite refuses the names in scripts.
 const __sbx_json = { parse: JSON.parse, stringify: JSON.stringify };
+${SET_METHODS_POLYFILL}
 ${meterPrelude("__sbx_h.charge")}
 function cmpxchg(key) {
   if (key === null || key === undefined) return null;
@@ -159,119 +117,102 @@ var includes = {
 };
 `;
 
-/** A marker the host throws into the VM for a lookup it has not fetched yet. */
-const MISSING = "__edge_cmpxchg_missing__";
-
 /**
  * Runs the program over `rows` in one fresh runtime. Throws a RavenError (JavaScriptException or
  * JavaScriptParseException, 400) for a script that fails, runs out of steps or memory.
  */
-export function runRound(engine: QuickJSWASMModule, program: JsProgram, rows: Row[], lookups: Lookups, budget: StepBudget): RowOutcome[] {
-  const runtime = engine.newRuntime({ memoryLimitBytes: MAX_QUERY_JS_HEAP, maxStackSizeBytes: MAX_QUERY_JS_STACK });
-  runtime.setInterruptHandler(() => {
-    budget.checks++;
-    return budget.spend();
+export function runRound(engine: QueryEngine, program: JsProgram, rows: Row[], lookups: Lookups, budget: StepBudget): RowOutcome[] {
+  const rewritten = rewrite(program);
+  // Per row: what it asked for that is not fetched yet, and what it included.
+  let missing = { cmpxchg: new Set<string>(), docs: new Set<string>() };
+  let includeCmpxchg: string[] = [];
+  let includeDocs: string[] = [];
+  const lookup = (map: Map<string, string | null>, wanted: Set<string>, key: string): HostAnswer => {
+    const found = map.get(lowerKey(key));
+    if (found !== undefined) return found;
+    wanted.add(key);
+    return MISSING;
+  };
+  engine.open(MAX_QUERY_JS_HEAP, MAX_QUERY_JS_STACK, {
+    call(fn, arg) {
+      if (fn === "__host_cmpxchg") return lookup(lookups.cmpxchg, missing.cmpxchg, arg);
+      if (fn === "__host_load") return lookup(lookups.docs, missing.docs, arg);
+      (fn === "__host_include_cmpxchg" ? includeCmpxchg : includeDocs).push(arg);
+      return undefined;
+    },
+    charge: (units) => budget.charge(units),
+    interrupt: (ticks, nativeBytes) => budget.check(ticks, nativeBytes),
   });
-  const vm = runtime.newContext();
   budget.startRound();
   try {
-    return runIn(vm, program, rows, lookups, () => budget.stopped, budget);
+    return runIn(engine, program, rewritten, rows, budget, {
+      reset() {
+        missing = { cmpxchg: new Set(), docs: new Set() };
+        includeCmpxchg = [];
+        includeDocs = [];
+      },
+      outcome(json) {
+        if (missing.cmpxchg.size || missing.docs.size) return { kind: "missing", cmpxchg: [...missing.cmpxchg], docs: [...missing.docs] };
+        return { kind: "done", json, includeCmpxchg, includeDocs };
+      },
+    });
   } catch (err) {
     if (err instanceof RavenError) throw err;
-    // The host's own limits hit inside QuickJS (its stack, say): the instance may be left
+    // The host's own limits hit inside QuickJS (its stack, a trap): the instance may be left
     // half-way through a call, so the next query gets a fresh one.
     instance = null;
     throw jsError(`The query's JavaScript failed in the engine: ${echo(String(err), 300)}`);
   } finally {
     budget.endRound();
     try {
-      vm.dispose();
-      runtime.dispose();
+      engine.close();
     } catch {
       // A runtime that cannot be freed cleanly (a trap or an assertion in QuickJS): drop the
-      // whole module, the next query starts from a fresh instance.
+      // whole instance, the next query starts from a fresh one.
       instance = null;
     }
   }
 }
 
-function runIn(
-  vm: QuickJSContext,
-  program: JsProgram,
-  rows: Row[],
-  lookups: Lookups,
-  interrupted: () => boolean,
-  budget: StepBudget,
-): RowOutcome[] {
-  const rewritten = rewrite(program);
-  // Per row: what it asked for that is not fetched yet, and what it included.
-  let missing = { cmpxchg: new Set<string>(), docs: new Set<string>() };
-  let includeCmpxchg: string[] = [];
-  let includeDocs: string[] = [];
-  const lookup = (map: Map<string, string | null>, wanted: Set<string>, key: string): QuickJSHandle => {
-    const found = map.get(lowerKey(key));
-    if (found === undefined) {
-      wanted.add(key);
-      throw vm.newError({ name: "Error", message: MISSING });
-    }
-    return found === null ? vm.null : vm.newString(found);
-  };
-  const host = (name: string, fn: (arg: string) => QuickJSHandle | undefined) => {
-    const handle = vm.newFunction(name, (arg) => fn(vm.getString(arg)));
-    vm.setProp(vm.global, name, handle);
-    handle.dispose();
-  };
-  host("__host_cmpxchg", (key) => lookup(lookups.cmpxchg, missing.cmpxchg, key));
-  host("__host_load", (id) => lookup(lookups.docs, missing.docs, id));
-  host("__host_include_cmpxchg", (key) => void includeCmpxchg.push(key));
-  host("__host_include", (id) => void includeDocs.push(id));
-  const charge = vm.newFunction("__host_charge", (chars) => {
-    // NaN (`'x'.repeat(NaN)`) must not poison the count: `used` would never compare above the limit again.
-    const n = vm.getNumber(chars);
-    if (budget.spend(n > 0 ? n / UNITS_PER_STEP : 0)) throw vm.newError({ name: "InternalError", message: "interrupted" });
-  });
-  vm.setProp(vm.global, "__host_charge", charge);
-  charge.dispose();
+/** What runIn asks of the round about one row: start afresh, and what became of it. */
+interface RowState {
+  reset(): void;
+  /** The row's outcome given its projection's JSON: "missing" wins over whatever the row did without the value. */
+  outcome(json: string | null): RowOutcome;
+}
 
+function runIn(
+  engine: QueryEngine,
+  program: JsProgram,
+  rewritten: { functions: string[]; expression: string },
+  rows: Row[],
+  budget: StepBudget,
+  state: RowState,
+): RowOutcome[] {
   const params = Object.entries(program.queryParameters)
     .filter(([name]) => /^[A-Za-z_][\w]*$/.test(name))
     .map(([name, json]) => `var $${name} = ${json};`)
     .join("\n");
-  const run = `(function (__texts) {
-    var __a = __texts.map(function (t) { return t === null ? null : __sbx_json.parse(t); });
+  // A row's arguments arrive as one JSON array (their texts joined), parsed once.
+  const run = `(function (__row) {
+    var __a = __sbx_json.parse(__row);
     var __r = (function (${program.parameters.join(", ")}) { return (${rewritten.expression}); }).apply(__a[0], __a);
     return __r === undefined || __r === null ? null : __sbx_json.stringify(__r);
   })`;
-  evaluate(vm, PRELUDE, "prelude", interrupted, budget);
-  evaluate(vm, params, "parameters", interrupted, budget);
-  for (const source of rewritten.functions) evaluate(vm, source, "declare function", interrupted, budget);
-  const runner = evaluate(vm, run, "select", interrupted, budget, true);
-  try {
-    return rows.map((row): RowOutcome => {
-      missing = { cmpxchg: new Set(), docs: new Set() };
-      includeCmpxchg = [];
-      includeDocs = [];
-      const texts = vm.newArray();
-      row.forEach((text, i) => {
-        const handle = text === null ? vm.null : vm.newString(text);
-        vm.setProp(texts, i, handle);
-        handle.dispose();
-      });
-      const result = vm.callFunction(runner, vm.undefined, texts);
-      texts.dispose();
-      if (missing.cmpxchg.size || missing.docs.size) {
-        // Whatever the row did without the value is discarded (even if the script caught the error).
-        (result.error ?? result.value).dispose();
-        return { kind: "missing", cmpxchg: [...missing.cmpxchg], docs: [...missing.docs] };
-      }
-      if (result.error) throw failed(vm, result.error, "select", interrupted(), budget);
-      const json = vm.typeof(result.value) === "string" ? vm.getString(result.value) : null;
-      result.value.dispose();
-      return { kind: "done", json, includeCmpxchg, includeDocs };
-    });
-  } finally {
-    runner.dispose();
-  }
+  evaluate(engine, PRELUDE, "prelude", budget);
+  engine.forgetCost();
+  evaluate(engine, params, "parameters", budget);
+  for (const source of rewritten.functions) evaluate(engine, source, "declare function", budget);
+  evaluate(engine, run, "select", budget, true);
+  return rows.map((row): RowOutcome => {
+    state.reset();
+    const result = engine.call(`[${row.map((text) => text ?? "null").join(",")}]`);
+    // Whatever the row did without a value it lacked is discarded (even if the script caught the error).
+    const done = state.outcome(result.kind === "value" ? result.text : null);
+    if (done.kind === "missing") return done;
+    if (result.kind === "error") throw failed(result, "select", budget);
+    return done;
+  });
 }
 
 const rewrites = new WeakMap<JsProgram, { functions: string[]; expression: string }>();
@@ -296,36 +237,23 @@ function rewrite(program: JsProgram): { functions: string[]; expression: string 
   }
 }
 
-/** Evaluates `code` at the top level; returns its value's handle when `keep`, else disposes it. */
-function evaluate(
-  vm: QuickJSContext,
-  code: string,
-  where: string,
-  interrupted: () => boolean,
-  budget: StepBudget,
-  keep: true,
-): QuickJSHandle;
-function evaluate(vm: QuickJSContext, code: string, where: string, interrupted: () => boolean, budget: StepBudget): void;
-function evaluate(vm: QuickJSContext, code: string, where: string, interrupted: () => boolean, budget: StepBudget, keep = false) {
-  const result = vm.evalCode(code, where);
-  if (result.error) throw failed(vm, result.error, where, interrupted(), budget);
-  if (keep) return result.value;
-  result.value.dispose();
+/** Evaluates `code` at the top level (`keep`: as the function each row calls). */
+function evaluate(engine: QueryEngine, code: string, where: string, budget: StepBudget, keep = false): void {
+  const result = engine.eval(code, where, keep);
+  if (result.kind === "error") throw failed(result, where, budget);
 }
 
-/** The error a failed evaluation becomes (the VM's error handle is disposed here). */
-function failed(vm: QuickJSContext, error: QuickJSHandle, where: string, interrupted: boolean, budget: StepBudget): RavenError {
-  const dumped = vm.dump(error) as { name?: unknown; message?: unknown } | unknown;
-  error.dispose();
-  if (interrupted) {
+/** The error a failed evaluation becomes. */
+function failed(error: Extract<EngineResult, { kind: "error" }>, where: string, budget: StepBudget): RavenError {
+  if (budget.stopped) {
     return jsError(
-      `The query's JavaScript ran past its CPU budget (${budget.limit} interrupt checks, about ${budget.limit / 100} million operations, or ${MAX_QUERY_JS_MS} ms) and was stopped: a loop that never ends?`,
+      `The query's JavaScript ran past its CPU budget (${budget.limit} steps of about 10,000 operations each, or ${MAX_QUERY_JS_MS} ms) and was stopped: a loop that never ends?`,
     );
   }
-  const { name, message } = (dumped !== null && typeof dumped === "object" ? dumped : {}) as { name?: unknown; message?: unknown };
-  const text = typeof message === "string" ? `${typeof name === "string" ? name : "Error"}: ${message}` : String(dumped);
-  // With the heap full, the engine may not even manage to describe the error (it dumps as "").
-  if (/out of memory/i.test(text) || dumped === null || dumped === "") {
+  const { name, message } = error;
+  const text = name ? `${name}: ${message}` : message;
+  // With the heap full, the engine may not even manage to describe the error.
+  if (/out of memory/i.test(text) || text === "") {
     return jsError(`The query's JavaScript ran out of memory (its limit is ${MAX_QUERY_JS_HEAP / (1024 * 1024)} MiB) and was stopped.`);
   }
   if (name === "SyntaxError" && where !== "select") return new RavenError(400, JS_PARSE_ERROR, `In ${where}: ${echo(text, 500)}`);
