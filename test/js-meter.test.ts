@@ -131,7 +131,9 @@ describe("js sandbox: expensive natives spend the step budget", () => {
   ];
   for (const [name, body] of native) {
     it(`${name}: a loop over it ends with the CPU-budget JavaScriptException, paid by native work`, async () => {
-      const { error, budget } = await outcome(body);
+      // A clock deadline of 5 s as a safety net only: should the engine stop charging, the
+      // loop would otherwise block the isolate for good; then `charged` below fails the test.
+      const { error, budget } = await outcome(body, new StepBudget(100, 5_000));
       expect(error?.message).toContain("CPU budget");
       // Stopped by what the operations cost natively, not by 100 checks of 10,000 operations.
       expect(budget.charged).toBeGreaterThan(50);
