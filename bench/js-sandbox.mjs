@@ -10,6 +10,7 @@ import { rewriteExpression, rewriteScript } from "../src/core/js-rewrite.ts";
 import { StepBudget } from "../src/worker/js-budget.ts";
 import { QueryEngine } from "../src/worker/js-engine.ts";
 import { meterPrelude } from "../src/worker/js-meter.ts";
+import { SET_METHODS_POLYFILL } from "../src/worker/js-polyfills.ts";
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const t0 = performance.now();
@@ -44,7 +45,7 @@ function run(code, metered) {
   try {
     // The runner's own JSON (rows in, results out), unmetered as in js-sandbox.ts.
     engine.eval("var __json = { parse: JSON.parse, stringify: JSON.stringify };", "setup");
-    if (metered) engine.eval(meterPrelude("__host_charge"), "prelude");
+    if (metered) engine.eval(`${SET_METHODS_POLYFILL}\n${meterPrelude("__host_charge")}`, "prelude");
     engine.forgetCost();
     const start = performance.now();
     const result = engine.eval(code, "bench");
