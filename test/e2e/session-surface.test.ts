@@ -309,7 +309,7 @@ describe("JavaScript in queries", () => {
     ]);
   });
 
-  test("a runaway function, a string bomb, for…in and BigInt end with a clear JavaScript error; the next query works", async () => {
+  test("a runaway function, a string bomb, for…in, BigInt and long-string operators end with a clear JavaScript error; the next query works", async () => {
     const store = openStore();
     await seedCompanies(store);
     const session = store.openSession();
@@ -350,6 +350,17 @@ describe("JavaScript in queries", () => {
     );
     expect(searching.name).toBe("JavaScriptException");
     expect(searching.message).toContain("CPU budget");
+    // Operators no rewrite reaches (comparing 1 MB strings, a 10⁵-deep prototype chain): the
+    // engine charges their native work (engine/README.md; that steps, not the clock, stop them
+    // is shown in test/js-meter.test.ts, where the budget has no clock).
+    for (const body of [
+      "var s = 'ab'.repeat(5e5), t = 'ab'.repeat(5e5); for (;;) s === t;",
+      "function F() {} var o = {}; for (var i = 0; i < 1e5; i++) { F.prototype = o; o = new F(); } for (;;) o.missing;",
+    ]) {
+      const native = await rejection(session.advanced.rawQuery(`declare function f(c) { ${body} } from Companies as c select f(c)`).all());
+      expect(native.name).toBe("JavaScriptException");
+      expect(native.message).toContain("CPU budget");
+    }
     const next = await session.query(Company).whereEquals("name", "Hooli").all();
     expect(next.map((c) => c.name)).toEqual(["Hooli"]);
   });
