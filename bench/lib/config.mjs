@@ -42,7 +42,7 @@ const ints = (name, dflt, max) =>
   });
 
 /** Workloads. trivial/trivial-node exist for our service only (a route without storage). */
-export const ALL_WORKLOADS = ["trivial", "trivial-node", "create", "get", "cas", "hot", "txcreate", "session", "transfer"];
+export const ALL_WORKLOADS = ["trivial", "trivial-node", "create", "createrid", "get", "cas", "hot", "txcreate", "session", "transfer"];
 /**
  * Modes = the systems under test. dev-noproxy and dev-noobs are diagnostic (opt-in): the dev
  * session's runtime reached past wrangler's proxy, and wrangler dev without local observability.

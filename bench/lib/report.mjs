@@ -22,7 +22,7 @@ export const modeLabel = (m) =>
     : /^direct-coordinators(\d+)$/.test(m)
       ? `ours (direct), COORDINATOR_COUNT=${m.slice(19)}`
       : m);
-const WORKLOAD_ORDER = ["create", "get", "cas", "hot", "txcreate", "session", "transfer", "trivial", "trivial-node"];
+const WORKLOAD_ORDER = ["create", "createrid", "get", "cas", "hot", "txcreate", "session", "transfer", "trivial", "trivial-node"];
 const RW_LABEL = { cas: "(b) random keys", hot: "(c) hot key", transfer: "(g) transfer" };
 const GEN_LABEL = { wrk: "wrk", "node-http": "Node HTTP", "node-resp": "Node RESP" };
 

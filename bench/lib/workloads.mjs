@@ -6,6 +6,9 @@
  *               ours  PUT /databases/bench/cmpxchg?key=<k>&index=0  {"Object":<value>}
  *               etcd  POST /v3/kv/txn  compare create_revision(k) == 0 → put(k, <value>)
  *               redis SET k <value> NX
+ *   createrid   ours only: (a) as the official client sends it, with &raft-request-id=<uuid> (which
+ *               the server logs for retries): the like-for-like baseline of (f), whose request
+ *               carries one too
  *   (d) get     get of a random pre-created key set-<i> (value and version)
  *               ours  GET /databases/bench/cmpxchg?key=set-<i>
  *               etcd  POST /v3/kv/range {"key": set-<i>}
@@ -46,6 +49,7 @@ export const WORKLOAD_LABEL = {
   trivial: "trivial GET /cluster/node-info (ours only)",
   "trivial-node": "trivial GET, in-Node generator (ours only)",
   create: "(a) create-if-absent, random unique keys",
+  createrid: "(a′) the same with a raft-request-id, as the official client sends it (ours only)",
   get: "(d) get of a random existing key",
   cas: "(b) CAS read-then-write, random keys",
   hot: "(c) CAS read-then-write, one hot key",
@@ -99,15 +103,16 @@ const OURS = {
     if (r.status === 200) t.ok += 1;
     else httpBad(t, r);
   },
-  create: async (ctx, c, t, conn) => {
+  create: async (ctx, c, t, conn, requestId = "") => {
     const n = ctx.seq + 1;
-    const r = await c.request("PUT", `/databases/${DB}/cmpxchg?key=${createKey(ctx, conn)}&index=0`, `{"Object":${benchValue(n)}}`);
+    const r = await c.request("PUT", `/databases/${DB}/cmpxchg?key=${createKey(ctx, conn)}&index=0${requestId}`, `{"Object":${benchValue(n)}}`);
     if (r.status === 0) return httpBad(t, r);
     t.answered(r.status, r.ms, t.lat);
     if (r.status !== 200) return httpBad(t, r);
     if (JSON.parse(r.body).Successful === true) t.ok += 1;
     else t.notOk += 1;
   },
+  createrid: async (ctx, c, t, conn) => OURS.create(ctx, c, t, conn, `&raft-request-id=${crypto.randomUUID()}`),
   get: async (ctx, c, t) => {
     const r = await c.request("GET", `/databases/${DB}/cmpxchg?key=${setKey(ctx)}`);
     if (r.status === 0) return httpBad(t, r);
@@ -321,7 +326,7 @@ async function etcdCreateTwo(c, t, keys, values) {
 
 /** Workloads each kind of system runs. */
 export function supports(kind, workload) {
-  if (workload === "trivial" || workload === "trivial-node") return kind === "ours";
+  if (workload === "trivial" || workload === "trivial-node" || workload === "createrid") return kind === "ours";
   if (TX_WORKLOADS.includes(workload)) return kind !== "redis";
   return true;
 }
@@ -331,6 +336,7 @@ const WRK = {
   ours: {
     trivial: { script: "trivial.lua", urlPath: "/cluster/node-info", args: () => [] },
     create: { script: "create.lua", urlPath: "/", args: (ctx) => [DB, ctx.prefix], okIsCounted: true },
+    createrid: { script: "create.lua", urlPath: "/", args: (ctx) => [DB, ctx.prefix, "raft-request-id"], okIsCounted: true },
     get: { script: "get.lua", urlPath: "/", args: (ctx) => [DB, "set", ctx.keys] },
     txcreate: { script: "tx-create.lua", urlPath: "/", args: (ctx) => [DB, ctx.prefix, ctx.shards ?? 16], okIsCounted: true },
     session: { script: "session.lua", urlPath: "/", args: (ctx) => [DB, ctx.prefix], okIsCounted: true },
