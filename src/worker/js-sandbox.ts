@@ -35,8 +35,8 @@ import { SET_METHODS_POLYFILL } from "./js-polyfills";
 import { JsRewriteError, rewriteExpression, rewriteScript } from "../core/js-rewrite";
 import { MAX_QUERY_JS_HEAP, MAX_QUERY_JS_MEMORY, MAX_QUERY_JS_MS, MAX_QUERY_JS_STACK } from "../core/limits";
 
-export const JS_ERROR = "Raven.Client.Exceptions.Documents.Patching.JavaScriptException";
 export { StepBudget };
+export const JS_ERROR = "Raven.Client.Exceptions.Documents.Patching.JavaScriptException";
 export const JS_PARSE_ERROR = "Raven.Client.Exceptions.Documents.Patching.JavaScriptParseException";
 
 /** A query's JavaScript: its declared functions and the projection evaluated per result. */
