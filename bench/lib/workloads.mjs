@@ -105,7 +105,11 @@ const OURS = {
   },
   create: async (ctx, c, t, conn, requestId = "") => {
     const n = ctx.seq + 1;
-    const r = await c.request("PUT", `/databases/${DB}/cmpxchg?key=${createKey(ctx, conn)}&index=0${requestId}`, `{"Object":${benchValue(n)}}`);
+    const r = await c.request(
+      "PUT",
+      `/databases/${DB}/cmpxchg?key=${createKey(ctx, conn)}&index=0${requestId}`,
+      `{"Object":${benchValue(n)}}`,
+    );
     if (r.status === 0) return httpBad(t, r);
     t.answered(r.status, r.ms, t.lat);
     if (r.status !== 200) return httpBad(t, r);
