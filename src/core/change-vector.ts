@@ -4,7 +4,7 @@
  * index its atomic guard got in the same transaction, which is how a later cluster-wide write
  * knows which guard index to expect.
  */
-import { fnv1a32 } from "./routing";
+import { fnv1a32 } from "./key-hash";
 
 /** A stable 22-character id per database and purpose (RavenDB's ids are base64 GUIDs). */
 export function databaseId(database: string, purpose: "db" | "trxn"): string {

@@ -13,12 +13,12 @@
  * hashes the whole key, braces included, as every database did before tags existed: turning tags
  * on for a database that holds braced keys would lose sight of them, so it is never done.
  */
-import { ATOMIC_GUARD_PREFIX, fmix32, fnv1a32, hashRange, routedPart, routingHash } from "./key-hash";
+import { ATOMIC_GUARD_PREFIX, hashRange, routedPart, routingHash } from "./key-hash";
 import { lowerKey } from "./keys";
 import { shardName } from "./names";
 
 /** Defined with the hash (key-hash.ts, which the client package compiles too); re-exported for the callers that route. */
-export { ATOMIC_GUARD_PREFIX, fmix32, fnv1a32, routingHash };
+export { ATOMIC_GUARD_PREFIX };
 
 /** How one database maps keys to shards: the deployment's shard count, and the database's tag option. */
 export interface Routing {

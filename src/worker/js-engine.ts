@@ -14,12 +14,10 @@
  * module's memory, five host functions and the interrupt check imported from here. Calls are
  * synchronous; `open` … `close` must not straddle an `await`.
  */
-/** What a host function answers the script: a value, or a request to throw. */
-export type HostAnswer = string | null | undefined | typeof MISSING | typeof STOP;
+/** What a host function answers the script: a value, or MISSING. */
+export type HostAnswer = string | null | undefined | typeof MISSING;
 /** Throw the row's "not fetched yet" marker (a plain Error the caller recognises). */
 export const MISSING = Symbol("missing");
-/** Throw QuickJS's uncatchable "interrupted": the budget is spent. */
-export const STOP = Symbol("stop");
 
 /** The host functions, by the number sandbox.c calls them with. */
 export const HOST_FUNCTIONS = ["__host_cmpxchg", "__host_load", "__host_include_cmpxchg", "__host_include"] as const;
@@ -155,7 +153,6 @@ export class QueryEngine {
 
   private answer(value: HostAnswer): number {
     if (value === MISSING) return ANSWER.missing;
-    if (value === STOP) return ANSWER.stop;
     if (value === null) return ANSWER.null;
     if (value === undefined) return ANSWER.undefined;
     const { ptr, len } = this.write(value);

@@ -123,10 +123,8 @@ var includes = {
  */
 export function runRound(engine: QueryEngine, program: JsProgram, rows: Row[], lookups: Lookups, budget: StepBudget): RowOutcome[] {
   const rewritten = rewrite(program);
-  // Per row: what it asked for that is not fetched yet, and what it included.
-  let missing = { cmpxchg: new Set<string>(), docs: new Set<string>() };
-  let includeCmpxchg: string[] = [];
-  let includeDocs: string[] = [];
+  // What the row being run asked of the host (runIn starts each row with a fresh one).
+  let asks = noAsks();
   const lookup = (map: Map<string, string | null>, wanted: Set<string>, key: string): HostAnswer => {
     const found = map.get(lowerKey(key));
     if (found !== undefined) return found;
@@ -135,9 +133,9 @@ export function runRound(engine: QueryEngine, program: JsProgram, rows: Row[], l
   };
   engine.open(MAX_QUERY_JS_HEAP, MAX_QUERY_JS_STACK, {
     call(fn, arg) {
-      if (fn === "__host_cmpxchg") return lookup(lookups.cmpxchg, missing.cmpxchg, arg);
-      if (fn === "__host_load") return lookup(lookups.docs, missing.docs, arg);
-      (fn === "__host_include_cmpxchg" ? includeCmpxchg : includeDocs).push(arg);
+      if (fn === "__host_cmpxchg") return lookup(lookups.cmpxchg, asks.cmpxchg, arg);
+      if (fn === "__host_load") return lookup(lookups.docs, asks.docs, arg);
+      (fn === "__host_include_cmpxchg" ? asks.includeCmpxchg : asks.includeDocs).push(arg);
       return undefined;
     },
     charge: (units) => budget.charge(units),
@@ -145,17 +143,7 @@ export function runRound(engine: QueryEngine, program: JsProgram, rows: Row[], l
   });
   budget.startRound();
   try {
-    return runIn(engine, program, rewritten, rows, budget, {
-      reset() {
-        missing = { cmpxchg: new Set(), docs: new Set() };
-        includeCmpxchg = [];
-        includeDocs = [];
-      },
-      outcome(json) {
-        if (missing.cmpxchg.size || missing.docs.size) return { kind: "missing", cmpxchg: [...missing.cmpxchg], docs: [...missing.docs] };
-        return { kind: "done", json, includeCmpxchg, includeDocs };
-      },
-    });
+    return runIn(engine, program, rewritten, rows, budget, () => (asks = noAsks()));
   } catch (err) {
     if (err instanceof RavenError) throw err;
     // The host's own limits hit inside QuickJS (its stack, a trap): the instance may be left
@@ -174,12 +162,15 @@ export function runRound(engine: QueryEngine, program: JsProgram, rows: Row[], l
   }
 }
 
-/** What runIn asks of the round about one row: start afresh, and what became of it. */
-interface RowState {
-  reset(): void;
-  /** The row's outcome given its projection's JSON: "missing" wins over whatever the row did without the value. */
-  outcome(json: string | null): RowOutcome;
+/** What one row's script asked of the host: keys not fetched yet, and what it included. */
+interface RowAsks {
+  cmpxchg: Set<string>;
+  docs: Set<string>;
+  includeCmpxchg: string[];
+  includeDocs: string[];
 }
+
+const noAsks = (): RowAsks => ({ cmpxchg: new Set(), docs: new Set(), includeCmpxchg: [], includeDocs: [] });
 
 function runIn(
   engine: QueryEngine,
@@ -187,7 +178,7 @@ function runIn(
   rewritten: { functions: string[]; expression: string },
   rows: Row[],
   budget: StepBudget,
-  state: RowState,
+  startRow: () => RowAsks,
 ): RowOutcome[] {
   const params = Object.entries(program.queryParameters)
     .filter(([name]) => /^[A-Za-z_][\w]*$/.test(name))
@@ -205,13 +196,13 @@ function runIn(
   for (const source of rewritten.functions) evaluate(engine, source, "declare function", budget);
   evaluate(engine, run, "select", budget, true);
   return rows.map((row): RowOutcome => {
-    state.reset();
+    const asks = startRow();
     const result = engine.call(`[${row.map((text) => text ?? "null").join(",")}]`);
     // Whatever the row did without a value it lacked is discarded (even if the script caught the error).
-    const done = state.outcome(result.kind === "value" ? result.text : null);
-    if (done.kind === "missing") return done;
+    if (asks.cmpxchg.size || asks.docs.size) return { kind: "missing", cmpxchg: [...asks.cmpxchg], docs: [...asks.docs] };
     if (result.kind === "error") throw failed(result, "select", budget);
-    return done;
+    const json = result.kind === "value" ? result.text : null;
+    return { kind: "done", json, includeCmpxchg: asks.includeCmpxchg, includeDocs: asks.includeDocs };
   });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { fnv1a32 } from "../../src/core/key-hash";
 import {
-  fnv1a32,
   hashTagOf,
   parseShardCount,
   plainRouting,
