@@ -5,6 +5,11 @@
  * Loss is reported when a renew is refused (someone else holds the key, or it already expired)
  * and also, without any answer from the server, when the lease's end passes before a renew
  * succeeded: a holder cut off from the server must assume it has lost the lease at its expiry.
+ *
+ * "The lease's end" is taken a little early: the server's clock and the timer's delay are not
+ * ours, so loss is reported a drift allowance before the end (1 % of the TTL plus 2 ms, the
+ * allowance Redlock uses). A holder whose event loop stalled past its lease (a long GC, a frozen
+ * isolate) has no timer run in time; reading the signal through the lock checks the clock too.
  */
 import { LockLostException } from "./errors.js";
 
@@ -13,6 +18,8 @@ export interface KeepAliveOptions {
   ttlMs: number;
   /** Renew after this fraction of the TTL has passed (default 1/3, as etcd's session does). */
   renewFraction?: number;
+  /** Report loss this many ms before the lease's end (default: 1 % of the TTL plus 2 ms). */
+  driftMs?: number;
   /** When the current lease ends (ms since the epoch). */
   expiresAt: number;
 }
@@ -23,7 +30,6 @@ export interface KeepAliveOptions {
  * (a release) compares against the index that renew produced.
  */
 export class KeepAlive {
-  readonly signal: AbortSignal;
   private readonly controller = new AbortController();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private expiryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -37,10 +43,18 @@ export class KeepAlive {
     private readonly what: string,
     renewing = true,
   ) {
-    this.signal = this.controller.signal;
     this.expiresAt = options.expiresAt;
     this.armExpiry();
     if (renewing) this.schedule();
+  }
+
+  /**
+   * Fires when the lease is lost. Reading it checks the clock first, so a holder that stalled
+   * past its lease learns so even before the expiry timer had a chance to run.
+   */
+  get signal(): AbortSignal {
+    if (!this.stopped && Date.now() >= this.lossAt()) this.expire();
+    return this.controller.signal;
   }
 
   /** Stops renewing (the lease then runs out unless released); waits for a renew in flight. */
@@ -53,7 +67,7 @@ export class KeepAlive {
 
   /** Marks the lease lost now (e.g. a write found it gone). */
   lose(reason: string): void {
-    if (this.signal.aborted) return;
+    if (this.controller.signal.aborted) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
@@ -95,8 +109,18 @@ export class KeepAlive {
 
   private armExpiry(): void {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    if (this.signal.aborted) return;
-    const left = Math.max(0, this.expiresAt - Date.now());
-    this.expiryTimer = setTimeout(() => this.lose(`The lease of ${this.what} expired before it was renewed.`), left);
+    if (this.controller.signal.aborted) return;
+    const left = Math.max(0, this.lossAt() - Date.now());
+    this.expiryTimer = setTimeout(() => this.expire(), left);
+  }
+
+  /** When loss is reported: the lease's end less the drift allowance. */
+  private lossAt(): number {
+    const drift = this.options.driftMs ?? Math.ceil(this.options.ttlMs / 100) + 2;
+    return this.expiresAt - drift;
+  }
+
+  private expire(): void {
+    this.lose(`The lease of ${this.what} expired before it was renewed.`);
   }
 }
