@@ -54,6 +54,7 @@ describe("identities", () => {
     for (const id of made) expect(id).toMatch(/^(orders|items)\/\d{19}-A$/);
     expect(new Set(made).size).toBe(3);
     const refused = await bulk(db, [docPut("orders/", { a: 1 })]);
-    expect([refused.status, refused.json.Type]).toEqual([400, "System.NotSupportedException"]);
+    expect([refused.status, refused.json.Type]).toEqual([400, "Raven.Server.Rachis.RachisApplyException"]);
+    expect(refused.json.Message).toBe("Document id orders/ cannot end with '|' or '/' as part of cluster transaction");
   });
 });

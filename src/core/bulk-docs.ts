@@ -180,11 +180,10 @@ function checkId(raw: unknown, mode: TxMode): string {
     throw badInput(ErrorTypes.argument, "Document id cannot be null, empty or white spaces.");
   }
   if (raw.endsWith("|") || raw.endsWith("/")) {
+    if (mode === "ClusterWide") throw endsLikeServerSideId(raw);
     throw badInput(
       ErrorTypes.notSupported,
-      mode === "ClusterWide"
-        ? `Document id ${echo(raw)} cannot end with '|' or '/' as part of cluster transaction`
-        : `Document id ${echo(raw)} ends with '|' or '/' but has no prefix before it (server-side ids are assigned to 'prefix|' and 'prefix/').`,
+      `Document id ${echo(raw)} ends with '|' or '/' but has no prefix before it (server-side ids are assigned to 'prefix|' and 'prefix/').`,
     );
   }
   if (isKeyTooBig(raw)) throw badInput(ErrorTypes.argument, `Document id '${raw.slice(0, 64)}…' is longer than 512 bytes.`);
@@ -201,13 +200,20 @@ function checkCmpxchgKey(raw: unknown, atomicGuards: boolean): string {
       `Compare Exchange key cannot exceed 512 bytes, but the key was ${utf8Length(raw)} bytes. The invalid key is '${echo(raw)}'.`,
     );
   }
-  if (raw.endsWith("|") || raw.endsWith("/")) {
-    throw badInput(ErrorTypes.argument, `Compare exchange key ${echo(raw)} cannot end with '|' or '/' as part of cluster transaction`);
-  }
+  if (raw.endsWith("|") || raw.endsWith("/")) throw endsLikeServerSideId(raw);
   if (atomicGuards && lowerKey(raw).startsWith(ATOMIC_GUARD_PREFIX)) {
     throw badInput(ErrorTypes.invalidKey, `You cannot manipulate the atomic guard '${echo(raw)}' via the cluster-wide session`);
   }
   return requireWellFormed(raw, "compare exchange key");
+}
+
+/**
+ * A cluster-wide batch takes no server-side ids: RavenDB's cluster refuses every command id (a
+ * compare-exchange key too) that ends with '|' or '/', with this type and wording, which the
+ * official clients' tests match.
+ */
+function endsLikeServerSideId(id: string): RavenError {
+  return badInput(ErrorTypes.rachisApply, `Document id ${echo(id)} cannot end with '|' or '/' as part of cluster transaction`);
 }
 
 function checkIndex(raw: unknown, key: string): number {

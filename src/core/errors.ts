@@ -13,6 +13,8 @@ export const ErrorTypes = {
   format: "System.FormatException",
   invalidOperation: "System.InvalidOperationException",
   notSupported: "System.NotSupportedException",
+  /** What RavenDB's cluster throws when a command fails while it is applied (a cluster-wide batch). */
+  rachisApply: "Raven.Server.Rachis.RachisApplyException",
   badRequest: "Raven.Client.Exceptions.BadRequestException",
   invalidQuery: "Raven.Client.Exceptions.InvalidQueryException",
   routeNotFound: "Raven.Client.Exceptions.Routing.RouteNotFoundException",
