@@ -44,8 +44,8 @@ export function allCoordinators(env: Env, database: string) {
   return Array.from({ length: coordinatorCount(env) }, (_, k) => coordinatorStub(env, database, k));
 }
 
-/** HiLo ranges are handed out by coordinator 0 alone: one counter per collection tag. */
-export function hiloStub(env: Env, database: string) {
+/** Coordinator 0 handed out HiLo ranges before they moved to the HiLo documents; it remembers where they ended. */
+export function legacyHiloStub(env: Env, database: string) {
   return coordinatorStub(env, database, 0);
 }
 

@@ -190,28 +190,14 @@ export class CoordinatorObject extends DurableObject<Env> {
       }));
   }
 
-  /** HiLo: hands out the next range of ids for a collection tag. */
-  hiloNext(tag: string, size: number, clientMax = 0): { low: number; high: number; lastRangeAt: string } {
-    return this.ctx.storage.transactionSync(() => {
-      const key = tag.toLowerCase();
-      const row = this.sql.exec<{ max: number }>("SELECT max FROM hilo WHERE tag = ?", key).toArray()[0];
-      // Never below what the client already used, should this coordinator have lost track.
-      const low = Math.max(row?.max ?? 0, clientMax) + 1;
-      const high = low + size - 1;
-      const lastRangeAt = new Date().toISOString();
-      this.sql.exec(
-        "INSERT INTO hilo (tag, max, last_range_at) VALUES (?1, ?2, ?3) ON CONFLICT (tag) DO UPDATE SET max = ?2, last_range_at = ?3",
-        key,
-        high,
-        lastRangeAt,
-      );
-      return { low, high, lastRangeAt };
-    });
-  }
-
-  /** HiLo: a client returns the unused end of its range; taken back only if nothing came after it. */
-  hiloReturn(tag: string, end: number, last: number): void {
-    this.sql.exec("UPDATE hilo SET max = ?1 WHERE tag = ?2 AND max = ?3 AND ?1 < ?3", last, tag.toLowerCase(), end);
+  /**
+   * Where the ranges this coordinator handed out for a collection tag ended (0: none). Ranges now
+   * come from the tag's HiLo document on its shard (objects/shard/hilo.ts); before that document
+   * exists, its first range starts above this, so an id given out before the move is never given
+   * again. Nothing writes this table any more.
+   */
+  hiloLegacyMax(tag: string): number {
+    return this.sql.exec<{ max: number }>("SELECT max FROM hilo WHERE tag = ?", tag.toLowerCase()).toArray()[0]?.max ?? 0;
   }
 
   /** Deletes the log and HiLo state of a deleted database; the index counter stays (see ShardObject.destroy). */

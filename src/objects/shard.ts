@@ -28,6 +28,7 @@ import { GroupCommit } from "./group-commit";
 import { migrate } from "./migrations";
 import { IndexCounter } from "./shard/counter";
 import { deliverBatch, type DeliveryHost } from "./shard/deliver";
+import { type HiloAnswer, type HiloDoc, hiloNextStep, hiloReturnStep } from "./shard/hilo";
 import { docsStep, itemsStep, listKeysStep, scanDocsStep, statsStep } from "./shard/reads";
 import { finishStep, onePhaseStep, putStep, removeStep, type Ledger, type Step } from "./shard/steps";
 import { deleteAll, holdsAnything } from "./shard/store/admin";
@@ -383,6 +384,18 @@ export class ShardObject extends DurableObject<Env> {
 
   async identities(limit: number): Promise<{ name: string; value: number }[]> {
     return identityStore.listIdentities(this.sql, limit);
+  }
+
+  // ── HiLo (shard/hilo.ts): the document Raven/Hilo/<tag> lives on this shard ─────────────────
+
+  /** The next range of ids for a collection tag, taken from its HiLo document. */
+  async hiloNext(doc: HiloDoc, capacity: number, lastMax: number, legacyMax: number | null): Promise<HiloAnswer> {
+    return this.run(() => hiloNextStep(this.ledger, doc, capacity, lastMax, legacyMax), "grouped");
+  }
+
+  /** Takes back the unused end of a range when nothing was handed out after it. */
+  async hiloReturn(doc: HiloDoc, end: number, last: number): Promise<void> {
+    await this.run(() => hiloReturnStep(this.ledger, doc, end, last), "grouped");
   }
 
   /** Reserves `count` numbers for server-generated ids (ids ending in '/'); returns the last. */

@@ -420,7 +420,7 @@ describe("cluster-wide session (official client)", () => {
     expect(id).toMatch(/^companies\/\d+-A$/);
     expect(company.id).toBe(id);
     await session.saveChanges();
-    expect(exchanges.some((e) => e.method === "GET" && e.url.includes("/hilo/next?") && e.status === 200)).toBe(true);
+    expect(exchanges.some((e) => e.method === "GET" && e.url.includes("/hilo/next?") && e.status === 201)).toBe(true);
 
     const loaded = await store.openSession().load<Company>(id, Company);
     expect(loaded!.name).toBe("Acme");

@@ -63,6 +63,11 @@ class Person {
   constructor(public name = "") {}
 }
 
+/** The HiLo document as the official client's tests write it. */
+class HiloDoc {
+  public Max = 0;
+}
+
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
     await promise;
@@ -413,6 +418,36 @@ describe("identities", () => {
       }),
     );
     expect(ids.map((id) => Number(id.split("/")[1])).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  test("HiLo ids continue above the document Raven/Hilo/<tag>; a disposed store gives its unused range back", async () => {
+    const store = openStore();
+    // As after moving a database from RavenDB: people/1-A … people/64-A exist, and so does their HiLo document.
+    const seed = store.openSession();
+    await seed.store(Object.assign(new HiloDoc(), { Max: 64 }), "Raven/Hilo/people");
+    await seed.saveChanges();
+    const own = new DocumentStore(store.urls, store.database);
+    own.initialize();
+    const session = own.openSession();
+    const ann = new Person("Ann");
+    const bob = new Person("Bob");
+    await session.store(ann);
+    await session.store(bob);
+    await session.saveChanges();
+    expect([ann.id, bob.id]).toEqual(["people/65-A", "people/66-A"]);
+    const loaded = await store.openSession().load<HiloDoc>("Raven/Hilo/people", HiloDoc);
+    expect(loaded!.Max).toBe(96);
+    const disposed = new Promise<void>((resolve) =>
+      own.once("afterDispose", (handled: () => void) => {
+        handled();
+        resolve();
+      }),
+    );
+    own.dispose(); // returns 67 … 96 (PUT /hilo/return)
+    await disposed;
+    const after = await store.openSession().load<HiloDoc>("Raven/Hilo/people", HiloDoc);
+    expect(after!.Max).toBe(66);
+    expect(after).toBeInstanceOf(HiloDoc); // its other fields (the client's type) were kept
   });
 
   test("ids ending in '/' get a server-generated unique id in RavenDB's format", async () => {

@@ -56,8 +56,10 @@ export const HiloNextQuery = z.object({
     },
     { type: "string", required: true, description: "The collection tag", example: "users" },
   ),
-  lastBatchSize: text({ type: "integer", description: "Size of the previous range (read, not needed)" }),
-  lastRangeAt: text({ type: "string", description: "When the previous range was taken (read, not needed)" }),
+  lastBatchSize: int("lastBatchSize", {
+    description: "Size of the previous range: the next is twice as large within 30 s of it, half after a minute",
+  }),
+  lastRangeAt: text({ type: "string", description: "When the previous range was taken (its `LastRangeAt`)" }),
   identityPartsSeparator: text({ type: "string", description: "Separator of the id's prefix (default `/`)" }),
   lastMax: int("lastMax", { description: "Highest id the client used" }),
 });
