@@ -36,6 +36,9 @@ describe("HiLo rules", () => {
     });
     expect(takeRange(doc, 32, 100).oldMax).toBe(100);
     expect(takeRange('{"Max":"x"}', 32, 0).oldMax).toBe(0);
+    // A lastMax near the end of exact integers (any writer can send one) is refused, not rounded.
+    expect(takeRange(null, 32, Number.MAX_SAFE_INTEGER - 10).body).toBeNull();
+    expect(takeRange('{"Max":123456789012345678901234567890}', 32, 0).body).toBeNull();
   });
 
   it("takes back a range's unused end only when nothing was handed out after it", () => {
@@ -84,6 +87,14 @@ describe("HiLo over HTTP", () => {
     });
     expect((await next(db)).json).toMatchObject({ Low: 4097, High: 4128 });
     expect((await hiloDoc(db)).Results[0].Max).toBe(4128);
+  });
+
+  it("refuses a range past the largest exact integer, writing nothing", async () => {
+    const db = freshDb("hilo");
+    const res = await call(`/databases/${db}/hilo/next?tag=users&lastMax=${Number.MAX_SAFE_INTEGER - 10}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).Message).toContain("largest id");
+    expect((await call(`/databases/${db}/docs?id=Raven%2FHilo%2Fusers`)).status).toBe(404);
   });
 
   it("refuses a tag whose document id could not be stored", async () => {

@@ -84,6 +84,19 @@ export function optionalInt(name: string, raw: string | null | undefined): numbe
   return Number(text);
 }
 
+/**
+ * A query-string long (RavenDB's GetLongQueryString: HiLo's maxima and sizes), as far as a double
+ * holds it exactly; undefined when absent.
+ */
+export function optionalLong(name: string, raw: string | null | undefined): number | undefined {
+  if (isBlank(raw)) return undefined;
+  const text = raw.trim();
+  if (!/^[+-]?\d{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw badInput(ErrorTypes.argument, `Could not parse query string '${name}' as long, value was: ${echo(raw)}`);
+  }
+  return Number(text);
+}
+
 /** A value body, checked: `json` is its compact text, numbers exactly as sent. */
 export interface CheckedValue {
   json: string;

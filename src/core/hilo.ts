@@ -6,7 +6,7 @@
  * above its `Max`, never at 1 over documents that already exist.
  */
 import { requireWellFormed } from "./cmpxchg";
-import { badInput, echo, ErrorTypes } from "./errors";
+import { badInput, echo, ErrorTypes, type RavenError } from "./errors";
 import { parseExpires } from "./expires";
 import { encodeJson, isJsonObject, type JsonObject, JsonNumber, parseJson } from "./json";
 import { isKeyTooBig } from "./keys";
@@ -46,14 +46,24 @@ export function hiloTimestamp(now: number): string {
 /**
  * Takes the next range from the document's body (null: no document yet). The range starts above
  * both the document's `Max` and the highest id the client says it used (`lastMax`), so neither a
- * lost document nor a stale client can hand out an id twice. Every other field is kept.
+ * lost document nor a stale client can hand out an id twice. Every other field is kept. No body:
+ * the range would pass the largest exact integer (any writer can send such a `lastMax`), so it
+ * is refused rather than rounded ({@link rangeExhausted}).
  */
-export function takeRange(body: string | null, capacity: number, lastMax: number): { oldMax: number; body: string } {
+export function takeRange(body: string | null, capacity: number, lastMax: number): { oldMax: number; body: string | null } {
   const doc = body === null ? null : asObject(body);
   const oldMax = doc === null ? lastMax : Math.max(maxOf(doc), lastMax);
+  if (!Number.isSafeInteger(oldMax + capacity)) return { oldMax, body: null };
   const next: JsonObject = doc ?? { "@metadata": { "@collection": HILO_COLLECTION } };
   next.Max = oldMax + capacity;
   return { oldMax, body: encodeJson(next) };
+}
+
+export function rangeExhausted(oldMax: number): RavenError {
+  return badInput(
+    ErrorTypes.argument,
+    `The HiLo range after ${oldMax} would pass ${Number.MAX_SAFE_INTEGER}, the largest id this server counts to.`,
+  );
 }
 
 /**
@@ -73,9 +83,13 @@ function asObject(body: string): JsonObject {
   return isJsonObject(value) ? value : {};
 }
 
-/** The document's `Max` as a whole number; anything else counts as 0, as RavenDB's TryGet does. */
+/**
+ * The document's `Max`; anything but a positive number counts as 0, as RavenDB's TryGet does. A
+ * Max too large to count on exactly stays large, so {@link takeRange} refuses it rather than
+ * starting over at 1.
+ */
 function maxOf(doc: JsonObject): number {
   const max = doc.Max;
   const value = typeof max === "number" ? max : max instanceof JsonNumber ? Number(max) : 0;
-  return Number.isSafeInteger(value) && value > 0 ? value : 0;
+  return value > 0 ? Math.floor(value) : 0;
 }

@@ -6,7 +6,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
 import type { AppEnv } from "../middleware/env";
-import { hiloCapacity, hiloDocId, hiloTimestamp } from "../core/hilo";
+import { hiloCapacity, hiloDocId, hiloTimestamp, rangeExhausted } from "../core/hilo";
 import { lowerKey } from "../core/keys";
 import { shardOfKey, type Routing } from "../core/routing";
 import { NODE_TAG } from "../core/server-info";
@@ -53,6 +53,7 @@ operation(
       answer = await shard.hiloNext(doc, capacity, lastMax, legacyMax);
     }
     if ("needsLegacy" in answer) throw new Error("the HiLo document step asked twice for the legacy maximum");
+    if ("exhausted" in answer) throw rangeExhausted(answer.exhausted);
     // 201 as RavenDB answers it: the range was taken (the document written).
     return c.json(
       {

@@ -4,13 +4,14 @@
  */
 import { z } from "@hono/zod-openapi";
 import { badInput, ErrorTypes } from "../errors";
-import { optionalInt } from "../cmpxchg";
+import { optionalInt, optionalLong } from "../cmpxchg";
 import { checkDatabaseName } from "../database";
 import { identityName } from "../identities";
 import { checked, type Doc, text, thenCheck } from "./checked";
 import { AnyObject } from "./common";
 
 const int = (name: string, doc: Omit<Doc, "type">) => checked((raw) => optionalInt(name, raw), { type: "integer", ...doc });
+const long = (name: string, doc: Omit<Doc, "type">) => checked((raw) => optionalLong(name, raw), { type: "integer", ...doc });
 
 export const DatabaseListQuery = z.object({
   start: int("start", { minimum: 0, description: "Names to skip" }),
@@ -56,19 +57,19 @@ export const HiloNextQuery = z.object({
     },
     { type: "string", required: true, description: "The collection tag", example: "users" },
   ),
-  lastBatchSize: int("lastBatchSize", {
+  lastBatchSize: long("lastBatchSize", {
     description: "Size of the previous range: the next is twice as large within 30 s of it, half after a minute",
   }),
   lastRangeAt: text({ type: "string", description: "When the previous range was taken (its `LastRangeAt`)" }),
   identityPartsSeparator: text({ type: "string", description: "Separator of the id's prefix (default `/`)" }),
-  lastMax: int("lastMax", { description: "Highest id the client used" }),
+  lastMax: long("lastMax", { description: "Highest id the client used" }),
 });
 
 export const HiloReturnQuery = thenCheck(
   z.object({
     tag: text({ type: "string", required: true, description: "The collection tag", example: "users" }),
-    end: int("end", { required: true, description: "End of the range", example: 32 }),
-    last: int("last", { required: true, description: "Last id used", example: 1 }),
+    end: long("end", { required: true, description: "End of the range", example: 32 }),
+    last: long("last", { required: true, description: "Last id used", example: 1 }),
   }),
   ({ tag, end, last }) => {
     if (!tag || end === undefined || last === undefined) {

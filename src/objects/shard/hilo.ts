@@ -22,9 +22,10 @@ export interface HiloDoc {
 /**
  * `oldMax`: the range is `oldMax + 1 … oldMax + capacity`. `needsLegacy`: there is no document
  * yet, and the caller must first say where ranges handed out before this document existed ended
- * (`legacyMax`, see the coordinator's `hiloLegacyMax`).
+ * (`legacyMax`, see the coordinator's `hiloLegacyMax`). `exhausted`: no range fits below the
+ * largest exact integer above that `oldMax`; nothing was written.
  */
-export type HiloAnswer = { oldMax: number } | { needsLegacy: true };
+export type HiloAnswer = { oldMax: number } | { needsLegacy: true } | { exhausted: number };
 
 export function hiloNextStep(ledger: Ledger, doc: HiloDoc, capacity: number, lastMax: number, legacyMax: number | null): Step<HiloAnswer> {
   const blocked = blockingTxns(ledger.sql, [docLockKey(doc.key)]);
@@ -32,6 +33,7 @@ export function hiloNextStep(ledger: Ledger, doc: HiloDoc, capacity: number, las
   const row = readDoc(ledger.sql, doc.key);
   if (!row && legacyMax === null) return { done: { needsLegacy: true } };
   const range = takeRange(row?.body ?? null, capacity, Math.max(lastMax, legacyMax ?? 0));
+  if (range.body === null) return { done: { exhausted: range.oldMax } };
   write(ledger, doc, row, range.body);
   return { done: { oldMax: range.oldMax } };
 }
