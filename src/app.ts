@@ -8,6 +8,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { echo, ErrorTypes, RavenError } from "./core/errors";
+import { unsupportedFeature } from "./core/unsupported";
 import { SERVER_VERSION } from "./core/server-info";
 import { admin } from "./routes/admin";
 import { bulkDocs } from "./routes/bulk-docs";
@@ -80,6 +81,8 @@ const pathAndQuery = (url: string) => {
 app.notFound(async (c) => {
   // No route, so no guard ran: a stranger learns nothing about which paths exist.
   if (isAnonymous(await principalOf(c))) return errorResponse(unauthenticated(), c.req.url);
+  const missing = unsupportedFeature(c.req.method, new URL(c.req.url).pathname);
+  if (missing) return errorResponse(missing, c.req.url);
   const err = new RavenError(
     400,
     ErrorTypes.routeNotFound,

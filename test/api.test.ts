@@ -219,6 +219,25 @@ describe("bad input: RavenDB's envelope, a 4xx, nothing stored", () => {
     expect(((await res.json()) as any).Type).toBe("Raven.Client.Exceptions.Routing.RouteNotFoundException");
   });
 
+  it("names a RavenDB feature this server lacks (501 NotSupportedException) instead of a missing route", async () => {
+    const db = freshDb();
+    for (const [method, path, feature] of [
+      ["PUT", "/indexes", "static indexes"],
+      ["PUT", "/admin/indexes", "static indexes"],
+      ["POST", "/counters", "counters"],
+      ["PUT", "/attachments?id=users%2F1&name=a", "attachments"],
+      ["PATCH", "/docs?id=users%2F1", "patching documents"],
+      ["DELETE", "/queries", "deleting by query"],
+    ] as const) {
+      const res = await call(`/databases/${db}${path}`, { method, body: method === "PUT" || method === "POST" ? "{}" : undefined });
+      const body = (await res.json()) as any;
+      expect([res.status, body.Type], `${method} ${path}`).toEqual([501, "System.NotSupportedException"]);
+      expect(body.Message).toContain(`does not support ${feature}`);
+    }
+    // Indexes are only refused when created: GET /indexes is no feature path (RouteNotFound).
+    expect(((await (await call(`/databases/${db}/indexes`)).json()) as any).Type).toContain("RouteNotFoundException");
+  });
+
   it("refuses bad paging values", async () => {
     expect((await call(cmpxchg(freshDb(), "&pageSize=many"))).status).toBe(400);
     expect((await call(cmpxchg(freshDb(), "&start=x"))).status).toBe(400);

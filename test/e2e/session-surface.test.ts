@@ -9,6 +9,7 @@
  * database.
  */
 import {
+  AbstractJavaScriptIndexCreationTask,
   DocumentStore,
   GetIdentitiesOperation,
   GetDetailedStatisticsOperation,
@@ -61,6 +62,14 @@ class Company {
 class Person {
   public id?: string;
   constructor(public name = "") {}
+}
+
+/** A static index, as RavenDB's documentation defines one. */
+class CompaniesByName extends AbstractJavaScriptIndexCreationTask<Company, Pick<Company, "name">> {
+  constructor() {
+    super();
+    this.map(Company, (c) => ({ name: c.name }));
+  }
 }
 
 /** The HiLo document as the official client's tests write it. */
@@ -264,6 +273,12 @@ describe("query builder", () => {
     const err = await rejection(session.query(Company).search("name", "acme").all());
     expect(err.name).toBe("InvalidQueryException");
     expect(err.message).toContain("search()");
+
+    // Static indexes are no part of this server: creating one says so (501 System.NotSupportedException,
+    // which the Node client, mapping only Raven.Client.* types, throws as a RavenException).
+    const index = await rejection(new CompaniesByName().execute(store));
+    expect(index.name).toBe("RavenException");
+    expect(index.message).toContain("does not support static indexes");
   });
 });
 
