@@ -13,6 +13,7 @@ import { SERVER_VERSION } from "./core/server-info";
 import { admin } from "./routes/admin";
 import { bulkDocs } from "./routes/bulk-docs";
 import { cmpxchg } from "./routes/cmpxchg";
+import { collections } from "./routes/collections";
 import { docs } from "./routes/docs";
 import { hilo } from "./routes/hilo";
 import { identities } from "./routes/identities";
@@ -48,6 +49,7 @@ app.use(limitBody);
 
 app.route("/", topology);
 app.route("/", admin);
+app.route("/", collections);
 app.route("/", watch);
 app.route("/", cmpxchg);
 app.route("/", docs);

@@ -1,5 +1,6 @@
 // Database administration, as the official client's server operations use it.
 import { describe, expect, it } from "vitest";
+import { shardOf } from "../src/core/routing";
 import { bulk, call, cmpPut, docPut, freshDb, getItem, putItem } from "./helpers";
 
 const create = (name: string) =>
@@ -49,6 +50,41 @@ describe("databases admin", () => {
     const detailed = (await (await call(`/databases/${db}/stats/detailed`)).json()) as any;
     // The atomic guard of users/1 is a compare-exchange item too, as in RavenDB.
     expect(detailed.CountOfCompareExchange).toBe(3);
+  });
+
+  it("counts documents per collection, summed over the shards, in collection stats", async () => {
+    const db = freshDb("adm");
+    const empty = (await (await call(`/databases/${db}/collections/stats`)).json()) as any;
+    expect(empty).toEqual({ CountOfDocuments: 0, CountOfConflicts: 0, Collections: {} });
+
+    // Enough users that they land on several shards; one spelled "users" (the same collection).
+    const users = Array.from({ length: 12 }, (_, i) => docPut(`users/${i + 1}`, { n: i }, i === 5 ? "users" : "Users"));
+    expect(new Set(users.map((u) => shardOf(u.Id, 16))).size).toBeGreaterThan(1);
+    const untyped = { Id: "misc/1", ChangeVector: null, Document: { n: 1 }, Type: "PUT" };
+    expect((await bulk(db, [...users, docPut("orders/1", { total: 5 }, "Orders"), untyped, cmpPut("a", 0, 1)])).status).toBe(201);
+    const res = await call(`/databases/${db}/collections/stats`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      CountOfDocuments: 14,
+      CountOfConflicts: 0,
+      Collections: { "@empty": 1, Orders: 1, Users: 12 },
+    });
+
+    const detailed = (await (await call(`/databases/${db}/collections/stats/detailed`)).json()) as any;
+    expect(detailed.CountOfDocuments).toBe(14);
+    expect(Object.keys(detailed.Collections).sort()).toEqual(["@empty", "Orders", "Users"]);
+    const orders = detailed.Collections.Orders;
+    expect(orders).toMatchObject({ Name: "Orders", CountOfDocuments: 1, TombstonesSize: { SizeInBytes: 0, HumaneSize: "0 Bytes" } });
+    expect(orders.DocumentsSize.SizeInBytes).toBeGreaterThan(0);
+    expect(orders.DocumentsSize.HumaneSize).toBe(`${orders.DocumentsSize.SizeInBytes} Bytes`);
+    expect(orders.Size).toEqual(orders.DocumentsSize);
+    expect(detailed.Collections.Users.DocumentsSize.SizeInBytes).toBeGreaterThan(orders.DocumentsSize.SizeInBytes);
+
+    // A deleted document is no longer counted.
+    await bulk(db, [{ Id: "orders/1", ChangeVector: null, Type: "DELETE" }]);
+    const after = (await (await call(`/databases/${db}/collections/stats`)).json()) as any;
+    expect(after).toMatchObject({ CountOfDocuments: 13, Collections: { "@empty": 1, Users: 12 } });
+    expect(after.Collections.Orders).toBeUndefined();
   });
 
   it("refuses bad requests", async () => {

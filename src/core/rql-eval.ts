@@ -1,6 +1,7 @@
 /**
  * Evaluating a parsed RQL query (core/rql.ts) against documents: the values at field paths (arrays
- * walked, as RavenDB's auto indexes do), comparisons (strings without case, numbers as numbers),
+ * walked, as RavenDB's auto indexes do), comparisons (strings without case unless inside
+ * `exact(…)`, numbers as numbers),
  * the where clause, and what the route needs before it scans (cmpxchg() keys, pinned ids, the size
  * of `in` lists).
  */
@@ -14,6 +15,7 @@ export function cmpxchgOperands(expr: Expr | null): Operand[] {
     case "or":
       return [...cmpxchgOperands(expr.left), ...cmpxchgOperands(expr.right)];
     case "not":
+    case "exact":
       return cmpxchgOperands(expr.inner);
     case "compare":
       return [expr.left, expr.right].flatMap((o) => (o.kind === "cmpxchg" ? [o.key] : []));
@@ -62,6 +64,7 @@ export function inListSize(expr: Expr | null, value: (o: Operand) => unknown): n
     case "or":
       return inListSize(expr.left, value) + inListSize(expr.right, value);
     case "not":
+    case "exact":
       return inListSize(expr.inner, value);
     case "in":
       return expr.values.reduce((sum, o) => sum + (o.kind === "param" ? flatValues(value(o)).length : 1), 0);
@@ -104,7 +107,10 @@ export function valueAt(doc: unknown, path: string[]): unknown {
   return current;
 }
 
-/** Does the document (with its id) match? Strings compare case-insensitively, as RavenDB's auto indexes do. */
+/**
+ * Does the document (with its id) match? Strings compare case-insensitively, as RavenDB's auto
+ * indexes do, except inside `exact(…)`, where they must be equal as written.
+ */
 export function matches(expr: Expr | null, doc: Record<string, unknown>, id: string, ctx: EvalContext): boolean {
   if (!expr) return true;
   const read = (o: Operand): unknown[] => {
@@ -112,67 +118,73 @@ export function matches(expr: Expr | null, doc: Record<string, unknown>, id: str
     if (o.kind === "field") return valuesAt(doc, o.path);
     return [ctx.value(o)];
   };
-  switch (expr.kind) {
-    case "true":
-      return true;
-    case "and":
-      return matches(expr.left, doc, id, ctx) && matches(expr.right, doc, id, ctx);
-    case "or":
-      return matches(expr.left, doc, id, ctx) || matches(expr.right, doc, id, ctx);
-    case "not":
-      return !matches(expr.inner, doc, id, ctx);
-    case "exists":
-      return expr.field.kind === "id" || valuesAt(doc, (expr.field as { path: string[] }).path).some((v) => v !== null);
-    case "startsWith":
-    case "endsWith": {
-      const wanted = read(expr.value).flatMap(flatValues)[0];
-      if (typeof wanted !== "string") return false;
-      const needle = wanted.toLowerCase();
-      return read(expr.field).some(
-        (v) =>
-          typeof v === "string" && (expr.kind === "startsWith" ? v.toLowerCase().startsWith(needle) : v.toLowerCase().endsWith(needle)),
-      );
+  const test = (expr: Expr, exact: boolean): boolean => {
+    const compare = (a: unknown, b: unknown) => compareValues(a, b, exact);
+    switch (expr.kind) {
+      case "true":
+        return true;
+      case "and":
+        return test(expr.left, exact) && test(expr.right, exact);
+      case "or":
+        return test(expr.left, exact) || test(expr.right, exact);
+      case "not":
+        return !test(expr.inner, exact);
+      case "exact":
+        return test(expr.inner, true);
+      case "exists":
+        return expr.field.kind === "id" || valuesAt(doc, (expr.field as { path: string[] }).path).some((v) => v !== null);
+      case "startsWith":
+      case "endsWith": {
+        const wanted = read(expr.value).flatMap(flatValues)[0];
+        if (typeof wanted !== "string") return false;
+        const fold = (text: string) => (exact ? text : text.toLowerCase());
+        const needle = fold(wanted);
+        return read(expr.field).some(
+          (v) => typeof v === "string" && (expr.kind === "startsWith" ? fold(v).startsWith(needle) : fold(v).endsWith(needle)),
+        );
+      }
+      case "in": {
+        const wanted = expr.values.flatMap((o) => read(o).flatMap(flatValues));
+        const have = read(expr.left);
+        return expr.all
+          ? wanted.every((w) => have.some((h) => compare(h, w) === 0))
+          : have.some((h) => wanted.some((w) => compare(h, w) === 0));
+      }
+      case "between": {
+        const [low] = read(expr.low);
+        const [high] = read(expr.high);
+        return read(expr.left).some((v) => {
+          const a = compare(v, low);
+          const b = compare(v, high);
+          return a !== null && b !== null && a >= 0 && b <= 0;
+        });
+      }
+      case "compare": {
+        const lefts = read(expr.left);
+        const rights = read(expr.right);
+        if (expr.op === "!=") return !lefts.some((l) => rights.some((r) => compare(l, r) === 0));
+        return lefts.some((l) =>
+          rights.some((r) => {
+            const c = compare(l, r);
+            if (c === null) return false;
+            switch (expr.op) {
+              case "==":
+                return c === 0;
+              case "<":
+                return c < 0;
+              case "<=":
+                return c <= 0;
+              case ">":
+                return c > 0;
+              default:
+                return c >= 0;
+            }
+          }),
+        );
+      }
     }
-    case "in": {
-      const wanted = expr.values.flatMap((o) => read(o).flatMap(flatValues));
-      const have = read(expr.left);
-      return expr.all
-        ? wanted.every((w) => have.some((h) => compareValues(h, w) === 0))
-        : have.some((h) => wanted.some((w) => compareValues(h, w) === 0));
-    }
-    case "between": {
-      const [low] = read(expr.low);
-      const [high] = read(expr.high);
-      return read(expr.left).some((v) => {
-        const a = compareValues(v, low);
-        const b = compareValues(v, high);
-        return a !== null && b !== null && a >= 0 && b <= 0;
-      });
-    }
-    case "compare": {
-      const lefts = read(expr.left);
-      const rights = read(expr.right);
-      if (expr.op === "!=") return !lefts.some((l) => rights.some((r) => compareValues(l, r) === 0));
-      return lefts.some((l) =>
-        rights.some((r) => {
-          const c = compareValues(l, r);
-          if (c === null) return false;
-          switch (expr.op) {
-            case "==":
-              return c === 0;
-            case "<":
-              return c < 0;
-            case "<=":
-              return c <= 0;
-            case ">":
-              return c > 0;
-            default:
-              return c >= 0;
-          }
-        }),
-      );
-    }
-  }
+  };
+  return test(expr, false);
 }
 
 const isNumeric = (v: unknown) => typeof v === "number" || (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)));
@@ -180,9 +192,9 @@ const isNumeric = (v: unknown) => typeof v === "number" || (typeof v === "string
 /**
  * -1/0/1 between two scalars, or null when they cannot be compared (null with a value, a number
  * with a non-numeric string). Numbers (and numeric strings against numbers) compare as numbers,
- * strings case-insensitively by code point, booleans as true/false.
+ * strings case-insensitively by code unit (`exact`: as written), booleans as true/false.
  */
-export function compareValues(a: unknown, b: unknown): number | null {
+export function compareValues(a: unknown, b: unknown, exact = false): number | null {
   if (a === undefined) a = null;
   if (b === undefined) b = null;
   if (a === null || b === null) return a === b ? 0 : null;
@@ -193,11 +205,14 @@ export function compareValues(a: unknown, b: unknown): number | null {
     return x < y ? -1 : x > y ? 1 : 0;
   }
   if (typeof a === "string" && typeof b === "string") {
-    const x = a.toLowerCase();
-    const y = b.toLowerCase();
+    const x = exact ? a : a.toLowerCase();
+    const y = exact ? b : b.toLowerCase();
     return x < y ? -1 : x > y ? 1 : 0;
   }
-  if (typeof a === "boolean" || typeof b === "boolean") return String(a).toLowerCase() === String(b).toLowerCase() ? 0 : null;
+  if (typeof a === "boolean" || typeof b === "boolean") {
+    const [x, y] = exact ? [String(a), String(b)] : [String(a).toLowerCase(), String(b).toLowerCase()];
+    return x === y ? 0 : null;
+  }
   return JSON.stringify(a) === JSON.stringify(b) ? 0 : null;
 }
 

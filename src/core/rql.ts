@@ -7,6 +7,7 @@
  *                        operand [all] in (<value>, …)       a $param holding an array counts as its items
  *                        operand between <value> and <value>
  *                        startsWith(field, v) | endsWith(field, v) | exists(field) | true
+ *                        exact(expr)       string comparisons inside it respect case
  *                      operand: id() | field.path (`[]` allowed) | 'string' | number | true | false |
  *                               null | $param | cmpxchg(<string or $param>)
  *   [order by <field|id()> [as long|double|alphaNumeric|string] [asc|desc], …]
@@ -44,6 +45,8 @@ export type Expr =
   | { kind: "startsWith" | "endsWith"; field: Operand; value: Operand }
   | { kind: "exists"; field: Operand }
   | { kind: "not"; inner: Expr }
+  /** `exact(…)`: string comparisons inside respect case (outside they ignore it, as RavenDB's auto indexes do). */
+  | { kind: "exact"; inner: Expr }
   | { kind: "and" | "or"; left: Expr; right: Expr };
 
 export type Ordering = "string" | "long" | "double" | "alphanumeric";
@@ -141,6 +144,30 @@ function tokenize(text: string): Token[] {
     }
   }
   return tokens;
+}
+
+const isId = (o: Operand) => o.kind === "id";
+
+/** Does a comparison in `expr` (not within a nested exact(), already checked) take id()? */
+function comparesId(expr: Expr): boolean {
+  switch (expr.kind) {
+    case "and":
+    case "or":
+      return comparesId(expr.left) || comparesId(expr.right);
+    case "not":
+      return comparesId(expr.inner);
+    case "compare":
+      return [expr.left, expr.right].some(isId);
+    case "in":
+      return [expr.left, ...expr.values].some(isId);
+    case "between":
+      return [expr.left, expr.low, expr.high].some(isId);
+    case "startsWith":
+    case "endsWith":
+      return [expr.field, expr.value].some(isId);
+    default:
+      return false;
+  }
 }
 
 export function parseRql(text: string): Query {
@@ -299,6 +326,7 @@ export function parseRql(text: string): Query {
         return inner;
       });
     }
+    if (isWord("exact") && isPunct("(", 1)) return nest(exact);
     counted();
     const t = peek();
     if (t?.type === "word" && isPunct("(", 1)) {
@@ -355,6 +383,22 @@ export function parseRql(text: string): Query {
       throw invalid(`${left.kind}() cannot be the whole condition; compare it with a value.`);
     }
     throw invalid(`Expected a comparison at ${where()}.`);
+  };
+  /**
+   * `exact(<expr>)`, as the client's `whereEquals(field, value, true)` writes it: one argument,
+   * one comparison or a whole and/or expression. RavenDB runs what is inside against its exact
+   * (case-kept) index fields: =, !=, <, >, in, between, startsWith, endsWith.
+   */
+  const exact = (): Expr => {
+    pos += 2;
+    if (isPunct(")")) throw invalid("Method exact() expects one argument, got 0.");
+    const inner = orExpr();
+    if (isPunct(",")) throw invalid("Method exact() expects one argument, got more.");
+    expectPunct(")");
+    // Ids compare without case everywhere (they are stored lower-cased); what RavenDB answers for
+    // a case-kept id() comparison depends on its query path, so it is refused, not guessed.
+    if (comparesId(inner)) throw unsupported("id() inside exact()");
+    return { kind: "exact", inner };
   };
   const andExpr = (): Expr => {
     let left = condition();

@@ -29,7 +29,7 @@ import { migrate } from "./migrations";
 import { IndexCounter } from "./shard/counter";
 import { deliverBatch, type DeliveryHost } from "./shard/deliver";
 import { type HiloAnswer, type HiloDoc, hiloNextStep, hiloReturnStep } from "./shard/hilo";
-import { docsStep, itemsStep, listKeysStep, scanDocsStep, statsStep } from "./shard/reads";
+import { collectionStatsStep, docsStep, itemsStep, listKeysStep, scanDocsStep, statsStep } from "./shard/reads";
 import { finishStep, onePhaseStep, putStep, removeStep, type Ledger, type Step } from "./shard/steps";
 import { deleteAll, holdsAnything } from "./shard/store/admin";
 import * as identityStore from "./shard/store/identities";
@@ -40,6 +40,7 @@ import { bornOf, coordinatorOf, preparedBefore } from "./shard/store/prepared";
 import { pruneHistory } from "./shard/store/history";
 import { oldestEntries, sweepExpiredItems, sweepOutcomes, sweepRequests } from "./shard/store/sweeps";
 import type {
+  CollectionCount,
   DeleteCommand,
   Lead,
   ListQuery,
@@ -348,6 +349,14 @@ export class ShardObject extends DurableObject<Env> {
   /** Counts for database statistics: live items, documents. */
   async stats(): Promise<{ items: number; documents: number; identities: number }> {
     return this.read(() => statsStep(this.sql));
+  }
+
+  /**
+   * Documents per collection here (`GET /collections/stats`); with `sizes` also their bodies'
+   * bytes (the detailed form). Prepared writes to any document here are settled first.
+   */
+  async collectionStats(sizes: boolean): Promise<CollectionCount[]> {
+    return this.read(() => collectionStatsStep(this.sql, sizes));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RavenError } from "../../src/core/errors";
 import { parseRql } from "../../src/core/rql";
-import { matches, pinnedIds } from "../../src/core/rql-eval";
+import { cmpxchgOperands, inListSize, matches, pinnedIds } from "../../src/core/rql-eval";
 
 function refusal(text: string): RavenError {
   try {
@@ -121,6 +121,95 @@ describe("evaluation", () => {
     expect(pinnedIds(parseRql("from Users where id() == 'a' and name = 'x'").where, value)).toEqual(["a"]);
     expect(pinnedIds(parseRql("from Users where id() == 'a' or name = 'x'").where, value)).toBeNull();
     expect(pinnedIds(parseRql("from Users where id() == null").where, value)).toEqual([]);
+  });
+});
+
+describe("exact()", () => {
+  // The users of the official client's QueryTest ("query where exact", "query where not").
+  const users: [string, Record<string, unknown>][] = [
+    ["users/1", { name: "John", age: 3, city: "Oslo", tags: ["Red", "blue"], vip: true }],
+    ["users/2", { name: "John", age: 5, city: "oslo", tags: ["red"], vip: false }],
+    ["users/3", { name: "Tarzan", age: 2, city: "Jungle", tags: [], vip: "True" }],
+  ];
+  const params: Record<string, unknown> = { p0: "tarzan", p1: "Tarzan", low: "JOHN", high: "Tarzan", list: ["oslo", "Jungle"] };
+  const value = (o: { kind: string; value?: unknown; name?: string }) => (o.kind === "param" ? params[o.name!] : o.value);
+  const ids = (text: string) =>
+    users.filter(([id, doc]) => matches(parseRql(text).where, doc, id, { value })).map(([id]) => Number(id.split("/")[1]));
+
+  it("reads what whereEquals(field, value, true) writes, around one comparison or a whole expression", () => {
+    expect(parseRql("from 'Users' where exact(name = $p0)").where).toEqual({
+      kind: "exact",
+      inner: { kind: "compare", op: "==", left: { kind: "field", path: ["name"], source: null }, right: { kind: "param", name: "p0" } },
+    });
+    expect(parseRql("from Users where exact(name = 'a' or (city = 'b' and startsWith(name, 'c'))) and age > 1").where).toMatchObject({
+      kind: "and",
+      left: { kind: "exact", inner: { kind: "or", right: { kind: "and", right: { kind: "startsWith" } } } },
+      right: { kind: "compare", op: ">" },
+    });
+    expect(parseRql("from Users where not exact(exact(name = 'a'))").where).toMatchObject({
+      kind: "not",
+      inner: { kind: "exact", inner: { kind: "exact" } },
+    });
+  });
+
+  it("makes string equality respect case: QueryTest's 1, 0, 1 results and whereNotEquals' 2", () => {
+    expect(ids("from Users where name = $p0")).toEqual([3]);
+    expect(ids("from 'Users' where exact(name = $p0)")).toEqual([]);
+    expect(ids("from 'Users' where exact(name = $p1)")).toEqual([3]);
+    expect(ids("from 'Users' where exact(name != $p1)")).toEqual([1, 2]);
+    expect(ids("from 'Users' where exact(name != $p0)")).toEqual([1, 2, 3]);
+    expect(ids("from Users where not exact(name = 'john')")).toEqual([1, 2, 3]);
+  });
+
+  it("applies to in, all in, between, ranges, startsWith, endsWith, arrays and booleans; only inside it", () => {
+    expect(ids("from Users where city in ('OSLO', 'jungle')")).toEqual([1, 2, 3]);
+    expect(ids("from Users where exact(city in ('oslo', 'Jungle'))")).toEqual([2, 3]);
+    expect(ids("from Users where exact(city in ($list))")).toEqual([2, 3]);
+    expect(ids("from Users where exact(tags all in ('Red', 'blue'))")).toEqual([1]);
+    expect(ids("from Users where exact(tags = 'red')")).toEqual([2]);
+    // Case kept, strings order by code unit, upper case before lower: 'John' and 'Tarzan' sort below 'john'.
+    expect(ids("from Users where name between $low and $high")).toEqual([1, 2, 3]);
+    expect(ids("from Users where exact(name between 'Joh' and 'Tarzan')")).toEqual([1, 2, 3]);
+    expect(ids("from Users where exact(name between 'john' and 'tarzan')")).toEqual([]);
+    expect(ids("from Users where exact(name > 'Tarzan')")).toEqual([]);
+    expect(ids("from Users where name > 'Tarzaa'")).toEqual([3]);
+    expect(ids("from Users where exact(name >= 'TARZAN')")).toEqual([3]);
+    expect(ids("from Users where exact(startsWith(name, 'j'))")).toEqual([]);
+    expect(ids("from Users where exact(startsWith(name, 'J'))")).toEqual([1, 2]);
+    expect(ids("from Users where exact(endsWith(city, 'slo'))")).toEqual([1, 2]);
+    expect(ids("from Users where exact(endsWith(name, 'ZAN'))")).toEqual([]);
+    expect(ids("from Users where endsWith(name, 'ZAN')")).toEqual([3]);
+    expect(ids("from Users where vip = true")).toEqual([1, 3]);
+    expect(ids("from Users where exact(vip = true)")).toEqual([1]);
+    // Numbers are not strings: exact() changes nothing for them.
+    expect(ids("from Users where exact(age < 4)")).toEqual([1, 3]);
+    // A sibling outside exact() still ignores case.
+    expect(ids("from Users where exact(city = 'oslo') or name = 'TARZAN'")).toEqual([2, 3]);
+    expect(ids("from Users where exact(city = 'oslo' or name = 'TARZAN')")).toEqual([2]);
+  });
+
+  it("lets the route see cmpxchg() keys and in-list sizes inside it; never pins ids", () => {
+    const q = parseRql("from Users where exact(name = cmpxchg('k') and city in (1, 2, 3))");
+    expect(cmpxchgOperands(q.where)).toEqual([{ kind: "literal", value: "k" }]);
+    expect(inListSize(q.where, value)).toBe(3);
+    expect(pinnedIds(q.where, value)).toBeNull();
+  });
+
+  it.each([
+    ["from Users where exact()", "Method exact() expects one argument, got 0."],
+    ["from Users where exact(name = 'a', age = 1)", "Method exact() expects one argument"],
+    ["from Users where exact(name = 'a'", "Expected ')'"],
+    ["from Users where exact(id() = 'users/1')", "id() inside exact() is not supported"],
+    ["from Users where exact(name = 'a' or startsWith(id(), 'users/'))", "id() inside exact()"],
+    ["from Users where exact(lucene(name, 'a*'))", "The method 'lucene()'"],
+    ["from Users where exact(search(name, 'a'))", "The method 'search()'"],
+    ["from Users order by exact(name)", "'order by exact()'"],
+    ["from Users select exact(name)", "The method 'exact()'"],
+  ])("refuses %j", (text, message) => {
+    const err = refusal(text);
+    expect(err.type).toBe("Raven.Client.Exceptions.InvalidQueryException");
+    expect(err.status).toBe(400);
+    expect(err.message).toContain(message);
   });
 });
 

@@ -4,13 +4,15 @@
  * 7.2.2) against one `wrangler dev`, written the way RavenDB's documentation shows: includes of
  * compare-exchange values and documents on loads and queries (served from the session afterwards:
  * the client's request count does not grow), the query builder's clauses (parameters everywhere,
- * order by, projections, ranges, in, not, startsWith), server-side identities, and JavaScript in
- * queries (declare function, JavaScript projections, with their limits). Every test uses its own
- * database.
+ * order by, projections, ranges, in, not, startsWith, exact) and collection statistics,
+ * server-side identities, and JavaScript in queries (declare function, JavaScript projections,
+ * with their limits). Every test uses its own database.
  */
 import {
   AbstractJavaScriptIndexCreationTask,
   DocumentStore,
+  GetCollectionStatisticsOperation,
+  GetDetailedCollectionStatisticsOperation,
   GetIdentitiesOperation,
   GetDetailedStatisticsOperation,
   NextIdentityForOperation,
@@ -77,6 +79,14 @@ class HiloDoc {
   public Max = 0;
 }
 
+class User {
+  public id?: string;
+  constructor(
+    public name = "",
+    public age = 0,
+  ) {}
+}
+
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
     await promise;
@@ -84,6 +94,15 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
     return err as Error;
   }
   throw new Error("expected the promise to reject, but it resolved");
+}
+
+/** QueryTest's addUsers: John (3), John (5), Tarzan (2). */
+async function addUsers(store: DocumentStore): Promise<void> {
+  const session = store.openSession();
+  await session.store(new User("John", 3), "users/1");
+  await session.store(new User("John", 5), "users/2");
+  await session.store(new User("Tarzan", 2), "users/3");
+  await session.saveChanges();
 }
 
 /** Companies with external ids reserved as compare-exchange items (the docs' include example). */
@@ -279,6 +298,49 @@ describe("query builder", () => {
     const index = await rejection(new CompaniesByName().execute(store));
     expect(index.name).toBe("RavenException");
     expect(index.message).toContain("does not support static indexes");
+  });
+
+  test("whereEquals / whereNotEquals with exact = true respect case (exact(name = $p0))", async () => {
+    const store = openStore();
+    await addUsers(store);
+    const session = store.openSession();
+    expect(session.query(User).whereEquals("name", "tarzan", true).getIndexQuery().query).toBe("from 'Users' where exact(name = $p0)");
+    expect(await session.query(User).whereEquals("name", "tarzan").all()).toHaveLength(1);
+    expect(await session.query(User).whereEquals("name", "tarzan", true).all()).toHaveLength(0);
+    const tarzan = await session.query(User).whereEquals("name", "Tarzan", true).all();
+    expect(tarzan.map((u) => u.id)).toEqual(["users/3"]);
+    expect(await session.query(User).whereNotEquals("name", "tarzan").all()).toHaveLength(2);
+    // (this client writes whereNotEquals without exact(), whatever its third argument: QueryTest's 2 holds either way)
+    expect(await session.query(User).whereNotEquals("name", "Tarzan", true).all()).toHaveLength(2);
+    const notExact = (name: string) =>
+      session.advanced.rawQuery<User>("from Users where exact(name != $name)", User).addParameter("name", name).all();
+    expect(await notExact("Tarzan")).toHaveLength(2);
+    expect(await notExact("tarzan")).toHaveLength(3);
+    expect((await session.query(User).whereIn("name", ["john", "Tarzan"], true).all()).map((u) => u.name)).toEqual(["Tarzan"]);
+    expect(await session.query(User).whereStartsWith("name", "j", true).all()).toHaveLength(0);
+    expect(await session.query(User).whereStartsWith("name", "J", true).all()).toHaveLength(2);
+  });
+
+  test("GetCollectionStatisticsOperation and GetDetailedCollectionStatisticsOperation count documents per collection", async () => {
+    const store = openStore();
+    const session = store.openSession();
+    await session.store(new User("John"), "users/1");
+    await session.store(new User("Jane"), "users/2");
+    await session.saveChanges();
+    const stats = await store.maintenance.send(new GetCollectionStatisticsOperation());
+    expect(stats.countOfDocuments).toBe(2);
+    expect(stats.collections).toEqual({ Users: 2 });
+
+    await seedCompanies(store);
+    const more = await store.maintenance.send(new GetCollectionStatisticsOperation());
+    expect(more.countOfDocuments).toBe(6);
+    expect(more.collections).toEqual({ Companies: 4, Users: 2 });
+
+    const detailed = await store.maintenance.send(new GetDetailedCollectionStatisticsOperation());
+    expect(detailed.countOfDocuments).toBe(6);
+    const companies = Object.values(detailed.collections).find((c) => c.name === "Companies");
+    expect(companies?.countOfDocuments).toBe(4);
+    expect(companies?.documentsSize.sizeInBytes).toBeGreaterThan(0);
   });
 });
 

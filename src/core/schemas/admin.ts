@@ -116,6 +116,33 @@ export const CreatedDatabase = z.looseObject({ Name: z.string(), RaftCommandInde
 export const DeletedDatabases = z.looseObject({ RaftCommandIndex: z.int(), PendingDeletes: z.array(z.unknown()) });
 export const DatabaseNames = z.object({ Databases: z.array(z.string()) });
 export const Statistics = z.looseObject({ CountOfDocuments: z.int(), DatabaseId: z.string() });
+const Size = z.object({ HumaneSize: z.string(), SizeInBytes: z.int() });
+export const CollectionStatistics = z
+  .object({
+    CountOfDocuments: z.int(),
+    CountOfConflicts: z.int(),
+    Collections: z
+      .record(z.string(), z.int())
+      .openapi({ description: "Documents per collection, by the collection's name", example: { Users: 2 } }),
+  })
+  .openapi("CollectionStatistics");
+export const DetailedCollectionStatistics = z
+  .object({
+    CountOfDocuments: z.int(),
+    CountOfConflicts: z.int(),
+    Collections: z.record(
+      z.string(),
+      z.object({
+        Name: z.string(),
+        CountOfDocuments: z.int(),
+        Size: Size,
+        DocumentsSize: Size,
+        TombstonesSize: Size,
+        RevisionsSize: Size,
+      }),
+    ),
+  })
+  .openapi("DetailedCollectionStatistics", { description: "Sizes are the documents' JSON bytes (no tombstones or revisions are kept)" });
 export const Transactions = z.object({ Results: z.array(AnyObject) });
 export const Topology = z.looseObject({ Nodes: z.array(AnyObject), Etag: z.int() });
 export const ClusterTopology = z.looseObject({ Topology: AnyObject, Leader: z.string(), NodeTag: z.string() });

@@ -5,11 +5,11 @@
  */
 import { atomicGuardKey, docReadLockKeys, itemLockKey, itemLockRange } from "../../core/lock-keys";
 import { counts } from "./store/admin";
-import { type DocRow, readDoc, scanDocs } from "./store/documents";
+import { countByCollection, type DocRow, readDoc, scanDocs } from "./store/documents";
 import { listLiveKeys, readItem } from "./store/items";
 import { allLockHolders, blockingTxns, docLockHolders, rangeHolders } from "./store/locks";
 import type { Step } from "./steps";
-import type { ListQuery, StoredDoc, StoredItem } from "./types";
+import type { CollectionCount, ListQuery, StoredDoc, StoredItem } from "./types";
 
 /** Items for lower-cased keys (null where absent or expired), unless the values exceed `maxBytes`. */
 export function itemsStep(
@@ -84,6 +84,13 @@ export function statsStep(sql: SqlStorage): Step<{ items: number; documents: num
   const blocked = allLockHolders(sql);
   if (blocked.length) return { blocked };
   return { done: counts(sql, Date.now()) };
+}
+
+/** Documents per collection (with their bodies' bytes when `sizes`), once no transaction locks a document here. */
+export function collectionStatsStep(sql: SqlStorage, sizes: boolean): Step<CollectionCount[]> {
+  const blocked = docLockHolders(sql);
+  if (blocked.length) return { blocked };
+  return { done: countByCollection(sql, sizes) };
 }
 
 function toStoredDoc(row: DocRow): StoredDoc {

@@ -50,6 +50,15 @@ export interface StoredDoc {
   fromCluster: boolean;
 }
 
+/** One collection's documents on one shard (collection statistics). */
+export interface CollectionCount {
+  /** The collection as stored (one of its spellings); null for documents without one. */
+  name: string | null;
+  count: number;
+  /** UTF-8 bytes of the bodies; 0 unless sizes were asked for. */
+  bytes: number;
+}
+
 /** The coordinator leading a prepared transaction and the transaction's age (wait-die). */
 export interface Lead {
   coordinator: number;

@@ -59,3 +59,18 @@ export function scanDocs(sql: SqlStorage, collection: string | null, after: stri
     limit,
   );
 }
+
+/**
+ * Documents per collection, collections told apart without case as everywhere else here (NULL:
+ * documents without one). The name is the smallest spelling stored (deterministic; RavenDB keeps
+ * the first one written, which this table does not remember). With `sizes`, also the UTF-8 bytes
+ * of the bodies, which reads every row; without, the count comes from the collection index alone.
+ */
+export function countByCollection(sql: SqlStorage, sizes: boolean): { name: string | null; count: number; bytes: number }[] {
+  return sql
+    .exec<{ name: string | null; count: number; bytes: number }>(
+      `SELECT MIN(collection) AS name, COUNT(*) AS count, ${sizes ? "SUM(LENGTH(CAST(body AS BLOB)))" : "0"} AS bytes
+         FROM docs GROUP BY collection COLLATE NOCASE`,
+    )
+    .toArray();
+}
