@@ -119,7 +119,8 @@ export const BatchHeaders = z.object({
   }),
 });
 
-export const QueryHeaders = z.object({
+/** Loads and queries: the client's HTTP cache sends the ETag it has. */
+export const IfNoneMatchHeaders = z.object({
   "If-None-Match": text({ type: "string", description: "The `ETag` of an earlier answer: 304 with no body while it still holds" }),
 });
 
