@@ -1,10 +1,17 @@
 // Loads by id answer with an ETag and 304 to an If-None-Match that still holds (the client's HTTP
-// cache), as RavenDB's server answers them.
+// cache), and HEAD /docs says whether a document exists with its change vector in the ETag
+// (session.advanced.exists), both as RavenDB's server answers them.
 import { describe, expect, it } from "vitest";
+import type { RavenError } from "../src/core/errors";
+import { parseWith, queryObject } from "../src/core/schemas/checked";
+import { ExistsQuery } from "../src/core/schemas/documents";
 import { bulk, call, cmpPut, docPut, freshDb, putItem } from "./helpers";
 
 const load = (db: string, query: string, etag?: string) =>
   call(`/databases/${db}/docs?${query}`, { headers: etag === undefined ? {} : { "If-None-Match": etag } });
+
+const head = (db: string, query: string, etag?: string) =>
+  call(`/databases/${db}/docs?${query}`, { method: "HEAD", headers: etag === undefined ? {} : { "If-None-Match": etag } });
 
 /** Status, body and ETag of an answer. */
 async function answer(res: Response) {
@@ -134,5 +141,54 @@ describe("ETags of loads by id", () => {
       [304, etag],
     ]);
     expect(Results[1]!.Result).toBeNull();
+  });
+});
+
+describe("HEAD /databases/{db}/docs", () => {
+  it("200 with the change vector as ETag and no body; 304 to it (bare or quoted); 404 when missing", async () => {
+    const db = freshDb("head");
+    await bulk(db, [docPut("users/1", { name: "Ada" })]);
+    const cv = await changeVector(db, "users/1");
+    expect(await answer(await head(db, "id=users/1"))).toEqual({ status: 200, body: "", etag: `"${cv}"` });
+    expect(await answer(await head(db, "id=USERS/1"))).toEqual({ status: 200, body: "", etag: `"${cv}"` });
+    // The client sends the change vector bare; it holds a comma here (a cluster-wide write).
+    expect((await head(db, "id=users/1", cv)).status).toBe(304);
+    expect((await head(db, "id=users/1", `"${cv}"`)).status).toBe(304);
+    expect((await head(db, "id=users/1", "A:1-stale")).status).toBe(200);
+    expect(await answer(await head(db, "id=users/10"))).toEqual({ status: 404, body: "", etag: null });
+
+    await bulk(db, [docPut("users/1", { name: "Ada L." })], { clusterWide: false });
+    const after = await answer(await head(db, "id=users/1", cv));
+    expect(after.status).toBe(200);
+    expect(after.etag).toBe(`"${await changeVector(db, "users/1")}"`);
+  });
+
+  it("needs exactly one non-empty id: 400, with RavenDB's ArgumentException (read from the schema: a HEAD has no body)", async () => {
+    const db = freshDb("head");
+    const verdict = (query: string) => {
+      try {
+        parseWith(ExistsQuery, queryObject(ExistsQuery, new URLSearchParams(query)));
+        return null;
+      } catch (err) {
+        return [(err as RavenError).status, (err as RavenError).type, (err as RavenError).message];
+      }
+    };
+    for (const [query, message] of [
+      ["", "Query string value 'id' must have a non empty value"],
+      ["id=%20", "Query string value 'id' must have a non empty value"],
+      ["id=a&id=b", "Query string value 'id' must appear exactly once"],
+    ] as const) {
+      expect(verdict(query), query).toEqual([400, "System.ArgumentException", message]);
+      expect((await head(db, query)).status, query).toBe(400);
+    }
+    expect(verdict("id=users/1")).toBeNull();
+  });
+
+  it("a GET of the same path still loads (HEAD is handed to its own operation only)", async () => {
+    const db = freshDb("head");
+    await bulk(db, [docPut("users/1", { name: "Ada" })]);
+    const res = await load(db, "id=users/1");
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).Results[0].name).toBe("Ada");
   });
 });

@@ -79,6 +79,7 @@ describe("the OpenAPI document", () => {
     // Hono serves a HEAD through the GET route of its path (routes/define.ts): that route is the HEAD's.
     const routed = (r: string) => routes.has(r) || (r.startsWith("HEAD ") && routes.has(r.replace(/^HEAD/, "GET")));
     expect([...documented].filter((r) => !routed(r))).toEqual([]);
+    expect([...documented].filter((r) => r.startsWith("HEAD "))).toEqual(["HEAD /databases/{db}/docs"]);
   });
 
   it("documents the query values the routes check, with the types their validators accept", async () => {

@@ -1,5 +1,6 @@
 /**
- * `/databases/<db>/docs`: load by id (one or many, GET or POST), single-document PUT and DELETE. A cluster-wide load (`txMode=ClusterWide`) also returns the
+ * `/databases/<db>/docs`: load by id (one or many, GET or POST), whether one exists (HEAD),
+ * single-document PUT and DELETE. A cluster-wide load (`txMode=ClusterWide`) also returns the
  * atomic guards of the ids, which the official client sends back with its next cluster-wide write.
  * Loads answer with an ETag (worker/load-etag.ts) and 304 to an `If-None-Match` that still holds,
  * so the client's HTTP cache serves a repeated load.
@@ -23,6 +24,8 @@ import { errors, json } from "../core/schemas/common";
 import {
   Document,
   DocumentIdQuery,
+  ExistsHeaders,
+  ExistsQuery,
   IfMatchHeaders,
   IfNoneMatchHeaders,
   LoadManyBody,
@@ -74,6 +77,38 @@ operation(
   },
   (c, { query, headers }) =>
     load(c.env, c.var.database, c.var.routing, query.id, query.txMode === "ClusterWide", query, headers["If-None-Match"]),
+);
+
+operation(
+  docs,
+  {
+    method: "head",
+    path: "/databases/{db}/docs",
+    guard: access.read,
+    operationId: "documentExists",
+    tags,
+    summary: "Whether a document exists, with its change vector",
+    description: "`session.advanced.exists(id)` asks this. No body, errors included: their status tells.",
+    query: ExistsQuery,
+    headers: ExistsHeaders,
+    responses: {
+      200: {
+        description: "It exists",
+        headers: { ETag: { description: "Its change vector, quoted", schema: { type: "string" } } },
+      },
+      304: { description: "It exists with the change vector in `If-None-Match`" },
+      404: { description: "It does not exist" },
+      ...errors(400, 401, 403, 503),
+    },
+  },
+  async (c, { query, headers }) => {
+    const key = lowerKey(query.id);
+    // Only the change vector is read, as RavenDB reads only DocumentFields.ChangeVector.
+    const changeVector = await shardStub(c.env, c.var.database, shardOfKey(key, c.var.routing)).getDocChangeVector(key);
+    if (changeVector === null) return c.body(null, 404);
+    const etag = { ETag: `"${changeVector}"` };
+    return matchesEtag(headers["If-None-Match"], changeVector) ? c.body(null, 304, etag) : c.body(null, 200, etag);
+  },
 );
 
 operation(

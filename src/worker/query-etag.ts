@@ -6,7 +6,7 @@
  *
  * RavenDB derives it from index etags instead; a content hash gives the same guarantee here, where
  * every query is evaluated fresh (the work is the same, the bytes are saved). Loads by id hash
- * with the same function (load-etag.ts) and match `If-None-Match` here too.
+ * with the same function (load-etag.ts), and loads and HEAD match `If-None-Match` here too.
  */
 
 /** A non-negative 48-bit number from the SHA-256 of `text` (a safe integer for `ResultEtag`). */

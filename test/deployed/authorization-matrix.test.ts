@@ -31,6 +31,7 @@ const SAMPLES: Record<string, { query?: string; body?: string }> = {
   "PUT /databases/:db/docs": { query: "?id=matrix/doc", body: '{"Name":"x","@metadata":{"@collection":"Matrix"}}' },
   "DELETE /databases/:db/docs": { query: "?id=matrix/doc" },
   "GET /databases/:db/docs": { query: "?id=matrix/doc" },
+  "HEAD /databases/:db/docs": { query: "?id=matrix/doc" },
   "POST /databases/:db/docs": { body: '{"Ids":["matrix/doc"]}' },
   "POST /databases/:db/bulk_docs": {
     body: JSON.stringify({
@@ -131,6 +132,7 @@ describe("authorization matrix (from the app's route list)", () => {
 
   it("covers every route, and every route has exactly one guard", () => {
     expect(all.length).toBeGreaterThanOrEqual(25);
+    expect(all.some((r) => r.method === "HEAD")).toBe(true);
     for (const route of all) expect(route.requirement, `${route.method} ${route.path}`).toBeDefined();
   });
 
