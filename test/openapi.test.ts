@@ -40,7 +40,7 @@ function refs(node: unknown, out: string[] = []): string[] {
   }
   return out;
 }
-const METHODS = ["get", "put", "post", "delete"] as const;
+const METHODS = ["get", "head", "put", "post", "delete"] as const;
 
 /** The registered definition of an operation: the zod schemas the route validates with. */
 interface RouteDefinition {
@@ -76,7 +76,10 @@ describe("the OpenAPI document", () => {
     );
     expect(routes.size).toBeGreaterThanOrEqual(30);
     expect([...routes].filter((r) => !documented.has(r))).toEqual([]);
-    expect([...documented].filter((r) => !routes.has(r))).toEqual([]);
+    // Hono serves a HEAD through the GET route of its path (routes/define.ts): that route is the HEAD's.
+    const routed = (r: string) => routes.has(r) || (r.startsWith("HEAD ") && routes.has(r.replace(/^HEAD/, "GET")));
+    expect([...documented].filter((r) => !routed(r))).toEqual([]);
+    expect([...documented].filter((r) => r.startsWith("HEAD "))).toEqual(["HEAD /databases/{db}/docs"]);
   });
 
   it("documents the query values the routes check, with the types their validators accept", async () => {

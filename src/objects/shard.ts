@@ -29,7 +29,7 @@ import { migrate } from "./migrations";
 import { IndexCounter } from "./shard/counter";
 import { deliverBatch, type DeliveryHost } from "./shard/deliver";
 import { type HiloAnswer, type HiloDoc, hiloNextStep, hiloReturnStep } from "./shard/hilo";
-import { collectionStatsStep, docsStep, itemsStep, listKeysStep, scanDocsStep, statsStep } from "./shard/reads";
+import { collectionStatsStep, docChangeVectorStep, docsStep, itemsStep, listKeysStep, scanDocsStep, statsStep } from "./shard/reads";
 import { finishStep, onePhaseStep, putStep, removeStep, type Ledger, type Step } from "./shard/steps";
 import { deleteAll, holdsAnything } from "./shard/store/admin";
 import * as identityStore from "./shard/store/identities";
@@ -240,6 +240,11 @@ export class ShardObject extends DurableObject<Env> {
     maxBytes: number,
   ): Promise<{ docs: { doc: StoredDoc | null; guardIndex: number }[] } | { overBudget: true }> {
     return this.read(() => docsStep(this.sql, keys, maxBytes));
+  }
+
+  /** The change vector of the document with this lower-cased id, or null when there is none. */
+  async getDocChangeVector(key: string): Promise<string | null> {
+    return this.read(() => docChangeVectorStep(this.sql, key));
   }
 
   /**

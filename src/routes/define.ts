@@ -7,6 +7,10 @@
  * header and query schemas (src/core/schemas/), whose failures are RavenDB's error envelope with
  * the status and type of the validator that failed; bodies are checked by the handler with the
  * documented body schema (checkBody) once its own parser has read them.
+ *
+ * Hono answers every HEAD request through the GET route of its path (and drops the body), so a
+ * HEAD operation gets no route of its own: the GET route of its path hands HEAD requests to it.
+ * Only that route's guard runs, so the HEAD operation must have the same one.
  */
 import type { OpenAPIHono, RouteConfig, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
@@ -18,7 +22,7 @@ import type { AppEnv } from "../middleware/env";
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface Operation<Q extends QuerySchema | undefined, H extends z.ZodObject | undefined> {
-  method: "get" | "put" | "post" | "delete";
+  method: "get" | "head" | "put" | "post" | "delete";
   /** OpenAPI form: `/databases/{db}/cmpxchg`. */
   path: string;
   /** One of middleware/access.ts's guards. */
@@ -37,6 +41,9 @@ export type Handler<Q, H> = (c: Context<AppEnv>, input: { query: Out<Q>; headers
 
 /** Every operation registered, with the schemas its route validates with (the tests read them). */
 export const OPERATIONS: Operation<QuerySchema | undefined, z.ZodObject | undefined>[] = [];
+
+/** The handlers of HEAD operations, by path: their GET route calls them (see the top of this file). */
+const heads = new Map<string, (c: Context<AppEnv>) => Promise<Response>>();
 
 /** Registers `op` on `app` (route and document entry) with `handler`. */
 export function operation<Q extends QuerySchema | undefined = undefined, H extends z.ZodObject | undefined = undefined>(
@@ -67,12 +74,22 @@ export function operation<Q extends QuerySchema | undefined = undefined, H exten
         : {}),
     },
   });
-  app.on(method.toUpperCase(), path.replace(/\{(\w+)\}/g, ":$1"), guard, async (c) => {
+  const run = async (c: Context<AppEnv>) => {
     const input = {
       headers: (headers ? parseWith(headers, headerObject(headers, c)) : undefined) as Out<H>,
       query: (query ? parseWith(query, queryObject(queryShape(query), new URL(c.req.url).searchParams)) : undefined) as Out<Q>,
     };
     return handler(c, input);
+  };
+  if (method === "head") {
+    const get = OPERATIONS.find((o) => o.method === "get" && o.path === path);
+    if (get?.guard !== guard) throw new Error(`HEAD ${path} needs a GET operation of the same path and guard declared before it`);
+    heads.set(path, run);
+    return;
+  }
+  app.on(method.toUpperCase(), path.replace(/\{(\w+)\}/g, ":$1"), guard, (c) => {
+    const head = c.req.method === "HEAD" ? heads.get(path) : undefined;
+    return (head ?? run)(c);
   });
 }
 

@@ -1,7 +1,9 @@
 /**
- * `/databases/<db>/docs`: load by id (one or many, GET or POST), single-document PUT and DELETE.
- * A cluster-wide load (`txMode=ClusterWide`) also returns the atomic guards of the ids, which the
- * official client sends back with its next cluster-wide write.
+ * `/databases/<db>/docs`: load by id (one or many, GET or POST), whether one exists (HEAD),
+ * single-document PUT and DELETE. A cluster-wide load (`txMode=ClusterWide`) also returns the
+ * atomic guards of the ids, which the official client sends back with its next cluster-wide write.
+ * Loads answer with an ETag (worker/load-etag.ts) and 304 to an `If-None-Match` that still holds,
+ * so the client's HTTP cache serves a repeated load.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { access } from "../middleware/access";
@@ -22,7 +24,10 @@ import { errors, json } from "../core/schemas/common";
 import {
   Document,
   DocumentIdQuery,
+  ExistsHeaders,
+  ExistsQuery,
   IfMatchHeaders,
+  IfNoneMatchHeaders,
   LoadManyBody,
   LoadManyQuery,
   LoadQuery,
@@ -33,11 +38,22 @@ import { executeBatch } from "../worker/execute";
 import { rawJson } from "../worker/respond";
 import { resolveServerIds } from "../worker/server-ids";
 import { gatherIncludes } from "../worker/includes";
+import { loadEtag } from "../worker/load-etag";
+import { matchesEtag } from "../worker/query-etag";
 import { shardStub } from "../worker/shards";
 import { operation } from "./define";
 
 export const docs = new OpenAPIHono<AppEnv>();
 const tags = ["Documents"];
+
+const LOAD_ETAG = {
+  description:
+    "Quoted: the document's change vector when one is loaded without includes, else a hash over every returned and included document's change vector and included compare-exchange index",
+  schema: { type: "string" as const },
+};
+
+/** The tag the official client caches a 404 under (its HttpCache's NOT_FOUND_RESPONSE). */
+const NOT_FOUND_ETAG = "404 Response";
 
 operation(
   docs,
@@ -49,13 +65,50 @@ operation(
     tags,
     summary: "Load documents by id",
     query: LoadQuery,
+    headers: IfNoneMatchHeaders,
     responses: {
-      200: json("The documents, null for missing ones", LoadResult),
+      200: { ...json("The documents, null for missing ones", LoadResult), headers: { ETag: LOAD_ETAG } },
+      304: {
+        description: "Unchanged since the `If-None-Match` ETag (empty body); also a single missing id the client cached as `404 Response`",
+      },
       404: { description: "A single requested id does not exist (empty body)" },
       ...errors(400, 401, 403, 413, 503),
     },
   },
-  (c, { query }) => load(c.env, c.var.database, c.var.routing, query.id, query.txMode === "ClusterWide", query),
+  (c, { query, headers }) =>
+    load(c.env, c.var.database, c.var.routing, query.id, query.txMode === "ClusterWide", query, headers["If-None-Match"]),
+);
+
+operation(
+  docs,
+  {
+    method: "head",
+    path: "/databases/{db}/docs",
+    guard: access.read,
+    operationId: "documentExists",
+    tags,
+    summary: "Whether a document exists, with its change vector",
+    description: "`session.advanced.exists(id)` asks this. No body, errors included: their status tells.",
+    query: ExistsQuery,
+    headers: ExistsHeaders,
+    responses: {
+      200: {
+        description: "It exists",
+        headers: { ETag: { description: "Its change vector, quoted", schema: { type: "string" } } },
+      },
+      304: { description: "It exists with the change vector in `If-None-Match`" },
+      404: { description: "It does not exist" },
+      ...errors(400, 401, 403, 503),
+    },
+  },
+  async (c, { query, headers }) => {
+    const key = lowerKey(query.id);
+    // Only the change vector is read, as RavenDB reads only DocumentFields.ChangeVector.
+    const changeVector = await shardStub(c.env, c.var.database, shardOfKey(key, c.var.routing)).getDocChangeVector(key);
+    if (changeVector === null) return c.body(null, 404);
+    const etag = { ETag: `"${changeVector}"` };
+    return matchesEtag(headers["If-None-Match"], changeVector) ? c.body(null, 304, etag) : c.body(null, 200, etag);
+  },
 );
 
 operation(
@@ -68,10 +121,15 @@ operation(
     tags,
     summary: "Load many documents by id",
     query: LoadManyQuery,
+    headers: IfNoneMatchHeaders,
     body: { schema: LoadManyBody },
-    responses: { 200: json("The documents, null for missing ones", LoadResult), ...errors(400, 401, 403, 413, 503) },
+    responses: {
+      200: { ...json("The documents, null for missing ones", LoadResult), headers: { ETag: LOAD_ETAG } },
+      304: { description: "Unchanged since the `If-None-Match` ETag (empty body)" },
+      ...errors(400, 401, 403, 413, 503),
+    },
   },
-  async (c, { query }) => {
+  async (c, { query, headers }) => {
     let body: unknown;
     try {
       body = await c.req.json();
@@ -85,7 +143,7 @@ operation(
       }
       return ids as string[];
     });
-    return load(c.env, c.var.database, c.var.routing, ids, query.txMode === "ClusterWide", query);
+    return load(c.env, c.var.database, c.var.routing, ids, query.txMode === "ClusterWide", query, headers["If-None-Match"]);
   },
 );
 
@@ -154,6 +212,7 @@ async function load(
   ids: string[],
   clusterWide: boolean,
   includes: { include: string[][]; cmpxchg: string[][] },
+  ifNoneMatch: string | undefined,
 ): Promise<Response> {
   if (ids.length === 0) throw badInput(ErrorTypes.argument, "Query string id is mandatory, but wasn't specified.");
   if (ids.length > MAX_KEYS_PER_REQUEST) {
@@ -184,7 +243,8 @@ async function load(
       result.docs.forEach((row, i) => (found[group.at[i]!] = row));
     }),
   );
-  if (ids.length === 1 && !found[0]?.doc) return new Response(null, { status: 404 });
+  // The client caches a 404 under the tag `404 Response` and sends that back; RavenDB answers 304 to it.
+  if (ids.length === 1 && !found[0]?.doc) return new Response(null, { status: matchesEtag(ifNoneMatch, NOT_FOUND_ETAG) ? 304 : 404 });
   const results = found.map((row) => (row?.doc ? documentJson(row.doc) : null));
   const included = await gatherIncludes(env, database, routing, results, includes.include, includes.cmpxchg);
   const body: Record<string, unknown> = { Results: results, Includes: included.Includes };
@@ -201,5 +261,9 @@ async function load(
     });
     body.CompareExchangeValueIncludes = guards;
   }
-  return rawJson(encodeJson(body));
+  const etag = await loadEtag(results, included.Includes, (body.CompareExchangeValueIncludes as Record<string, unknown>) ?? null);
+  // RFC 9110 has a 304 carry the ETag its 200 would; RavenDB's leaves it out, and the client reads either.
+  const headers = { ETag: `"${etag}"` };
+  if (matchesEtag(ifNoneMatch, etag)) return new Response(null, { status: 304, headers });
+  return rawJson(encodeJson(body), 200, headers);
 }

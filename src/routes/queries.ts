@@ -28,7 +28,7 @@ import { cmpxchgAsString, cmpxchgOperands, inListSize, matches, pinnedIds, value
 import { type Routing, shardOfKey } from "../core/routing";
 import { checkBody } from "../core/schemas/checked";
 import { errors, json } from "../core/schemas/common";
-import { QueryBody, QueryHeaders, QueryResult } from "../core/schemas/documents";
+import { IfNoneMatchHeaders, QueryBody, QueryResult } from "../core/schemas/documents";
 import { operation } from "./define";
 import type { StoredDoc } from "../objects/shard";
 import { rawJson } from "../worker/respond";
@@ -52,7 +52,7 @@ operation(
     operationId: "query",
     tags: ["Documents"],
     summary: "A query in the RQL subset the official client's sessions send",
-    headers: QueryHeaders,
+    headers: IfNoneMatchHeaders,
     body: { schema: QueryBody },
     responses: {
       200: json("Query results", QueryResult),

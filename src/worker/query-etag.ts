@@ -5,7 +5,8 @@
  * whose `If-None-Match` equals it gets 304 and no body; the client answers from its cache.
  *
  * RavenDB derives it from index etags instead; a content hash gives the same guarantee here, where
- * every query is evaluated fresh (the work is the same, the bytes are saved).
+ * every query is evaluated fresh (the work is the same, the bytes are saved). Loads by id hash
+ * with the same function (load-etag.ts), and loads and HEAD match `If-None-Match` here too.
  */
 
 /** A non-negative 48-bit number from the SHA-256 of `text` (a safe integer for `ResultEtag`). */
@@ -16,8 +17,13 @@ export async function resultEtag(text: string): Promise<number> {
   return value;
 }
 
-/** Whether an `If-None-Match` header (quoted or not, possibly a list) names this etag. */
-export function matchesEtag(header: string | undefined, etag: number): boolean {
+/**
+ * Whether an `If-None-Match` header names this etag: one of its quoted tags (`"a"`, `W/"b"`, a
+ * list of them), or the whole header when it has no quotes. A change vector holds commas
+ * (`RAFT:1-…,TRXN:1-…`) and the client's HEAD sends it bare, so a bare header is one tag.
+ */
+export function matchesEtag(header: string | undefined, etag: number | string): boolean {
   if (!header) return false;
-  return header.split(",").some((part) => part.trim().replace(/^W\//, "").replace(/^"|"$/g, "") === String(etag));
+  const tags = header.includes('"') ? [...header.matchAll(/"([^"]*)"/g)].map((m) => m[1]) : [header.trim()];
+  return tags.includes(String(etag));
 }

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { allows, type Grant, type Requirement } from "../../src/core/auth";
 import app from "../../src/index";
 import { requirementOf } from "../../src/middleware/access";
+import { OPERATIONS } from "../../src/routes/define";
 
 const BASE = "http://cmpxchg.test";
 const DB = "orders";
@@ -30,6 +31,7 @@ const SAMPLES: Record<string, { query?: string; body?: string }> = {
   "PUT /databases/:db/docs": { query: "?id=matrix/doc", body: '{"Name":"x","@metadata":{"@collection":"Matrix"}}' },
   "DELETE /databases/:db/docs": { query: "?id=matrix/doc" },
   "GET /databases/:db/docs": { query: "?id=matrix/doc" },
+  "HEAD /databases/:db/docs": { query: "?id=matrix/doc" },
   "POST /databases/:db/docs": { body: '{"Ids":["matrix/doc"]}' },
   "POST /databases/:db/bulk_docs": {
     body: JSON.stringify({
@@ -69,10 +71,18 @@ function routes(): Route[] {
     } else entry.handlers++;
     byRoute.set(id, entry);
   }
-  return [...byRoute.values()].map((entry) => {
+  const routed = [...byRoute.values()].map((entry) => {
     expect(entry.guards.length, `${entry.method} ${entry.path} must have exactly one access guard`).toBe(1);
     return { method: entry.method, path: entry.path, requirement: entry.guards[0]! };
   });
+  // A HEAD operation has no route: the GET route of its path serves it, under that route's guard (routes/define.ts).
+  const heads = OPERATIONS.filter((o) => o.method === "head").map((o) => {
+    const path = o.path.replace(/\{(\w+)\}/g, ":$1");
+    const get = routed.find((r) => r.method === "GET" && r.path === path);
+    expect(get, `HEAD ${o.path} is served by a GET route`).toBeDefined();
+    return { method: "HEAD", path, requirement: get!.requirement };
+  });
+  return [...routed, ...heads];
 }
 
 const call = (method: string, path: string, token: string | null, body?: string) =>
@@ -122,6 +132,7 @@ describe("authorization matrix (from the app's route list)", () => {
 
   it("covers every route, and every route has exactly one guard", () => {
     expect(all.length).toBeGreaterThanOrEqual(25);
+    expect(all.some((r) => r.method === "HEAD")).toBe(true);
     for (const route of all) expect(route.requirement, `${route.method} ${route.path}`).toBeDefined();
   });
 
@@ -129,6 +140,7 @@ describe("authorization matrix (from the app's route list)", () => {
     for (const route of all) {
       const writes =
         route.method !== "GET" &&
+        route.method !== "HEAD" &&
         !["POST /databases/:db/queries", "POST /databases/:db/docs", "POST /databases/:db/multi_get"].includes(
           `${route.method} ${route.path}`,
         );

@@ -5,8 +5,9 @@
  * compare-exchange values and documents on loads and queries (served from the session afterwards:
  * the client's request count does not grow), the query builder's clauses (parameters everywhere,
  * order by, projections, ranges, in, not, startsWith, exact) and collection statistics,
- * server-side identities, and JavaScript in queries (declare function, JavaScript projections,
- * with their limits). Every test uses its own database.
+ * server-side identities, JavaScript in queries (declare function, JavaScript projections, with
+ * their limits), the HTTP cache of loads and session.advanced.exists. Every test uses its own
+ * database.
  */
 import {
   AbstractJavaScriptIndexCreationTask,
@@ -228,6 +229,79 @@ describe("query result ETags", () => {
     expect(third.stats.durationInMs).toBeGreaterThanOrEqual(0);
     expect(third.stats.resultEtag).not.toBe(first.stats.resultEtag);
     expect(third.item.value).toEqual({ country: "DK" });
+  });
+});
+
+describe("document load ETags and exists", () => {
+  class Partner {
+    public id?: string;
+    constructor(
+      public name = "",
+      public partnerId = "",
+    ) {}
+  }
+
+  /** The client's requests to /docs (method and status), from its request executor's events. */
+  function docsRequests(store: DocumentStore): { method: string; status: number }[] {
+    const seen: { method: string; status: number }[] = [];
+    store.getRequestExecutor().on("succeedRequest", (e) => {
+      if (/\/docs\?/.test(e.url)) seen.push({ method: e.request.method ?? "GET", status: e.response.status });
+    });
+    return seen;
+  }
+
+  test("a load with an include is cached (one item), answered 304 in a new session, and not after the included document changes", async () => {
+    const store = openStore();
+    const seed = store.openSession();
+    await seed.store(new Partner("Ayende"), "users/1");
+    await seed.store(new Partner("", "users/1"), "users/2");
+    await seed.saveChanges();
+    const seen = docsRequests(store);
+    const loadWithPartner = async () => {
+      const session = store.openSession();
+      const user = await session.include("partnerId").load<Partner>("users/2", Partner);
+      const requests = session.advanced.numberOfRequests;
+      const partner = await session.load<Partner>(user!.partnerId, Partner);
+      expect(session.advanced.numberOfRequests).toBe(requests); // the include, from the cache or not
+      return { requests, partner: partner!.name };
+    };
+
+    expect(await loadWithPartner()).toEqual({ requests: 1, partner: "Ayende" });
+    // CachingOfDocumentInclude "can cache document with includes": the answer had an ETag, so it is kept.
+    expect(store.getRequestExecutor().cache.numberOfItems).toBe(1);
+    expect(await loadWithPartner()).toEqual({ requests: 1, partner: "Ayende" });
+    expect(seen).toEqual([
+      { method: "GET", status: 200 },
+      { method: "GET", status: 304 },
+    ]);
+
+    // Only the included document changes: the cached answer must not be used.
+    const writer = store.openSession();
+    (await writer.load<Partner>("users/1", Partner))!.name = "Oren";
+    await writer.saveChanges();
+    seen.length = 0;
+    expect(await loadWithPartner()).toEqual({ requests: 1, partner: "Oren" });
+    expect(seen).toEqual([{ method: "GET", status: 200 }]);
+  });
+
+  test("session.advanced.exists (ExistsTest 'can tell if doc exists'): HEAD with the change vector as ETag", async () => {
+    const store = openStore();
+    const seed = store.openSession();
+    await seed.store(new Partner("Idan"), "users/1");
+    await seed.store(new Partner("Shalom"), "users/2");
+    await seed.saveChanges();
+    const seen = docsRequests(store);
+
+    const session = store.openSession();
+    expect(await session.advanced.exists("users/1")).toBe(true);
+    expect(await session.advanced.exists("users/10")).toBe(false);
+    await session.load("users/2");
+    expect(await session.advanced.exists("users/2")).toBe(true);
+    // users/1 by HEAD (200; users/10's 404 is no success), users/2 by GET, then from the session.
+    expect(seen).toEqual([
+      { method: "HEAD", status: 200 },
+      { method: "GET", status: 200 },
+    ]);
   });
 });
 

@@ -4,6 +4,7 @@
  * routes), then by the shapes here (see checked.ts).
  */
 import { z } from "@hono/zod-openapi";
+import { badInput, ErrorTypes } from "../errors";
 import { JsonNumber } from "../json";
 import { MAX_BATCH_BYTES, MAX_BATCH_COMMANDS } from "../bulk-docs";
 import { MAX_INDEX } from "../cmpxchg";
@@ -119,8 +120,26 @@ export const BatchHeaders = z.object({
   }),
 });
 
-export const QueryHeaders = z.object({
+/** Loads and queries: the client's HTTP cache sends the ETag it has. */
+export const IfNoneMatchHeaders = z.object({
   "If-None-Match": text({ type: "string", description: "The `ETag` of an earlier answer: 304 with no body while it still holds" }),
+});
+
+/** HEAD's id: exactly one, not blank, as RavenDB's GetQueryStringValueAndAssertIfSingleAndNotEmpty wants it. */
+export const ExistsQuery = z.object({
+  id: repeated(
+    (ids) => {
+      if (ids.length === 0 || ids[0]!.trim() === "")
+        throw badInput(ErrorTypes.argument, "Query string value 'id' must have a non empty value");
+      if (ids.length > 1) throw badInput(ErrorTypes.argument, "Query string value 'id' must appear exactly once");
+      return ids[0]!;
+    },
+    { type: "string", required: true, description: "Document id (once)", example: "users/none" },
+  ),
+});
+
+export const ExistsHeaders = z.object({
+  "If-None-Match": text({ type: "string", description: "A change vector: 304 while the document still has it" }),
 });
 
 export const BatchResult = z.looseObject({ Results: z.array(AnyObject), TransactionIndex: z.int().optional() }).openapi("BatchResult");

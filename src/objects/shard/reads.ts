@@ -3,9 +3,9 @@
  * reads (a key locked by a prepared transaction is never answered from its pre-transaction
  * state), then reads. One synchronous call each; see steps.ts for `Step`.
  */
-import { atomicGuardKey, docReadLockKeys, itemLockKey, itemLockRange } from "../../core/lock-keys";
+import { atomicGuardKey, docLockKey, docReadLockKeys, itemLockKey, itemLockRange } from "../../core/lock-keys";
 import { counts } from "./store/admin";
-import { countByCollection, type DocRow, readDoc, scanDocs } from "./store/documents";
+import { countByCollection, type DocRow, readDoc, readDocChangeVector, scanDocs } from "./store/documents";
 import { listLiveKeys, readItem } from "./store/items";
 import { allLockHolders, blockingTxns, docLockHolders, rangeHolders } from "./store/locks";
 import type { Step } from "./steps";
@@ -60,6 +60,16 @@ export function docsStep(
     docs.push({ doc: row ? toStoredDoc(row) : null, guardIndex: guard?.idx ?? 0 });
   }
   return { done: { docs } };
+}
+
+/**
+ * A document's change vector (null when absent), once no transaction locks the document: what a
+ * HEAD answers. Its atomic guard is not read, nor its body.
+ */
+export function docChangeVectorStep(sql: SqlStorage, key: string): Step<string | null> {
+  const blocked = blockingTxns(sql, [docLockKey(key)]);
+  if (blocked.length) return { blocked };
+  return { done: readDocChangeVector(sql, key) };
 }
 
 /** Documents of a collection in id order after `after`, once no transaction locks a document here. */

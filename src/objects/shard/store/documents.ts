@@ -14,6 +14,11 @@ export function readDoc(sql: SqlStorage, key: string): DocRow | null {
   return sql.exec<DocRow>("SELECT * FROM docs WHERE key = ?", key).toArray()[0] ?? null;
 }
 
+/** A document's change vector alone (null when absent): its body is not read. */
+export function readDocChangeVector(sql: SqlStorage, key: string): string | null {
+  return sql.exec<{ change_vector: string }>("SELECT change_vector FROM docs WHERE key = ?", key).toArray()[0]?.change_vector ?? null;
+}
+
 /** Creates or replaces a document. */
 export function writeDoc(
   sql: SqlStorage,
