@@ -226,6 +226,28 @@ describe("queries", () => {
     ]);
   });
 
+  it("lists included documents from many shards in the order asked, so the same query keeps its ETag", async () => {
+    const db = freshDb();
+    const companies = Array.from({ length: 24 }, (_, i) => `companies/${i}`);
+    await bulk(db, [
+      ...companies.map((id) => docPut(id, { name: id }, "Companies")),
+      ...companies.map((id, i) => docPut(`orders/${String(i).padStart(2, "0")}`, { company: id }, "Orders")),
+    ]);
+    const ask = () =>
+      call(`/databases/${db}/queries?queryHash=order`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ Query: "from Orders order by id() include company" }),
+      });
+    const etags = new Set<string | null>();
+    for (let round = 0; round < 4; round++) {
+      const res = await ask();
+      expect(Object.keys(((await res.json()) as any).Includes)).toEqual(companies);
+      etags.add(res.headers.get("ETag"));
+    }
+    expect(etags.size).toBe(1);
+  });
+
   it("loads with include= and cmpxchg= return Includes and CompareExchangeValueIncludes", async () => {
     const db = freshDb();
     await bulk(db, [

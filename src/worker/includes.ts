@@ -10,6 +10,7 @@ import { includedKeys } from "../core/includes";
 import { lowerKey } from "../core/keys";
 import { MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../core/limits";
 import { type Routing, shardOfKey } from "../core/routing";
+import type { StoredDoc } from "../objects/shard";
 import { getItems, shardStub } from "./shards";
 
 /** Documents with these ids, found ones only, keyed by their stored id (bounded like a load). */
@@ -22,18 +23,28 @@ export async function includedDocuments(env: Env, database: string, routing: Rou
       `At most ${MAX_KEYS_PER_REQUEST} documents can be included in one response, got ${ids.length}.`,
     );
   }
-  const byShard = Map.groupBy(ids.map(lowerKey), (key) => shardOfKey(key, routing));
+  const keys = ids.map(lowerKey);
+  const byShard = Map.groupBy(keys, (key) => shardOfKey(key, routing));
   const budget = Math.floor(MAX_RESPONSE_BYTES / Math.max(1, byShard.size));
-  const out: Record<string, unknown> = {};
+  const found = new Map<string, StoredDoc>();
   await Promise.all(
-    [...byShard].map(async ([shard, keys]) => {
-      const result = await shardStub(env, database, shard).getDocsWithin(keys, budget);
+    [...byShard].map(async ([shard, shardKeys]) => {
+      const result = await shardStub(env, database, shard).getDocsWithin(shardKeys, budget);
       if (!("docs" in result)) {
         throw new RavenError(413, ErrorTypes.argument, `The included documents exceed ${MAX_RESPONSE_BYTES} bytes; include fewer.`);
       }
-      for (const row of result.docs) if (row.doc) out[row.doc.id] = documentJson(row.doc);
+      result.docs.forEach((row, i) => {
+        if (row.doc) found.set(shardKeys[i]!, row.doc);
+      });
     }),
   );
+  // In the order asked for, not the order the shards answered: the query's ETag hashes this
+  // object, and the same query must get the same ETag (or the client's cache never hits).
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const doc = found.get(key);
+    if (doc) out[doc.id] = documentJson(doc);
+  }
   return out;
 }
 
