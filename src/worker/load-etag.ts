@@ -19,7 +19,7 @@ export async function loadEtag(
 ): Promise<string> {
   const included = Object.entries(includes);
   if (results.length === 1 && included.length === 0 && cmpxchg === null) return changeVectorOf(results[0]) ?? "";
-  // Included documents arrive from the shards in no fixed order: sorted, so the same state hashes the same.
+  // Sorted by id, so the hash does not depend on the order the includes are listed in.
   const includedVectors = included
     .map(([id, doc]) => [id.toLowerCase(), changeVectorOf(doc)] as const)
     .sort(([a], [b]) => (a < b ? -1 : 1));
