@@ -37,6 +37,7 @@ import {
 import { executeBatch } from "../worker/execute";
 import { rawJson } from "../worker/respond";
 import { resolveServerIds } from "../worker/server-ids";
+import type { IncludePath } from "../core/includes";
 import { gatherIncludes } from "../worker/includes";
 import { loadEtag } from "../worker/load-etag";
 import { matchesEtag } from "../worker/query-etag";
@@ -211,7 +212,7 @@ async function load(
   routing: Routing,
   ids: string[],
   clusterWide: boolean,
-  includes: { include: string[][]; cmpxchg: string[][] },
+  includes: { include: IncludePath[]; cmpxchg: IncludePath[] },
   ifNoneMatch: string | undefined,
 ): Promise<Response> {
   if (ids.length === 0) throw badInput(ErrorTypes.argument, "Query string id is mandatory, but wasn't specified.");

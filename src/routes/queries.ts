@@ -12,7 +12,7 @@ import type { AppEnv } from "../middleware/env";
 import { documentJson } from "../core/documents";
 import { badInput, ErrorTypes, RavenError } from "../core/errors";
 import { encodeJson } from "../core/json";
-import { parseIncludePath } from "../core/includes";
+import { type IncludePath, parseIncludePath } from "../core/includes";
 import {
   MAX_KEYS_PER_REQUEST,
   MAX_PAGE_SIZE,
@@ -159,8 +159,8 @@ async function runQuery(c: Context<AppEnv>, ifNoneMatch: string | undefined): Pr
   // JavaScript (declare function, select { … }) runs here in the Worker's sandbox, never in a shard.
   const js = query.jsProjection ? await projectJs(c.env, database, c.var.routing, query, page, documents, params) : null;
   const results = js ? js.results : query.select ? await project(c.env, database, c.var.routing, query, page, documents) : documents;
-  const includePath = (operand: Operand): string[] => {
-    if (operand.kind === "field") return operand.path;
+  const includePath = (operand: Operand): IncludePath => {
+    if (operand.kind === "field") return { path: operand.path, addition: null, nothing: false };
     const v = value(operand);
     if (typeof v !== "string") throw badInput(ErrorTypes.invalidQuery, "An include path must be a string.");
     return parseIncludePath(v);

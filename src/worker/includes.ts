@@ -6,7 +6,7 @@
 import { parseJson } from "../core/json";
 import { documentJson } from "../core/documents";
 import { ErrorTypes, RavenError } from "../core/errors";
-import { includedKeys } from "../core/includes";
+import { type IncludePath, includedKeys } from "../core/includes";
 import { lowerKey } from "../core/keys";
 import { MAX_KEYS_PER_REQUEST, MAX_RESPONSE_BYTES } from "../core/limits";
 import { type Routing, shardOfKey } from "../core/routing";
@@ -71,8 +71,8 @@ export async function gatherIncludes(
   database: string,
   routing: Routing,
   results: readonly unknown[],
-  documentPaths: string[][],
-  cmpxchgPaths: string[][],
+  documentPaths: IncludePath[],
+  cmpxchgPaths: IncludePath[],
   extraCmpxchgKeys: string[] = [],
   extraDocIds: string[] = [],
 ): Promise<{ Includes: Record<string, unknown>; CompareExchangeValueIncludes: Record<string, unknown> | null }> {

@@ -163,6 +163,22 @@ describe("compare-exchange and document includes", () => {
     expect(session.advanced.numberOfRequests).toBe(requests);
   });
 
+  test("include paths with a (prefix/) or [{0}/suffix], as RavenDB's server reads them: the built ids load without a request", async () => {
+    const store = openStore();
+    const seed = store.openSession();
+    // The order keeps only the number of its customer; the customer's id is "customers/<n>".
+    await seed.store(Object.assign(new Person("order"), { customerNo: 7, profileOf: "customers/7" }), "orders/1");
+    await seed.store(new Person("Ann"), "customers/7");
+    await seed.store(new Person("Ann's profile"), "customers/7/profile");
+    await seed.saveChanges();
+    const session = store.openSession();
+    await session.include("customerNo(customers/)").include("profileOf[{0}/profile]").load("orders/1");
+    const requests = session.advanced.numberOfRequests;
+    expect((await session.load<Person>("customers/7", Person))!.name).toBe("Ann");
+    expect((await session.load<Person>("customers/7/profile", Person))!.name).toBe("Ann's profile");
+    expect(session.advanced.numberOfRequests).toBe(requests);
+  });
+
   test("query with include(b => b.includeCompareExchangeValue(…)) and includeDocuments: one request", async () => {
     const store = openStore();
     await seedCompanies(store);
