@@ -74,14 +74,9 @@ export function parseIndex(raw: string | number | JsonNumber): number | "malform
   return index > MAX_INDEX ? "malformed" : index;
 }
 
-/** Optional non-negative integer query value (`start`, `pageSize`). */
+/** Optional integer query value as RavenDB's GetIntQueryString reads it (`start`, `pageSize`). */
 export function optionalInt(name: string, raw: string | null | undefined): number | undefined {
-  if (isBlank(raw)) return undefined;
-  const text = raw.trim();
-  if (!/^[+-]?\d{1,10}$/.test(text) || Math.abs(Number(text)) > 2 ** 31 - 1) {
-    throw badInput(ErrorTypes.argument, `Could not parse query string '${name}' as int, value was: ${echo(raw)}`);
-  }
-  return Number(text);
+  return optionalWhole(name, raw, "int", /^[+-]?\d{1,10}$/, (n) => Math.abs(n) <= 2 ** 31 - 1);
 }
 
 /**
@@ -89,10 +84,20 @@ export function optionalInt(name: string, raw: string | null | undefined): numbe
  * holds it exactly; undefined when absent.
  */
 export function optionalLong(name: string, raw: string | null | undefined): number | undefined {
+  return optionalWhole(name, raw, "long", /^[+-]?\d{1,16}$/, Number.isSafeInteger);
+}
+
+function optionalWhole(
+  name: string,
+  raw: string | null | undefined,
+  type: "int" | "long",
+  digits: RegExp,
+  fits: (n: number) => boolean,
+): number | undefined {
   if (isBlank(raw)) return undefined;
   const text = raw.trim();
-  if (!/^[+-]?\d{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw badInput(ErrorTypes.argument, `Could not parse query string '${name}' as long, value was: ${echo(raw)}`);
+  if (!digits.test(text) || !fits(Number(text))) {
+    throw badInput(ErrorTypes.argument, `Could not parse query string '${name}' as ${type}, value was: ${echo(raw)}`);
   }
   return Number(text);
 }

@@ -19,10 +19,8 @@ export async function loadEtag(
 ): Promise<string> {
   const included = Object.entries(includes);
   if (results.length === 1 && included.length === 0 && cmpxchg === null) return changeVectorOf(results[0]) ?? "";
-  // Sorted by id, so the hash does not depend on the order the includes are listed in.
-  const includedVectors = included
-    .map(([id, doc]) => [id.toLowerCase(), changeVectorOf(doc)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : 1));
+  // Listed in the order asked for (worker/includes.ts), so the same state hashes the same.
+  const includedVectors = included.map(([id, doc]) => [id.toLowerCase(), changeVectorOf(doc)] as const);
   const indexes = cmpxchg && Object.entries(cmpxchg).map(([key, item]) => [key, (item as { Index?: unknown } | null)?.Index ?? null]);
   return `Hash-${await resultEtag(encodeJson([results.map(changeVectorOf), includedVectors, indexes]))}`;
 }
